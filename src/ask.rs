@@ -1,0 +1,234 @@
+//! `codex-ls ask`: one prompt run from the command line, through the same
+//! code path as the editor's (snapshot, attachments, streaming, error
+//! taxonomy). The quickest way to check a setup.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::codex::{ProcessLauncher, Supervisor};
+use crate::config::Config;
+use crate::prompt::context::{RunContext, Selection, build_run};
+use crate::prompt::{PromptRunError, RunEvent, execute};
+
+/// What `ask` was asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AskArgs {
+    pub file: PathBuf,
+    /// 1-based, inclusive.
+    pub lines: Option<(u32, u32)>,
+    pub codex_path: Option<String>,
+    pub prompt: String,
+}
+
+/// Parses `--file PATH [--range L1:L2] [--codex-path P] PROMPT...`.
+pub fn parse_args(args: &[String]) -> Result<AskArgs, String> {
+    let mut file = None;
+    let mut lines = None;
+    let mut codex_path = None;
+    let mut prompt = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let mut value = |name: &str| {
+            iter.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match arg.as_str() {
+            "--file" => file = Some(PathBuf::from(value("--file")?)),
+            "--range" => lines = Some(parse_range(&value("--range")?)?),
+            "--codex-path" => codex_path = Some(value("--codex-path")?),
+            other if other.starts_with("--") => return Err(format!("unknown option {other}")),
+            other => prompt.push(other.to_string()),
+        }
+    }
+    let file = file.ok_or("--file PATH is required")?;
+    if prompt.is_empty() {
+        return Err("a PROMPT is required".to_string());
+    }
+    Ok(AskArgs {
+        file,
+        lines,
+        codex_path,
+        prompt: prompt.join(" "),
+    })
+}
+
+fn parse_range(text: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("--range takes L1:L2 (1-based lines, inclusive), not {text}");
+    let (first, last) = text.split_once(':').ok_or_else(bad)?;
+    let first: u32 = first.trim().parse().map_err(|_| bad())?;
+    let last: u32 = last.trim().parse().map_err(|_| bad())?;
+    if first == 0 || last < first {
+        return Err(bad());
+    }
+    Ok((first, last))
+}
+
+/// Runs the prompt, streaming the answer to stdout. Returns the exit code.
+pub async fn run(args: AskArgs) -> i32 {
+    let mut config = Config::default();
+    if let Some(path) = &args.codex_path {
+        config.codex_path = path.clone();
+    }
+    let supervisor = Supervisor::new(Arc::new(ProcessLauncher), env!("CARGO_PKG_VERSION"));
+    let outcome = ask(&args, &config, &supervisor).await;
+    supervisor.shutdown().await;
+    match outcome {
+        Ok(()) => 0,
+        Err(err) => {
+            eprintln!("codex-ls: {}: {err}", err.code());
+            1
+        }
+    }
+}
+
+async fn ask(
+    args: &AskArgs,
+    config: &Config,
+    supervisor: &Supervisor,
+) -> Result<(), PromptRunError> {
+    let context = context_for(args, config)?;
+    let planned = build_run(&context, &args.prompt, config.run_template())?;
+    let cancel = CancellationToken::new();
+    let (events, mut receiver) = mpsc::unbounded_channel();
+    let printer = tokio::spawn(async move {
+        let mut stdout = std::io::stdout();
+        let mut printed_any = false;
+        while let Some(event) = receiver.recv().await {
+            if let RunEvent::Delta(delta) = event {
+                if delta.reset && printed_any {
+                    let _ = writeln!(stdout, "\n\n[codex retried; the answer starts over]\n");
+                }
+                let _ = write!(stdout, "{}", delta.text);
+                let _ = stdout.flush();
+                printed_any = true;
+            }
+        }
+        if printed_any {
+            let _ = writeln!(stdout);
+        }
+    });
+    let interrupt = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            interrupt.cancel();
+        }
+    });
+    let (outcome, _) = execute(
+        supervisor,
+        &config.codex_path,
+        &planned.params,
+        None,
+        &events,
+        &cancel,
+    )
+    .await;
+    drop(events);
+    let _ = printer.await;
+    if let Some(snapshots) = planned.snapshots {
+        let _ = snapshots.remove();
+    }
+    outcome.map(|_| ())
+}
+
+fn context_for(args: &AskArgs, config: &Config) -> Result<RunContext, PromptRunError> {
+    let file =
+        std::fs::canonicalize(&args.file).map_err(|_| PromptRunError::AttachmentNotFound {
+            path: args.file.clone(),
+        })?;
+    let buffer = std::fs::read_to_string(&file).map_err(|err| {
+        PromptRunError::Runtime(format!("could not read {}: {err}", file.display()))
+    })?;
+    let selection = match args.lines {
+        Some((first, last)) => Some(select_lines(&buffer, first, last)?),
+        None => None,
+    };
+    let cwd = std::env::current_dir()
+        .ok()
+        .filter(|cwd| file.starts_with(cwd));
+    Ok(RunContext {
+        workspace_folders: cwd.into_iter().collect(),
+        fallback_name: file.display().to_string(),
+        file_path: Some(file),
+        language_id: language_of(&args.file),
+        buffer,
+        selection,
+        inline_selection_limit: config.inline_selection_limit,
+    })
+}
+
+/// Lines `first..=last` (1-based) of `text`, with their line breaks.
+fn select_lines(text: &str, first: u32, last: u32) -> Result<Selection, PromptRunError> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let count = lines.len() as u32;
+    if first > count {
+        return Err(PromptRunError::Runtime(format!(
+            "--range starts at line {first} but the file has {count} lines"
+        )));
+    }
+    let last = last.min(count);
+    let selected = lines[(first - 1) as usize..last as usize].concat();
+    Ok(Selection {
+        text: selected,
+        first_line: first - 1,
+        last_line: last - 1,
+    })
+}
+
+/// A language id from the file's extension (the model only reads it as a
+/// hint).
+fn language_of(path: &Path) -> String {
+    path.extension()
+        .map(|ext| ext.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "plaintext".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|arg| arg.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_file_range_path_and_prompt() {
+        let args = parse_args(&strings(&[
+            "--file", "a.rs", "--range", "2:4", "Explain", "this",
+        ]))
+        .unwrap();
+        assert_eq!(
+            args,
+            AskArgs {
+                file: "a.rs".into(),
+                lines: Some((2, 4)),
+                codex_path: None,
+                prompt: "Explain this".into()
+            }
+        );
+        assert!(parse_args(&strings(&["Explain"])).is_err());
+        assert!(parse_args(&strings(&["--file", "a", "--range", "4:2", "x"])).is_err());
+        assert!(parse_args(&strings(&["--file", "a", "--range", "0:2", "x"])).is_err());
+        assert!(parse_args(&strings(&["--file", "a"])).is_err());
+        assert!(parse_args(&strings(&["--file", "a", "--bogus", "x"])).is_err());
+    }
+
+    #[test]
+    fn selects_inclusive_one_based_lines() {
+        let selection = select_lines("a\nb\nc\n", 2, 3).unwrap();
+        assert_eq!(
+            selection,
+            Selection {
+                text: "b\nc\n".into(),
+                first_line: 1,
+                last_line: 2
+            }
+        );
+        assert_eq!(select_lines("a\nb", 2, 9).unwrap().text, "b");
+        assert!(select_lines("a\n", 5, 6).is_err());
+    }
+}

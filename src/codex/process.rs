@@ -1,0 +1,248 @@
+//! The `codex app-server` child process, and the guarantee that it leaves
+//! nothing behind. Codex starts helpers (a login shell among them) in sessions
+//! of their own, so killing the app-server's process group is not enough:
+//! codex-ls makes itself a child subreaper, so orphaned descendants are
+//! reparented to it, and on shutdown kills and reaps its whole tree.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+use super::error::BackendError;
+
+/// A running app-server process.
+pub struct AppServerProcess {
+    child: Child,
+    pid: Option<u32>,
+}
+
+impl AppServerProcess {
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    /// Kills the app-server and every process descended from it, and reaps
+    /// them, within `deadline`.
+    /// Processes in the subtrees of `keep` (a newer app-server) are spared.
+    pub async fn terminate(mut self, deadline: Duration, keep: Vec<u32>) {
+        if let Some(pid) = self.pid {
+            kill_group(pid);
+        }
+        let _ = self.child.start_kill();
+        let _ = tokio::time::timeout(deadline, self.child.wait()).await;
+        let remaining = deadline.saturating_sub(Duration::from_millis(10));
+        tokio::task::spawn_blocking(move || kill_and_reap_descendants(remaining, &keep))
+            .await
+            .ok();
+    }
+}
+
+/// Makes this process the reaper of its orphaned descendants (Linux), so
+/// helpers that codex detaches into new sessions stay in our tree.
+pub fn become_subreaper() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes plain integers and
+    // touches no memory of ours.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
+}
+
+/// Resolves `codex_path` (a path, or a name looked up on PATH).
+pub fn resolve_binary(codex_path: &str) -> Result<PathBuf, BackendError> {
+    let candidate = Path::new(codex_path);
+    if candidate.components().count() > 1 {
+        return if candidate.is_file() {
+            Ok(candidate.to_path_buf())
+        } else {
+            Err(BackendError::NotFound {
+                path: codex_path.to_string(),
+            })
+        };
+    }
+    let path_var = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path_var)
+        .map(|dir| dir.join(codex_path))
+        .find(|full| full.is_file())
+        .ok_or_else(|| BackendError::NotFound {
+            path: format!("`{codex_path}` on PATH"),
+        })
+}
+
+/// Spawns `codex app-server` with piped stdio; its stderr goes to our log.
+pub fn spawn(
+    codex_path: &str,
+) -> Result<(AppServerProcess, ChildStdout, ChildStdin), BackendError> {
+    let binary = resolve_binary(codex_path)?;
+    let mut command = Command::new(&binary);
+    command
+        .arg("app-server")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0);
+    #[cfg(target_os = "linux")]
+    // SAFETY: only async-signal-safe calls between fork and exec: prctl asks
+    // the kernel to kill the app-server if codex-ls dies without cleaning up.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().map_err(|err| BackendError::SpawnFailed {
+        path: binary.display().to_string(),
+        reason: err.to_string(),
+    })?;
+    let missing = |what: &str| BackendError::SpawnFailed {
+        path: binary.display().to_string(),
+        reason: format!("no {what} pipe"),
+    };
+    let stdout = child.stdout.take().ok_or_else(|| missing("stdout"))?;
+    let stdin = child.stdin.take().ok_or_else(|| missing("stdin"))?;
+    if let Some(stderr) = child.stderr.take() {
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                tracing::debug!(target: "codex_ls::codex::stderr", "{line}");
+            }
+        });
+    }
+    let pid = child.id();
+    tracing::info!("started {} app-server (pid {pid:?})", binary.display());
+    Ok((AppServerProcess { child, pid }, stdout, stdin))
+}
+
+fn kill_group(pid: u32) {
+    if let Ok(pid) = i32::try_from(pid) {
+        // SAFETY: kill takes plain integers; a stale group id only yields ESRCH.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}
+
+/// Kills every descendant of this process and reaps the ones reparented to
+/// us, until none is left or `deadline` passes, sparing the subtrees rooted at
+/// `keep`. codex-ls's only children are app-servers, so all of its
+/// descendants belong to Codex.
+pub fn kill_and_reap_descendants(deadline: Duration, keep: &[u32]) {
+    let start = Instant::now();
+    let me = std::process::id();
+    loop {
+        let table = process_table();
+        let descendants = descendants_of(me, &table, keep);
+        for (pid, _) in &descendants {
+            // SAFETY: kill takes plain integers.
+            unsafe {
+                libc::kill(*pid as i32, libc::SIGKILL);
+            }
+        }
+        for (pid, parent) in &descendants {
+            if *parent == me {
+                let mut status = 0;
+                // SAFETY: waitpid on our own child with WNOHANG never blocks.
+                unsafe {
+                    libc::waitpid(*pid as i32, &mut status, libc::WNOHANG);
+                }
+            }
+        }
+        if descendants.is_empty() || start.elapsed() >= deadline {
+            if !descendants.is_empty() {
+                tracing::warn!("{} codex processes outlived shutdown", descendants.len());
+            }
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// pid → parent pid of every process, read from /proc.
+fn process_table() -> HashMap<u32, u32> {
+    let mut table = HashMap::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return table;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if let Ok(stat) = std::fs::read_to_string(entry.path().join("stat"))
+            && let Some(parent) = parent_from_stat(&stat)
+        {
+            table.insert(pid, parent);
+        }
+    }
+    table
+}
+
+/// Reads the parent pid from a `/proc/PID/stat` line. The command name is in
+/// parentheses and may itself contain spaces and parentheses, so parse after
+/// the last `)`.
+fn parent_from_stat(stat: &str) -> Option<u32> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let _state = fields.next()?;
+    fields.next()?.parse().ok()
+}
+
+/// Every (pid, parent) below `root` in the process tree.
+fn descendants_of(root: u32, table: &HashMap<u32, u32>, keep: &[u32]) -> Vec<(u32, u32)> {
+    let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
+    for (pid, parent) in table {
+        children.entry(*parent).or_default().push(*pid);
+    }
+    let mut found = Vec::new();
+    let mut stack = vec![root];
+    while let Some(pid) = stack.pop() {
+        for child in children.get(&pid).into_iter().flatten() {
+            if keep.contains(child) {
+                continue;
+            }
+            found.push((*child, pid));
+            stack.push(*child);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parent_is_read_after_the_last_parenthesis() {
+        assert_eq!(parent_from_stat("42 (a) b) (c) S 7 42 42 0"), Some(7));
+        assert_eq!(parent_from_stat("garbage"), None);
+    }
+
+    #[test]
+    fn descendants_cover_grandchildren() {
+        let table = HashMap::from([(2, 1), (3, 2), (4, 3), (5, 9)]);
+        let mut found = descendants_of(1, &table, &[]);
+        found.sort();
+        assert_eq!(found, vec![(2, 1), (3, 2), (4, 3)]);
+        assert_eq!(descendants_of(1, &table, &[3]), vec![(2, 1)]);
+    }
+
+    #[test]
+    fn a_missing_binary_is_not_found() {
+        assert!(matches!(
+            resolve_binary("/nonexistent/codex"),
+            Err(BackendError::NotFound { .. })
+        ));
+        assert!(matches!(
+            resolve_binary("codex-ls-surely-not-on-path"),
+            Err(BackendError::NotFound { .. })
+        ));
+    }
+}

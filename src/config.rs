@@ -1,0 +1,247 @@
+//! The server's configuration: one flat object, the same whether it comes as
+//! `initializationOptions`, as the `codex` section of
+//! `workspace/configuration`, or as `settings.codex` in a pushed
+//! `didChangeConfiguration`. An invalid value is reported by name and the
+//! previous value stays.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+use crate::codex::protocol::{ApprovalPolicy, SandboxMode};
+use crate::prompt::PromptRunParams;
+use crate::prompt::context::DEFAULT_INLINE_SELECTION_LIMIT;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub codex_path: String,
+    pub model: Option<String>,
+    pub effort: Option<String>,
+    pub sandbox: SandboxMode,
+    pub approval_policy: ApprovalPolicy,
+    pub timeout_secs: u64,
+    pub progress_interval_ms: u64,
+    pub inline_selection_limit: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            codex_path: "codex".to_string(),
+            model: None,
+            effort: None,
+            sandbox: SandboxMode::ReadOnly,
+            approval_policy: ApprovalPolicy::Never,
+            timeout_secs: 600,
+            progress_interval_ms: 50,
+            inline_selection_limit: DEFAULT_INLINE_SELECTION_LIMIT,
+        }
+    }
+}
+
+/// One rejected configuration value.
+#[derive(Debug, Clone, Error, PartialEq)]
+#[error("codex-ls configuration: `{field}` {problem}; keeping the previous value")]
+pub struct ConfigError {
+    pub field: String,
+    pub problem: String,
+}
+
+impl Config {
+    /// Applies the fields of `value` (an object) that are valid and returns
+    /// an error for each that is not. `null` resets a field to its default.
+    pub fn apply(&mut self, value: &Value) -> Vec<ConfigError> {
+        let Some(object) = value.as_object() else {
+            if value.is_null() {
+                return Vec::new();
+            }
+            return vec![ConfigError {
+                field: "codex".into(),
+                problem: "must be an object".into(),
+            }];
+        };
+        let mut errors = Vec::new();
+        let defaults = Config::default();
+        let mut field = |name: &str, apply: &mut dyn FnMut(&Value) -> Result<(), String>| {
+            if let Some(value) = object.get(name)
+                && let Err(problem) = apply(value)
+            {
+                errors.push(ConfigError {
+                    field: name.to_string(),
+                    problem,
+                });
+            }
+        };
+        field("codexPath", &mut |v| {
+            self.codex_path = non_empty_string(v)?.unwrap_or_else(|| defaults.codex_path.clone());
+            Ok(())
+        });
+        field("model", &mut |v| {
+            self.model = non_empty_string(v)?;
+            Ok(())
+        });
+        field("effort", &mut |v| {
+            self.effort = non_empty_string(v)?;
+            Ok(())
+        });
+        field("sandbox", &mut |v| {
+            self.sandbox = enum_value(
+                v,
+                defaults.sandbox,
+                "\"read-only\", \"workspace-write\" or \"danger-full-access\"",
+            )?;
+            Ok(())
+        });
+        field("approvalPolicy", &mut |v| {
+            self.approval_policy = enum_value(
+                v,
+                defaults.approval_policy,
+                "\"never\", \"on-request\" or \"untrusted\"",
+            )?;
+            Ok(())
+        });
+        field("timeoutSecs", &mut |v| {
+            self.timeout_secs = integer(v, 1, 86_400)?.unwrap_or(defaults.timeout_secs);
+            Ok(())
+        });
+        field("progressIntervalMs", &mut |v| {
+            self.progress_interval_ms =
+                integer(v, 1, 10_000)?.unwrap_or(defaults.progress_interval_ms);
+            Ok(())
+        });
+        field("inlineSelectionLimit", &mut |v| {
+            self.inline_selection_limit = integer(v, 0, 1 << 24)?
+                .map(|n| n as usize)
+                .unwrap_or(defaults.inline_selection_limit);
+            Ok(())
+        });
+        errors
+    }
+
+    /// Reads the configuration from a pushed `didChangeConfiguration`
+    /// settings value: `{codex: {...}}`, or the flat object itself.
+    pub fn section(settings: &Value) -> &Value {
+        settings.get("codex").unwrap_or(settings)
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs)
+    }
+
+    pub fn progress_interval(&self) -> Duration {
+        Duration::from_millis(self.progress_interval_ms)
+    }
+
+    /// The run parameters this configuration asks for. Privileged escalation
+    /// is approved only by the user's own `sandbox: "danger-full-access"`.
+    pub fn run_template(&self) -> PromptRunParams {
+        let mut params = PromptRunParams::new(Default::default(), String::new());
+        params.model = self.model.clone();
+        params.effort = self.effort.clone();
+        params.sandbox_policy = self.sandbox;
+        params.approval_policy = self.approval_policy;
+        params.privileged_escalation_approved = self.sandbox == SandboxMode::DangerFullAccess;
+        params.timeout = self.timeout();
+        params
+    }
+}
+
+fn non_empty_string(value: &Value) -> Result<Option<String>, String> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(s) if s.trim().is_empty() => Ok(None),
+        Value::String(s) => Ok(Some(s.clone())),
+        other => Err(format!("must be a string, not {other}")),
+    }
+}
+
+fn enum_value<T: serde::de::DeserializeOwned>(
+    value: &Value,
+    default: T,
+    expected: &str,
+) -> Result<T, String> {
+    if value.is_null() {
+        return Ok(default);
+    }
+    serde_json::from_value(value.clone())
+        .map_err(|_| format!("must be one of {expected}, not {value}"))
+}
+
+fn integer(value: &Value, min: u64, max: u64) -> Result<Option<u64>, String> {
+    match value {
+        Value::Null => Ok(None),
+        Value::Number(n) => match n.as_u64() {
+            Some(n) if (min..=max).contains(&n) => Ok(Some(n)),
+            _ => Err(format!(
+                "must be a whole number from {min} to {max}, not {n}"
+            )),
+        },
+        other => Err(format!("must be a number, not {other}")),
+    }
+}
+
+/// The keys codex-ls reads, for documentation and editor settings.
+pub const KEYS: [&str; 8] = [
+    "codexPath",
+    "model",
+    "effort",
+    "sandbox",
+    "approvalPolicy",
+    "timeoutSecs",
+    "progressIntervalMs",
+    "inlineSelectionLimit",
+];
+
+/// An empty configuration object.
+pub fn empty() -> Value {
+    Value::Object(Map::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn valid_values_apply_and_invalid_ones_are_named_and_ignored() {
+        let mut config = Config::default();
+        let errors = config.apply(&json!({
+            "codexPath": "/opt/codex", "model": "gpt-5.5", "sandbox": "workspace-write",
+            "timeoutSecs": 0, "progressIntervalMs": "fast", "approvalPolicy": "sometimes",
+            "inlineSelectionLimit": 100, "unknownKey": true
+        }));
+        assert_eq!(config.codex_path, "/opt/codex");
+        assert_eq!(config.model.as_deref(), Some("gpt-5.5"));
+        assert_eq!(config.sandbox, SandboxMode::WorkspaceWrite);
+        assert_eq!(config.inline_selection_limit, 100);
+        assert_eq!(config.timeout_secs, 600);
+        assert_eq!(config.progress_interval_ms, 50);
+        assert_eq!(config.approval_policy, ApprovalPolicy::Never);
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["approvalPolicy", "timeoutSecs", "progressIntervalMs"]
+        );
+        assert!(errors[0].to_string().contains("`approvalPolicy`"));
+    }
+
+    #[test]
+    fn null_resets_and_sections_are_found() {
+        let mut config = Config::default();
+        config.apply(&json!({"model": "m", "timeoutSecs": 5}));
+        config.apply(&json!({"model": null, "timeoutSecs": null}));
+        assert_eq!(config, Config::default());
+        let settings = json!({"codex": {"model": "x"}});
+        assert_eq!(Config::section(&settings), &json!({"model": "x"}));
+        assert_eq!(config.apply(&json!(3)).len(), 1);
+    }
+
+    #[test]
+    fn escalation_is_approved_only_by_explicit_danger_full_access() {
+        let mut config = Config::default();
+        assert!(!config.run_template().privileged_escalation_approved);
+        config.apply(&json!({"sandbox": "danger-full-access"}));
+        assert!(config.run_template().privileged_escalation_approved);
+    }
+}

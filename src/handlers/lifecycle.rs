@@ -1,0 +1,139 @@
+//! initialize, initialized, shutdown, and workspace folders.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tower_lsp_server::ls_types::{
+    CodeActionKind, CodeActionOptions, CodeActionProviderCapability, DidChangeConfigurationParams,
+    DidChangeWorkspaceFoldersParams, ExecuteCommandOptions, InitializeParams, InitializeResult,
+    OneOf, ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind,
+    TextDocumentSyncOptions, WorkspaceFolder, WorkspaceFoldersServerCapabilities,
+    WorkspaceServerCapabilities,
+};
+
+use crate::config::Config;
+use crate::lsp::{ext, from_proto, to_proto};
+use crate::session::{ClientSupport, Session};
+
+use super::configuration;
+
+pub fn initialize(session: &Session, params: InitializeParams) -> InitializeResult {
+    let capabilities = &params.capabilities;
+    let encoding = from_proto::position_encoding(capabilities);
+    session.set_encoding(encoding);
+    let window = capabilities.window.as_ref();
+    session.set_support(ClientSupport {
+        work_done_progress: window.and_then(|w| w.work_done_progress).unwrap_or(false),
+        show_document: window
+            .and_then(|w| w.show_document.as_ref())
+            .is_some_and(|show| show.support),
+        configuration: capabilities
+            .workspace
+            .as_ref()
+            .and_then(|w| w.configuration)
+            .unwrap_or(false),
+    });
+    session.set_workspace_folders(initial_folders(&params));
+    if let Some(options) = &params.initialization_options {
+        // Errors in initializationOptions are reported once `initialized`
+        // arrives: the client may not show messages before that.
+        let errors = session.apply_config(Config::section(options));
+        for error in errors {
+            tracing::warn!("{error}");
+        }
+    }
+    InitializeResult {
+        capabilities: capabilities_for(encoding),
+        server_info: Some(ServerInfo {
+            name: "codex-ls".to_string(),
+            version: Some(env!("CARGO_PKG_VERSION").to_string()),
+        }),
+        ..Default::default()
+    }
+}
+
+fn capabilities_for(encoding: crate::document::PositionEncoding) -> ServerCapabilities {
+    ServerCapabilities {
+        position_encoding: Some(to_proto::position_encoding_kind(encoding)),
+        text_document_sync: Some(TextDocumentSyncCapability::Options(
+            TextDocumentSyncOptions {
+                open_close: Some(true),
+                change: Some(TextDocumentSyncKind::INCREMENTAL),
+                ..Default::default()
+            },
+        )),
+        code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+            code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+            ..Default::default()
+        })),
+        execute_command_provider: Some(ExecuteCommandOptions {
+            commands: ext::COMMANDS
+                .iter()
+                .map(|command| command.to_string())
+                .collect(),
+            ..Default::default()
+        }),
+        workspace: Some(WorkspaceServerCapabilities {
+            workspace_folders: Some(WorkspaceFoldersServerCapabilities {
+                supported: Some(true),
+                change_notifications: Some(OneOf::Left(true)),
+            }),
+            file_operations: None,
+        }),
+        ..Default::default()
+    }
+}
+
+#[allow(deprecated)] // root_uri: still the only root some clients send
+fn initial_folders(params: &InitializeParams) -> Vec<PathBuf> {
+    match &params.workspace_folders {
+        Some(folders) => folders.iter().filter_map(folder_path).collect(),
+        None => params
+            .root_uri
+            .as_ref()
+            .and_then(from_proto::file_path)
+            .into_iter()
+            .collect(),
+    }
+}
+
+fn folder_path(folder: &WorkspaceFolder) -> Option<PathBuf> {
+    from_proto::file_path(&folder.uri)
+}
+
+pub fn initialized(session: &Arc<Session>) {
+    if session.support().configuration {
+        let session = session.clone();
+        tokio::spawn(async move { configuration::pull(&session).await });
+    }
+}
+
+pub async fn did_change_configuration(
+    session: &Arc<Session>,
+    params: DidChangeConfigurationParams,
+) {
+    if session.support().configuration {
+        let session = session.clone();
+        tokio::spawn(async move { configuration::pull(&session).await });
+    } else {
+        configuration::apply(session, Config::section(&params.settings)).await;
+    }
+}
+
+pub fn did_change_workspace_folders(session: &Session, params: DidChangeWorkspaceFoldersParams) {
+    let added = params.event.added.iter().filter_map(folder_path).collect();
+    let removed: Vec<PathBuf> = params
+        .event
+        .removed
+        .iter()
+        .filter_map(folder_path)
+        .collect();
+    session.update_workspace_folders(added, &removed);
+}
+
+/// Cancels every run and takes the app-server and its whole process tree
+/// down.
+pub async fn shutdown(session: &Session) {
+    session.runs.cancel_all();
+    session.supervisor.shutdown().await;
+}

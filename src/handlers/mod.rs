@@ -1,0 +1,10 @@
+//! Thin handlers: validate, take a snapshot, call the domain, convert the
+//! answer. One file per area.
+
+pub mod code_action;
+pub mod configuration;
+pub mod diagnostics;
+pub mod execute_command;
+pub mod lifecycle;
+pub mod run;
+pub mod text_document;

@@ -1,0 +1,525 @@
+//! A run from the editor: checked and planned in the handler, then driven on
+//! its own task: progress token, `begin`, coalesced `report`s, `end`,
+//! failure diagnostics, and for clients that passed no token, the answer in
+//! a markdown file shown with `window/showDocument`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::ls_types::{
+    self as lsp, MessageType, ProgressToken, ShowDocumentParams, Uri,
+};
+
+use crate::document::{self, DocumentSnapshot, PositionEncoding};
+use crate::lsp::ext::{self, CodexProgress, CodexProgressParams};
+use crate::lsp::{from_proto, to_proto};
+use crate::prompt::context::{PlannedRun, RunContext, Selection, build_run};
+use crate::prompt::stream::ReportBuffer;
+use crate::prompt::{PromptRunError, PromptRunResult, RunEvent, execute};
+use crate::runs::RunEntry;
+use crate::session::Session;
+
+use super::diagnostics;
+
+/// How long the client may take to accept a progress token we create.
+const CREATE_TOKEN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A run as the command asked for it.
+pub struct RunRequest {
+    pub title: String,
+    pub document: ext::TextDocumentRef,
+    pub range: Option<lsp::Range>,
+    pub prompt: String,
+    pub new_thread: bool,
+    pub model: Option<String>,
+    pub effort: Option<String>,
+    pub progress_token: Option<ProgressToken>,
+}
+
+/// Everything the run's task needs.
+struct ActiveRun {
+    id: u64,
+    token: ProgressToken,
+    client_token: bool,
+    uri: Uri,
+    title: String,
+    diagnostic_range: lsp::Range,
+    location: String,
+    plan: std::result::Result<PlannedRun, PromptRunError>,
+    new_thread: bool,
+    cancel: CancellationToken,
+}
+
+/// Checks and plans the run, registers it and starts its task. Answers at
+/// once; the run never holds a handler slot.
+pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStarted> {
+    let uri = request.document.uri.clone();
+    let snapshot = session.documents.snapshot(uri.as_str()).ok_or_else(|| {
+        Error::invalid_params(format!(
+            "{} is not open; open it first (didOpen)",
+            uri.as_str()
+        ))
+    })?;
+    let encoding = session.encoding();
+    let selection = match request.range {
+        Some(range) if range.start != range.end => Some(selection(&snapshot, range, encoding)?),
+        _ => None,
+    };
+    let id = session.runs.next_id();
+    let (token, client_token) = match request.progress_token.clone() {
+        Some(token) => (token, true),
+        None => (ProgressToken::String(format!("codex-ls/run/{id}")), false),
+    };
+    let token_key = from_proto::token_key(&token);
+    if session.runs.has_token(&token_key) {
+        return Err(Error::invalid_params(
+            "a run already streams on this progressToken; use a new token per run",
+        ));
+    }
+    let diagnostic_range = match (request.range, &selection) {
+        (Some(range), Some(_)) => range,
+        _ => first_line_range(&snapshot, encoding),
+    };
+    let location = match &selection {
+        Some(selection) => format!(
+            "lines {}-{}",
+            selection.first_line + 1,
+            selection.last_line + 1
+        ),
+        None => "whole file".to_string(),
+    };
+    let config = session.config();
+    let plan = plan(session, &request, &snapshot, selection, &config);
+    let cancel = CancellationToken::new();
+    session.runs.insert(RunEntry {
+        id,
+        token_key,
+        document: uri.as_str().to_string(),
+        title: request.title.clone(),
+        cancel: cancel.clone(),
+    });
+    let run = ActiveRun {
+        id,
+        token: token.clone(),
+        client_token,
+        uri,
+        title: request.title,
+        diagnostic_range,
+        location,
+        plan,
+        new_thread: request.new_thread,
+        cancel,
+    };
+    tokio::spawn(drive(session.clone(), run));
+    Ok(ext::RunStarted { run_id: id, token })
+}
+
+fn selection(
+    snapshot: &DocumentSnapshot,
+    range: lsp::Range,
+    encoding: PositionEncoding,
+) -> Result<Selection> {
+    let range = from_proto::range(range);
+    let invalid =
+        |err: document::PositionError| Error::invalid_params(format!("invalid range: {err}"));
+    let text = snapshot.text_in(range, encoding).map_err(invalid)?;
+    let (first_line, last_line) = snapshot.line_span(range, encoding).map_err(invalid)?;
+    Ok(Selection {
+        text,
+        first_line,
+        last_line,
+    })
+}
+
+fn first_line_range(snapshot: &DocumentSnapshot, encoding: PositionEncoding) -> lsp::Range {
+    let text = &snapshot.text;
+    let end_of_first_line = text.line(0).len_chars().min(text.len_chars());
+    let mut end = document::position(text, end_of_first_line, encoding);
+    if end.line > 0 {
+        end = document::Position {
+            line: 0,
+            character: u32::MAX,
+        };
+        end = document::position(
+            text,
+            document::char_index_lenient(text, end, encoding),
+            encoding,
+        );
+    }
+    to_proto::range(document::Range {
+        start: document::Position {
+            line: 0,
+            character: 0,
+        },
+        end,
+    })
+}
+
+fn plan(
+    session: &Session,
+    request: &RunRequest,
+    snapshot: &DocumentSnapshot,
+    selection: Option<Selection>,
+    config: &crate::config::Config,
+) -> std::result::Result<PlannedRun, PromptRunError> {
+    if let Some(expected) = request.document.version
+        && expected != snapshot.version
+    {
+        return Err(PromptRunError::DocumentChanged {
+            expected,
+            actual: snapshot.version,
+        });
+    }
+    let context = RunContext {
+        file_path: from_proto::file_path(&request.document.uri),
+        fallback_name: request.document.uri.as_str().to_string(),
+        language_id: snapshot.language_id.clone(),
+        buffer: snapshot.contents(),
+        workspace_folders: session.workspace_folders(),
+        selection,
+        inline_selection_limit: config.inline_selection_limit,
+    };
+    let mut template = config.run_template();
+    template.model = request.model.clone().or(template.model);
+    template.effort = request.effort.clone().or(template.effort);
+    build_run(&context, &request.prompt, template)
+}
+
+async fn drive(session: Arc<Session>, run: ActiveRun) {
+    let config = session.config();
+    let streaming = run.client_token || create_token(&session, &run.token).await;
+    if streaming {
+        let begin = json!({
+            "kind": "begin", "title": run.title, "cancellable": true,
+            "message": run.location, "codex": ext::BeginExt { run_id: run.id },
+        });
+        send_progress(&session, &run.token, begin).await;
+    }
+    let (events, receiver) = mpsc::unbounded_channel();
+    let reporter = tokio::spawn(report_loop(
+        session.clone(),
+        streaming.then(|| run.token.clone()),
+        run.id,
+        config.progress_interval(),
+        receiver,
+    ));
+    let outcome = match run.plan {
+        Err(err) => Err(err),
+        Ok(planned) => {
+            let outcome = execute_planned(
+                &session,
+                &run.uri,
+                &planned,
+                run.new_thread,
+                &config.codex_path,
+                &events,
+                &run.cancel,
+            )
+            .await;
+            // Snapshots go before the end report is sent.
+            if let Some(snapshots) = planned.snapshots
+                && let Err(err) = snapshots.remove()
+            {
+                tracing::warn!("could not remove a snapshot directory: {err}");
+            }
+            outcome
+        }
+    };
+    drop(events);
+    let _ = reporter.await;
+    warn_on_version_mismatch(&session).await;
+    let answer_file = match (&outcome, run.client_token) {
+        (Ok(result), false) => {
+            show_answer(&session, &run.title, &run.location, &run.uri, result).await
+        }
+        _ => None,
+    };
+    if streaming {
+        send_progress(
+            &session,
+            &run.token,
+            end_value(run.id, &outcome, answer_file),
+        )
+        .await;
+    }
+    match &outcome {
+        Ok(_) => diagnostics::clear(&session, &run.uri).await,
+        Err(err) if err.is_user_cancel() => {}
+        Err(err) => {
+            tracing::info!("run {} failed: {err}", run.id);
+            diagnostics::publish_failure(
+                &session,
+                &run.uri,
+                to_proto::diagnostic(err, run.diagnostic_range),
+            )
+            .await;
+        }
+    }
+    session.runs.remove(run.id);
+}
+
+/// Runs one at a time per document (they share its thread), then executes.
+async fn execute_planned(
+    session: &Session,
+    uri: &Uri,
+    planned: &PlannedRun,
+    new_thread: bool,
+    codex_path: &str,
+    events: &mpsc::UnboundedSender<RunEvent>,
+    cancel: &CancellationToken,
+) -> std::result::Result<PromptRunResult, PromptRunError> {
+    let lock = session.document_lock(uri.as_str());
+    let _turn = tokio::select! {
+        guard = lock.lock_owned() => guard,
+        () = cancel.cancelled() => return Err(PromptRunError::Interrupted { requested: true }),
+    };
+    let previous = if new_thread {
+        None
+    } else {
+        session
+            .threads
+            .get(uri.as_str())
+            .map(|binding| binding.clone())
+    };
+    let (outcome, binding) = execute(
+        &session.supervisor,
+        codex_path,
+        &planned.params,
+        previous,
+        events,
+        cancel,
+    )
+    .await;
+    match binding {
+        Some(binding) => {
+            session.threads.insert(uri.as_str().to_string(), binding);
+        }
+        None => {
+            session.threads.remove(uri.as_str());
+        }
+    }
+    outcome
+}
+
+/// Asks the client to create our token; false if it cannot stream.
+async fn create_token(session: &Session, token: &ProgressToken) -> bool {
+    if !session.support().work_done_progress {
+        return false;
+    }
+    match tokio::time::timeout(
+        CREATE_TOKEN_TIMEOUT,
+        session.client.create_work_done_progress(token.clone()),
+    )
+    .await
+    {
+        Ok(Ok(())) => true,
+        Ok(Err(err)) => {
+            tracing::warn!("window/workDoneProgress/create failed: {err}");
+            false
+        }
+        Err(_) => {
+            tracing::warn!("the client did not answer window/workDoneProgress/create");
+            false
+        }
+    }
+}
+
+async fn send_progress(session: &Session, token: &ProgressToken, value: Value) {
+    session
+        .client
+        .send_notification::<CodexProgress>(CodexProgressParams {
+            token: token.clone(),
+            value,
+        })
+        .await;
+}
+
+/// Coalesces the run's deltas into at most one report per `interval`,
+/// losslessly and in order. A delta after a quiet spell goes out at once;
+/// the rest wait for the window to pass.
+async fn report_loop(
+    session: Arc<Session>,
+    token: Option<ProgressToken>,
+    run_id: u64,
+    interval: Duration,
+    mut events: mpsc::UnboundedReceiver<RunEvent>,
+) {
+    let mut buffer = ReportBuffer::default();
+    let mut ids: (Option<String>, Option<String>) = (None, None);
+    let mut last_sent: Option<Instant> = None;
+    loop {
+        let due = (!buffer.is_empty())
+            .then(|| last_sent.map_or_else(Instant::now, |sent| sent + interval));
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(RunEvent::Started { thread_id, turn_id }) => ids = (Some(thread_id), Some(turn_id)),
+                Some(RunEvent::Delta(delta)) => buffer.push(&delta),
+                None => break,
+            },
+            () = sleep_until_due(due) => {
+                if let Some(token) = &token {
+                    send_report(&session, token, run_id, &ids, &mut buffer).await;
+                } else {
+                    buffer.take();
+                }
+                last_sent = Some(Instant::now());
+            }
+        }
+    }
+    if let Some(token) = &token
+        && !buffer.is_empty()
+    {
+        if let Some(sent) = last_sent {
+            tokio::time::sleep_until(sent + interval).await;
+        }
+        send_report(&session, token, run_id, &ids, &mut buffer).await;
+    }
+}
+
+async fn sleep_until_due(due: Option<Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn send_report(
+    session: &Session,
+    token: &ProgressToken,
+    run_id: u64,
+    ids: &(Option<String>, Option<String>),
+    buffer: &mut ReportBuffer,
+) {
+    let message = buffer.message();
+    let Some(batch) = buffer.take() else { return };
+    let codex = ext::ReportExt {
+        run_id,
+        thread_id: ids.0.clone(),
+        turn_id: ids.1.clone(),
+        delta: batch.delta,
+        seq: batch.seq,
+        reset: batch.reset,
+    };
+    send_progress(
+        session,
+        token,
+        json!({"kind": "report", "message": message, "codex": codex}),
+    )
+    .await;
+}
+
+fn end_value(
+    run_id: u64,
+    outcome: &std::result::Result<PromptRunResult, PromptRunError>,
+    answer_file: Option<PathBuf>,
+) -> Value {
+    let (message, codex) = match outcome {
+        Ok(result) => (
+            "Codex answered".to_string(),
+            ext::EndExt {
+                run_id,
+                status: "completed".to_string(),
+                assistant_text: Some(result.assistant_text.clone()),
+                error: None,
+                answer_file: answer_file.map(|path| path.display().to_string()),
+            },
+        ),
+        Err(err) => (
+            match err.status() {
+                "interrupted" => "Cancelled".to_string(),
+                "timeout" => "Timed out".to_string(),
+                _ => format!("Failed: {err}"),
+            },
+            ext::EndExt {
+                run_id,
+                status: err.status().to_string(),
+                assistant_text: None,
+                error: Some(ext::ErrorExt {
+                    code: err.code().to_string(),
+                    message: err.to_string(),
+                }),
+                answer_file: None,
+            },
+        ),
+    };
+    json!({"kind": "end", "message": message, "codex": codex})
+}
+
+async fn warn_on_version_mismatch(session: &Session) {
+    let Some(version) = session.supervisor.status().version else {
+        return;
+    };
+    if !version.starts_with(crate::codex::TESTED_CODEX_VERSION) && session.take_version_warning() {
+        let message = format!(
+            "codex-ls is tested with Codex CLI {}x but found {version}; if runs misbehave, install @openai/codex@0.169",
+            crate::codex::TESTED_CODEX_VERSION
+        );
+        session
+            .client
+            .show_message(MessageType::WARNING, message)
+            .await;
+    }
+}
+
+/// Shows the answer to a client that gave no progress token: a markdown file
+/// under the per-workspace answers folder (outside the workspace), opened
+/// with `window/showDocument`, else the text in `window/showMessage`.
+async fn show_answer(
+    session: &Session,
+    title: &str,
+    location: &str,
+    uri: &Uri,
+    result: &PromptRunResult,
+) -> Option<PathBuf> {
+    let name = uri.as_str().rsplit('/').next().unwrap_or("document");
+    let markdown = format!(
+        "# {title}\n\n`{name}`, {location}\n\n{}\n",
+        result.assistant_text
+    );
+    let written = crate::answers::write(&session.workspace_folders(), &result.turn_id, &markdown);
+    let path = match written {
+        Ok(path) => path,
+        Err(err) => {
+            tracing::warn!("could not write the answer file: {err}");
+            session
+                .client
+                .show_message(MessageType::INFO, &result.assistant_text)
+                .await;
+            return None;
+        }
+    };
+    let file_uri = Uri::from_file_path(&path);
+    if session.support().show_document
+        && let Some(file_uri) = file_uri
+    {
+        let params = ShowDocumentParams {
+            uri: file_uri,
+            external: Some(false),
+            take_focus: Some(false),
+            selection: None,
+        };
+        let client = session.client.clone();
+        // Sent from a task of its own: never wait on a client request in
+        // the run's path.
+        tokio::spawn(async move {
+            match tokio::time::timeout(CREATE_TOKEN_TIMEOUT, client.show_document(params)).await {
+                Ok(Ok(true)) => {}
+                Ok(Ok(false)) => tracing::warn!("the client declined to show the answer file"),
+                Ok(Err(err)) => tracing::warn!("window/showDocument failed: {err}"),
+                Err(_) => tracing::warn!("the client did not answer window/showDocument"),
+            }
+        });
+    } else {
+        session
+            .client
+            .show_message(MessageType::INFO, &result.assistant_text)
+            .await;
+    }
+    Some(path)
+}

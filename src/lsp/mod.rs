@@ -1,0 +1,5 @@
+//! The boundary: the only place that knows both LSP types and ours.
+
+pub mod ext;
+pub mod from_proto;
+pub mod to_proto;

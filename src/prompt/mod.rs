@@ -1,0 +1,19 @@
+//! The prompt-run model: what a run asks of Codex (params, attachments),
+//! what it gives back (result, error taxonomy), how the buffer and selection
+//! become `@path` attachments (snapshot files for unsaved text), and how a
+//! run drives one turn and streams its answer. Knows nothing of LSP.
+
+pub mod context;
+pub mod error;
+pub mod input;
+pub mod params;
+pub mod presets;
+pub mod run;
+pub mod snapshot;
+pub mod stream;
+
+pub use context::{RunContext, Selection, build_run};
+pub use error::PromptRunError;
+pub use params::{PromptAttachment, PromptRunParams, PromptRunResult};
+pub use run::{RunEvent, ThreadBinding, execute};
+pub use snapshot::SnapshotDir;

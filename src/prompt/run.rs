@@ -1,0 +1,262 @@
+//! Executes one prompt run: connect (starting the app-server if needed),
+//! continue or start the thread, start the turn, stream its answer, and read
+//! the outcome from `turn/completed`. Cancel and timeout interrupt the turn;
+//! an app-server that dies fails the run at once.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::codex::protocol::{SandboxMode, ThreadStartParams, TurnStartParams, TurnStatus};
+use crate::codex::{AppServer, Supervisor, TurnEvent, TurnStream};
+
+use super::error::{PromptRunError, TurnFailure};
+use super::input::build_input;
+use super::params::{PromptAttachment, PromptRunParams, PromptRunResult};
+use super::stream::{AnswerDelta, AnswerText};
+
+/// After `turn/interrupt`, how long to wait for `turn/completed` (the real
+/// server takes 15 to 55 ms). Cancel must end a run within 1 s.
+const INTERRUPT_GRACE: Duration = Duration::from_millis(700);
+
+/// What a run reports while it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunEvent {
+    /// The turn has started on this thread.
+    Started { thread_id: String, turn_id: String },
+    /// A piece of the answer.
+    Delta(AnswerDelta),
+}
+
+/// A thread a run continued or started, valid for one app-server generation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadBinding {
+    pub generation: u64,
+    pub thread_id: String,
+}
+
+/// Runs `params` on `codex_path`'s app-server. `thread` is the thread to
+/// continue (ignored if it belongs to a dead app-server). Returns the result
+/// and the thread it ran on, whatever the outcome.
+pub async fn execute(
+    supervisor: &Supervisor,
+    codex_path: &str,
+    params: &PromptRunParams,
+    thread: Option<ThreadBinding>,
+    events: &mpsc::UnboundedSender<RunEvent>,
+    cancel: &CancellationToken,
+) -> (
+    Result<PromptRunResult, PromptRunError>,
+    Option<ThreadBinding>,
+) {
+    if let Err(err) = check_params(params) {
+        return (Err(err), thread);
+    }
+    let server = tokio::select! {
+        server = supervisor.connect(codex_path) => match server {
+            Ok(server) => server,
+            Err(err) => return (Err(err.into()), None),
+        },
+        () = cancel.cancelled() => return (Err(PromptRunError::Interrupted { requested: true }), thread),
+    };
+    let binding = match thread.filter(|binding| binding.generation == server.generation()) {
+        Some(binding) => binding,
+        None => match start_thread(&server, params).await {
+            Ok(binding) => binding,
+            Err(err) => return (Err(err), None),
+        },
+    };
+    let result = run_turn(&server, &binding.thread_id, params, events, cancel).await;
+    (result, Some(binding))
+}
+
+fn check_params(params: &PromptRunParams) -> Result<(), PromptRunError> {
+    if params.sandbox_policy == SandboxMode::DangerFullAccess
+        && !params.privileged_escalation_approved
+    {
+        return Err(PromptRunError::EscalationNotApproved);
+    }
+    for attachment in &params.attachments {
+        let path = match attachment {
+            PromptAttachment::AtPath { path, .. } | PromptAttachment::LocalImage { path } => path,
+            PromptAttachment::Skill { path, .. } => path,
+            PromptAttachment::ImageUrl { .. } => continue,
+        };
+        let full = params.cwd.join(path);
+        if !full.exists() {
+            return Err(PromptRunError::AttachmentNotFound { path: full });
+        }
+    }
+    Ok(())
+}
+
+async fn start_thread(
+    server: &AppServer,
+    params: &PromptRunParams,
+) -> Result<ThreadBinding, PromptRunError> {
+    let thread_id = server
+        .thread_start(&ThreadStartParams {
+            cwd: params.cwd.to_string_lossy().into_owned(),
+            sandbox: params.sandbox_policy,
+            approval_policy: params.approval_policy,
+            model: params.model.clone(),
+        })
+        .await?;
+    Ok(ThreadBinding {
+        generation: server.generation(),
+        thread_id,
+    })
+}
+
+async fn run_turn(
+    server: &AppServer,
+    thread_id: &str,
+    params: &PromptRunParams,
+    events: &mpsc::UnboundedSender<RunEvent>,
+    cancel: &CancellationToken,
+) -> Result<PromptRunResult, PromptRunError> {
+    // Subscribe before the turn starts so no notification is missed.
+    let mut stream = TurnStream::new(server.subscribe(thread_id));
+    let started = server
+        .turn_start(&TurnStartParams {
+            thread_id: thread_id.to_string(),
+            input: build_input(&params.prompt, &params.attachments),
+            model: params.model.clone(),
+            effort: params.effort.clone(),
+            output_schema: params.output_schema.clone(),
+            approval_policy: Some(params.approval_policy),
+            cwd: Some(params.cwd.to_string_lossy().into_owned()),
+        })
+        .await?;
+    let turn_id = started.turn.id;
+    stream.set_turn_id(&turn_id);
+    let _ = events.send(RunEvent::Started {
+        thread_id: thread_id.to_string(),
+        turn_id: turn_id.clone(),
+    });
+    let ids = TurnIds {
+        thread_id,
+        turn_id: &turn_id,
+    };
+    let deadline = Instant::now() + params.timeout;
+    let mut answer = AnswerText::default();
+    let mut last_error = None;
+    loop {
+        let event = tokio::select! {
+            event = stream.next() => event,
+            () = cancel.cancelled() => {
+                interrupt(server, &ids, &mut stream).await;
+                return Err(PromptRunError::Interrupted { requested: true });
+            }
+            () = tokio::time::sleep_until(deadline) => {
+                interrupt(server, &ids, &mut stream).await;
+                return Err(PromptRunError::Timeout { secs: params.timeout.as_secs() });
+            }
+        };
+        let Some(event) = event else {
+            return Err(PromptRunError::BackendUnavailable(
+                crate::codex::BackendError::Crashed,
+            ));
+        };
+        match event {
+            TurnEvent::AgentDelta { item_id, delta } => {
+                let _ = events.send(RunEvent::Delta(answer.push(&item_id, &delta)));
+            }
+            TurnEvent::AgentMessageCompleted { item_id, text } => {
+                if let Some(correction) = answer.complete(&item_id, &text) {
+                    let _ = events.send(RunEvent::Delta(correction));
+                }
+            }
+            TurnEvent::Error { error, will_retry } => {
+                tracing::info!(
+                    "codex reported an error (will retry: {will_retry}): {}",
+                    error.message
+                );
+                last_error = Some(error);
+            }
+            TurnEvent::Completed(turn) => {
+                return finish(turn, &ids, &mut answer, last_error, events);
+            }
+        }
+    }
+}
+
+struct TurnIds<'a> {
+    thread_id: &'a str,
+    turn_id: &'a str,
+}
+
+fn finish(
+    turn: crate::codex::protocol::Turn,
+    ids: &TurnIds<'_>,
+    answer: &mut AnswerText,
+    last_error: Option<crate::codex::protocol::TurnError>,
+    events: &mpsc::UnboundedSender<RunEvent>,
+) -> Result<PromptRunResult, PromptRunError> {
+    match turn.status {
+        TurnStatus::Completed => {
+            let text = match answer.final_text() {
+                Some(text) => text.to_string(),
+                None => turn
+                    .last_agent_message()
+                    .ok_or(PromptRunError::CompletedWithoutAssistantText)?
+                    .to_string(),
+            };
+            if let Some(correction) = answer.settle(&text) {
+                let _ = events.send(RunEvent::Delta(correction));
+            }
+            if text.trim().is_empty() {
+                return Err(PromptRunError::EmptyAssistantText);
+            }
+            Ok(PromptRunResult {
+                thread_id: ids.thread_id.to_string(),
+                turn_id: ids.turn_id.to_string(),
+                assistant_text: text,
+            })
+        }
+        TurnStatus::Interrupted => Err(PromptRunError::Interrupted { requested: false }),
+        _ => {
+            let error = turn.error.or(last_error);
+            Err(PromptRunError::TurnFailed(Box::new(TurnFailure {
+                message: error
+                    .as_ref()
+                    .map(|error| error.message.clone())
+                    .unwrap_or_else(|| "the turn failed without a reason".to_string()),
+                codex_error_info: error
+                    .as_ref()
+                    .and_then(|error| error.codex_error_info.clone()),
+                additional_details: error.and_then(|error| error.additional_details),
+                thread_id: ids.thread_id.to_string(),
+                turn_id: ids.turn_id.to_string(),
+            })))
+        }
+    }
+}
+
+/// Asks codex to stop the turn and waits briefly for it to confirm, so the
+/// thread is idle for the next run. Gives up after `INTERRUPT_GRACE`: the
+/// caller reports the run ended either way.
+async fn interrupt(server: &AppServer, ids: &TurnIds<'_>, stream: &mut TurnStream) {
+    let confirmed = async {
+        if let Err(err) = server
+            .turn_interrupt(ids.thread_id, ids.turn_id, INTERRUPT_GRACE)
+            .await
+        {
+            tracing::warn!("turn/interrupt failed: {err}");
+            return;
+        }
+        while let Some(event) = stream.next().await {
+            if matches!(event, TurnEvent::Completed(_)) {
+                return;
+            }
+        }
+    };
+    if tokio::time::timeout(INTERRUPT_GRACE, confirmed)
+        .await
+        .is_err()
+    {
+        tracing::warn!("codex did not confirm the interrupt within {INTERRUPT_GRACE:?}");
+    }
+}

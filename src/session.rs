@@ -1,0 +1,124 @@
+//! The server's shared state: documents, configuration, client
+//! capabilities, the app-server supervisor, runs in flight, threads per
+//! document and our failure diagnostics.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use dashmap::DashMap;
+use tower_lsp_server::Client;
+use tower_lsp_server::ls_types::Diagnostic;
+
+use crate::codex::{Launcher, Supervisor};
+use crate::config::Config;
+use crate::document::{DocumentStore, PositionEncoding};
+use crate::prompt::ThreadBinding;
+use crate::runs::RunRegistry;
+
+/// What the client said it can do, as far as we care.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientSupport {
+    pub work_done_progress: bool,
+    pub show_document: bool,
+    pub configuration: bool,
+}
+
+pub struct Session {
+    pub client: Client,
+    pub documents: DocumentStore,
+    pub supervisor: Arc<Supervisor>,
+    pub runs: RunRegistry,
+    /// The thread each document's runs continue.
+    pub threads: DashMap<String, ThreadBinding>,
+    /// One run at a time per document, so they share the thread in order.
+    pub document_locks: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
+    /// Failure diagnostics we published, per document.
+    pub failures: DashMap<String, Vec<Diagnostic>>,
+    encoding: RwLock<PositionEncoding>,
+    config: RwLock<Config>,
+    support: RwLock<ClientSupport>,
+    workspace_folders: RwLock<Vec<PathBuf>>,
+    version_warned: AtomicBool,
+}
+
+impl Session {
+    pub fn new(client: Client, launcher: Arc<dyn Launcher>) -> Session {
+        Session {
+            client,
+            documents: DocumentStore::default(),
+            supervisor: Arc::new(Supervisor::new(launcher, env!("CARGO_PKG_VERSION"))),
+            runs: RunRegistry::default(),
+            threads: DashMap::new(),
+            document_locks: DashMap::new(),
+            failures: DashMap::new(),
+            encoding: RwLock::new(PositionEncoding::Utf16),
+            config: RwLock::new(Config::default()),
+            support: RwLock::new(ClientSupport::default()),
+            workspace_folders: RwLock::new(Vec::new()),
+            version_warned: AtomicBool::new(false),
+        }
+    }
+
+    pub fn encoding(&self) -> PositionEncoding {
+        *read(&self.encoding)
+    }
+
+    pub fn set_encoding(&self, encoding: PositionEncoding) {
+        *write(&self.encoding) = encoding;
+    }
+
+    pub fn config(&self) -> Config {
+        read(&self.config).clone()
+    }
+
+    /// Applies a configuration object; returns the rejected fields.
+    pub fn apply_config(&self, value: &serde_json::Value) -> Vec<crate::config::ConfigError> {
+        write(&self.config).apply(value)
+    }
+
+    pub fn support(&self) -> ClientSupport {
+        *read(&self.support)
+    }
+
+    pub fn set_support(&self, support: ClientSupport) {
+        *write(&self.support) = support;
+    }
+
+    pub fn workspace_folders(&self) -> Vec<PathBuf> {
+        read(&self.workspace_folders).clone()
+    }
+
+    pub fn set_workspace_folders(&self, folders: Vec<PathBuf>) {
+        *write(&self.workspace_folders) = folders;
+    }
+
+    pub fn update_workspace_folders(&self, added: Vec<PathBuf>, removed: &[PathBuf]) {
+        let mut folders = write(&self.workspace_folders);
+        folders.retain(|folder| !removed.contains(folder));
+        folders.extend(added);
+    }
+
+    /// True the first time it is called: the version warning is shown once.
+    pub fn take_version_warning(&self) -> bool {
+        !self.version_warned.swap(true, Ordering::SeqCst)
+    }
+
+    pub fn document_lock(&self, uri: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.document_locks
+            .entry(uri.to_string())
+            .or_default()
+            .clone()
+    }
+}
+
+// A poisoned lock only means a panic elsewhere mid-write of a plain value;
+// the value is still usable.
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
