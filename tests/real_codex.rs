@@ -1,0 +1,547 @@
+//! End-to-end tests against the real `codex app-server` (the Codex CLI that
+//! `scripts/test.sh` installs into .tools/codex) and our mock Responses API
+//! on 127.0.0.1. `codex-ls` runs as a child process over stdio, as an editor
+//! starts it.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::lsp_client::TestClient;
+use support::mock_model::{MockModel, Scenario};
+use tokio::process::{Child, Command};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// The Codex CLI the test command installed.
+fn codex_binary() -> PathBuf {
+    let path = std::env::var_os("CODEX_LS_TEST_CODEX")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/codex/node_modules/.bin/codex")
+        });
+    assert!(
+        path.exists(),
+        "the Codex CLI is not installed at {}: run `bash scripts/test.sh`, which installs it",
+        path.display()
+    );
+    path
+}
+
+struct Harness {
+    client: TestClient,
+    child: Child,
+    mock: MockModel,
+    home: tempfile::TempDir,
+    workspace: tempfile::TempDir,
+}
+
+impl Harness {
+    async fn start(scenarios: Vec<Scenario>, codex_path: Option<&str>) -> Harness {
+        let mock = MockModel::start(scenarios).await;
+        let home = tempfile::tempdir().unwrap();
+        std::fs::write(home.path().join("config.toml"), mock.codex_config_toml()).unwrap();
+        let workspace = tempfile::tempdir().unwrap();
+        let stderr = std::fs::File::create(home.path().join("codex-ls.log")).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_codex-ls"))
+            .env("CODEX_HOME", home.path())
+            .env("XDG_CACHE_HOME", home.path().join("cache"))
+            .env("CODEX_LS_LOG", "debug")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr))
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut client = TestClient::new(stdout, stdin);
+        let codex = codex_binary();
+        let codex_path = codex_path
+            .map(str::to_string)
+            .unwrap_or_else(|| codex.display().to_string());
+        let folder = uri(workspace.path());
+        client
+            .initialize(json!({
+                "capabilities": {"window": {"workDoneProgress": true}},
+                "workspaceFolders": [{"uri": folder, "name": "ws"}],
+                "initializationOptions": {"codexPath": codex_path},
+            }))
+            .await;
+        Harness {
+            client,
+            child,
+            mock,
+            home,
+            workspace,
+        }
+    }
+
+    /// Opens `relative` with `text` in the editor; `on_disk` is what the
+    /// file holds on disk (None: no file).
+    async fn open(&mut self, relative: &str, text: &str, on_disk: Option<&str>) -> String {
+        let path = self.workspace.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        if let Some(disk) = on_disk {
+            std::fs::write(&path, disk).unwrap();
+        }
+        let uri = uri(&path);
+        self.client
+            .notify(
+                "textDocument/didOpen",
+                json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}),
+            )
+            .await;
+        uri
+    }
+
+    async fn run(&mut self, args: Value) -> Value {
+        self.client
+            .request(
+                "workspace/executeCommand",
+                json!({"command": "codex.run", "arguments": [args]}),
+            )
+            .await
+            .expect("codex.run failed")
+    }
+
+    /// Reads the run's progress until its end; returns (reports, end).
+    async fn progress_until_end(&mut self, token: &Value) -> (Vec<Value>, Value) {
+        let mut reports = Vec::new();
+        loop {
+            let token = token.clone();
+            let params = self
+                .client
+                .expect_notification_where("$/progress", move |p| p["token"] == token, WAIT)
+                .await;
+            match params["value"]["kind"].as_str() {
+                Some("end") => return (reports, params["value"].clone()),
+                Some("report") => reports.push(params["value"].clone()),
+                _ => {}
+            }
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.home.path().join("codex-ls.log")).unwrap_or_default()
+    }
+}
+
+fn uri(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+fn selection(start_line: u32, end_line: u32) -> Value {
+    json!({"start": {"line": start_line, "character": 0}, "end": {"line": end_line, "character": 0}})
+}
+
+/// The answer the reports spell out, honouring `reset`.
+fn streamed_text(reports: &[Value]) -> String {
+    let mut text = String::new();
+    for report in reports {
+        if report["codex"]["reset"] == true {
+            text.clear();
+        }
+        text.push_str(report["codex"]["delta"].as_str().unwrap());
+    }
+    text
+}
+
+/// Every text the model was sent in a request's input.
+fn input_texts(body: &Value) -> Vec<String> {
+    let mut texts = Vec::new();
+    for item in body["input"].as_array().into_iter().flatten() {
+        for content in item["content"].as_array().into_iter().flatten() {
+            if let Some(text) = content["text"].as_str() {
+                texts.push(text.to_string());
+            }
+        }
+    }
+    texts
+}
+
+/// The `@path` mentions in the request the model received.
+fn mentions(body: &Value) -> Vec<PathBuf> {
+    input_texts(body)
+        .iter()
+        .flat_map(|text| {
+            text.lines()
+                .filter_map(|line| line.strip_prefix('@'))
+                .map(PathBuf::from)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn dirty_buffer_with_selection_streams_the_answer_from_snapshots() {
+    let chunks = ["The ", "answer ", "is ", "42", "."];
+    let scenario = Scenario::Text {
+        chunks: chunks.iter().map(|c| c.to_string()).collect(),
+        delay: Duration::from_millis(150),
+    };
+    let mut h = Harness::start(vec![scenario], None).await;
+    let unsaved = "fn unsaved() {\n    let answer = 42;\n}\n";
+    let uri = h.open("src/lib.rs", unsaved, Some("fn saved() {}\n")).await;
+    let started = h
+        .run(json!({"textDocument": {"uri": uri}, "range": selection(1, 2), "prompt": "Explain", "progressToken": "dirty"}))
+        .await;
+    assert_eq!(started["token"], "dirty");
+
+    assert!(
+        h.mock.wait_requests(1, WAIT).await,
+        "the model got no request; log:\n{}",
+        h.log()
+    );
+    let body = &h.mock.requests()[0];
+    let mentioned = mentions(body);
+    let buffer = mentioned
+        .iter()
+        .find(|p| p.ends_with("buffer/src/lib.rs"))
+        .expect("buffer snapshot mentioned")
+        .clone();
+    let selected = mentioned
+        .iter()
+        .find(|p| p.ends_with("selection/lib.lines-2-2.rs"))
+        .expect("selection snapshot mentioned")
+        .clone();
+    // While the answer streams, the snapshots hold what the user sees.
+    assert_eq!(std::fs::read_to_string(&buffer).unwrap(), unsaved);
+    assert_eq!(
+        std::fs::read_to_string(&selected).unwrap(),
+        "    let answer = 42;\n"
+    );
+    assert!(
+        input_texts(body)
+            .iter()
+            .any(|t| t.contains("unsaved content of `src/lib.rs`"))
+    );
+
+    let (reports, end) = h.progress_until_end(&json!("dirty")).await;
+    assert_eq!(streamed_text(&reports), chunks.concat());
+    assert_eq!(end["codex"]["status"], "completed");
+    assert_eq!(end["codex"]["assistantText"], chunks.concat());
+    assert!(
+        !buffer.exists() && !selected.exists(),
+        "snapshots must be gone when the run ends"
+    );
+    let seqs: Vec<u64> = reports
+        .iter()
+        .map(|r| r["codex"]["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+    h.client.shutdown_and_exit().await;
+}
+
+#[tokio::test]
+async fn http_500_becomes_a_server_error_diagnostic_on_the_selection() {
+    let mut h = Harness::start(
+        vec![Scenario::HttpError {
+            status: 500,
+            message: "boom".into(),
+        }],
+        None,
+    )
+    .await;
+    let uri = h
+        .open("a.rs", "one\ntwo\nthree\n", Some("one\ntwo\nthree\n"))
+        .await;
+    h.run(json!({"textDocument": {"uri": uri}, "range": selection(1, 2), "prompt": "Explain", "progressToken": 7}))
+        .await;
+    let (_, end) = h.progress_until_end(&json!(7)).await;
+    assert_eq!(end["codex"]["status"], "failed");
+    assert_eq!(end["codex"]["error"]["code"], "server-error");
+    let diagnostics = h
+        .client
+        .expect_notification("textDocument/publishDiagnostics", WAIT)
+        .await;
+    let diagnostic = &diagnostics["diagnostics"][0];
+    assert_eq!(diagnostic["code"], "server-error");
+    assert_eq!(diagnostic["source"], "codex");
+    assert_eq!(diagnostic["severity"], 1);
+    assert_eq!(diagnostic["range"], selection(1, 2));
+    h.client.shutdown_and_exit().await;
+}
+
+#[tokio::test]
+async fn cancel_interrupts_a_hung_model_within_a_second() {
+    let mut h = Harness::start(
+        vec![Scenario::Hang {
+            chunks_before: vec!["Thinking".into()],
+        }],
+        None,
+    )
+    .await;
+    let uri = h.open("a.rs", "x\n", Some("x\n")).await;
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": "hang"}))
+        .await;
+    h.client
+        .expect_notification_where("$/progress", |p| p["value"]["kind"] == "report", WAIT)
+        .await;
+    let cancelled_at = Instant::now();
+    h.client
+        .notify("window/workDoneProgress/cancel", json!({"token": "hang"}))
+        .await;
+    let (_, end) = h.progress_until_end(&json!("hang")).await;
+    let elapsed = cancelled_at.elapsed();
+    assert_eq!(end["codex"]["status"], "interrupted");
+    assert!(elapsed < Duration::from_secs(1), "cancel took {elapsed:?}");
+    println!("time to cancel: {elapsed:?}");
+    h.client.take_notifications("$/progress");
+    h.client.shutdown_and_exit().await;
+    h.client.drain(Duration::from_millis(100)).await;
+    assert!(
+        h.client
+            .take_notifications("textDocument/publishDiagnostics")
+            .is_empty(),
+        "a cancel publishes no diagnostic"
+    );
+}
+
+#[tokio::test]
+async fn a_killed_app_server_fails_the_run_at_once_and_the_next_run_starts_a_fresh_one() {
+    let mut h = Harness::start(
+        vec![Scenario::Hang {
+            chunks_before: vec!["Partial".into()],
+        }],
+        None,
+    )
+    .await;
+    let uri = h.open("a.rs", "x\n", Some("x\n")).await;
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": "first"}))
+        .await;
+    h.client
+        .expect_notification_where("$/progress", |p| p["value"]["kind"] == "report", WAIT)
+        .await;
+    let status = h
+        .client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "codex.status", "arguments": []}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status["backend"]["state"], "ready");
+    assert_eq!(status["backend"]["codexVersion"], "0.169.0");
+    assert_eq!(status["activeRuns"].as_array().unwrap().len(), 1);
+    let launched = status["backend"]["pid"].as_u64().unwrap() as u32;
+    // The npm launcher is a node script that runs the native binary; kill
+    // the native app-server itself, as a crash would.
+    let native = std::iter::once(launched)
+        .chain(descendants(launched))
+        .find(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe.ends_with("codex"))
+        })
+        .expect("the native codex process");
+    let pid = native as i32;
+    let killed_at = Instant::now();
+    // SAFETY: kill takes plain integers.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let (_, end) = h.progress_until_end(&json!("first")).await;
+    let elapsed = killed_at.elapsed();
+    assert_eq!(end["codex"]["error"]["code"], "backend-unavailable");
+    assert!(
+        elapsed < Duration::from_secs(1),
+        "the run took {elapsed:?} to fail"
+    );
+    h.client
+        .expect_notification("textDocument/publishDiagnostics", WAIT)
+        .await;
+
+    h.mock
+        .set_scenarios(vec![Scenario::text(["Fresh ", "answer."])]);
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": "second"}))
+        .await;
+    let (reports, end) = h.progress_until_end(&json!("second")).await;
+    assert_eq!(end["codex"]["status"], "completed", "log:\n{}", h.log());
+    assert_eq!(streamed_text(&reports), "Fresh answer.");
+    // Success clears the failure diagnostic.
+    let cleared = h
+        .client
+        .expect_notification("textDocument/publishDiagnostics", WAIT)
+        .await;
+    assert_eq!(cleared["diagnostics"], json!([]));
+    h.client.shutdown_and_exit().await;
+}
+
+#[tokio::test]
+async fn a_missing_codex_binary_is_a_backend_unavailable_diagnostic() {
+    let mut h = Harness::start(
+        vec![Scenario::text(["unused"])],
+        Some("/nonexistent/bin/codex"),
+    )
+    .await;
+    let uri = h.open("a.rs", "x\n", Some("x\n")).await;
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": "missing"}))
+        .await;
+    let (_, end) = h.progress_until_end(&json!("missing")).await;
+    assert_eq!(end["codex"]["error"]["code"], "backend-unavailable");
+    let diagnostics = h
+        .client
+        .expect_notification("textDocument/publishDiagnostics", WAIT)
+        .await;
+    let message = diagnostics["diagnostics"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("@openai/codex") && message.contains("codexPath"),
+        "{message}"
+    );
+    h.client.shutdown_and_exit().await;
+}
+
+/// Every process below `root`, from /proc.
+fn descendants(root: u32) -> Vec<u32> {
+    let mut table = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
+        let parent: u32 = stat[close + 1..]
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        table.push((pid, parent));
+    }
+    let mut found = Vec::new();
+    let mut stack = vec![root];
+    while let Some(pid) = stack.pop() {
+        for (child, _) in table.iter().filter(|(_, parent)| *parent == pid) {
+            found.push(*child);
+            stack.push(*child);
+        }
+    }
+    found
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(false)
+}
+
+async fn wait_all_gone(pids: &[u32], timeout: Duration) -> Vec<u32> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left: Vec<u32> = pids.iter().copied().filter(|pid| alive(*pid)).collect();
+        if left.is_empty() || Instant::now() >= deadline {
+            return left;
+        }
+        tokio::task::yield_now().await;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+async fn leaves_no_process_behind(end_session: impl AsyncFnOnce(&mut TestClient)) {
+    let mut h = Harness::start(
+        vec![Scenario::Hang {
+            chunks_before: vec!["Busy".into()],
+        }],
+        None,
+    )
+    .await;
+    let uri = h.open("a.rs", "x\n", Some("x\n")).await;
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": "busy"}))
+        .await;
+    h.client
+        .expect_notification_where("$/progress", |p| p["value"]["kind"] == "report", WAIT)
+        .await;
+    let server_pid = h.child.id().unwrap();
+    let tree = descendants(server_pid);
+    assert!(!tree.is_empty(), "codex app-server should be running");
+    let ended_at = Instant::now();
+    end_session(&mut h.client).await;
+    let status = tokio::time::timeout(Duration::from_secs(2), h.child.wait()).await;
+    assert!(status.is_ok(), "codex-ls did not exit within 2 s");
+    let left = wait_all_gone(
+        &tree,
+        Duration::from_secs(2).saturating_sub(ended_at.elapsed()),
+    )
+    .await;
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+    println!(
+        "process tree of {} gone after {:?}",
+        tree.len(),
+        ended_at.elapsed()
+    );
+    h.client.take_notifications("$/progress");
+    h.client.allow_unclaimed("$/progress");
+}
+
+#[tokio::test]
+async fn exit_without_shutdown_leaves_no_process_behind() {
+    leaves_no_process_behind(async |client: &mut TestClient| {
+        client.notify("exit", Value::Null).await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stdin_closing_leaves_no_process_behind() {
+    leaves_no_process_behind(async |client: &mut TestClient| client.close_input().await).await;
+}
+
+#[tokio::test]
+async fn ask_prints_the_streamed_answer_and_fails_with_a_code() {
+    let mock = MockModel::start(vec![Scenario::text(["Hello ", "from ", "codex."])]).await;
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("config.toml"), mock.codex_config_toml()).unwrap();
+    let file = home.path().join("main.rs");
+    std::fs::write(&file, "fn main() {}\n").unwrap();
+    let ask = |codex: String| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_codex-ls"));
+        command
+            .args(["ask", "--file"])
+            .arg(&file)
+            .args(["--range", "1:1", "--codex-path", &codex, "Explain this"])
+            .env("CODEX_HOME", home.path())
+            .current_dir(home.path());
+        command
+    };
+    let output = tokio::time::timeout(WAIT, ask(codex_binary().display().to_string()).output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "Hello from codex.\n"
+    );
+    let body = &mock.requests()[0];
+    assert!(
+        mentions(body).iter().any(|p| p == Path::new("main.rs")),
+        "{:?}",
+        mentions(body)
+    );
+
+    let missing = tokio::time::timeout(WAIT, ask("/nonexistent/codex".into()).output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!missing.status.success());
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("backend-unavailable"), "{stderr}");
+}
