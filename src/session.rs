@@ -40,6 +40,8 @@ pub struct Session {
     support: RwLock<ClientSupport>,
     workspace_folders: RwLock<Vec<PathBuf>>,
     version_warned: AtomicBool,
+    /// Errors in `initializationOptions`, shown once the client is ready.
+    deferred_config_errors: std::sync::Mutex<Vec<crate::config::ConfigError>>,
 }
 
 impl Session {
@@ -57,6 +59,7 @@ impl Session {
             support: RwLock::new(ClientSupport::default()),
             workspace_folders: RwLock::new(Vec::new()),
             version_warned: AtomicBool::new(false),
+            deferred_config_errors: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -102,6 +105,21 @@ impl Session {
     /// True the first time it is called: the version warning is shown once.
     pub fn take_version_warning(&self) -> bool {
         !self.version_warned.swap(true, Ordering::SeqCst)
+    }
+
+    pub fn defer_config_errors(&self, errors: Vec<crate::config::ConfigError>) {
+        self.deferred_config_errors
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend(errors);
+    }
+
+    pub fn take_deferred_config_errors(&self) -> Vec<crate::config::ConfigError> {
+        let mut errors = self
+            .deferred_config_errors
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        std::mem::take(&mut *errors)
     }
 
     pub fn document_lock(&self, uri: &str) -> Arc<tokio::sync::Mutex<()>> {

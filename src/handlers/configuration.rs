@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tower_lsp_server::ls_types::{ConfigurationItem, MessageType};
 
+use crate::config::ConfigError;
 use crate::session::Session;
 
 /// How long to wait for the client to answer `workspace/configuration`.
@@ -13,7 +14,12 @@ const PULL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Applies a configuration object and tells the user about rejected values.
 pub async fn apply(session: &Session, value: &Value) {
-    for error in session.apply_config(value) {
+    report(session, session.apply_config(value)).await;
+}
+
+/// Tells the user about each rejected value, naming its field.
+pub async fn report(session: &Session, errors: Vec<ConfigError>) {
+    for error in errors {
         tracing::warn!("{error}");
         session
             .client

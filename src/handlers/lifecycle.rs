@@ -38,9 +38,7 @@ pub fn initialize(session: &Session, params: InitializeParams) -> InitializeResu
         // Errors in initializationOptions are reported once `initialized`
         // arrives: the client may not show messages before that.
         let errors = session.apply_config(Config::section(options));
-        for error in errors {
-            tracing::warn!("{error}");
-        }
+        session.defer_config_errors(errors);
     }
     InitializeResult {
         capabilities: capabilities_for(encoding),
@@ -102,6 +100,11 @@ fn folder_path(folder: &WorkspaceFolder) -> Option<PathBuf> {
 }
 
 pub fn initialized(session: &Arc<Session>) {
+    let deferred = session.take_deferred_config_errors();
+    if !deferred.is_empty() {
+        let session = session.clone();
+        tokio::spawn(async move { configuration::report(&session, deferred).await });
+    }
     if session.support().configuration {
         let session = session.clone();
         tokio::spawn(async move { configuration::pull(&session).await });
