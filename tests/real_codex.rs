@@ -545,3 +545,57 @@ async fn ask_prints_the_streamed_answer_and_fails_with_a_code() {
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert!(stderr.contains("backend-unavailable"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_run_that_outlives_its_timeout_is_interrupted_with_a_timeout_diagnostic() {
+    let mut h = Harness::start(
+        vec![Scenario::Hang {
+            chunks_before: vec!["Slow".into()],
+        }],
+        None,
+    )
+    .await;
+    h.client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"codex": {"timeoutSecs": 1}}}),
+        )
+        .await;
+    let uri = h.open("a.rs", "x\n", Some("x\n")).await;
+    let started = Instant::now();
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": "slow"}))
+        .await;
+    let (_, end) = h.progress_until_end(&json!("slow")).await;
+    assert_eq!(end["codex"]["status"], "timeout");
+    assert_eq!(end["codex"]["error"]["code"], "timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    let diagnostics = h
+        .client
+        .expect_notification("textDocument/publishDiagnostics", WAIT)
+        .await;
+    assert_eq!(diagnostics["diagnostics"][0]["code"], "timeout");
+    assert_eq!(
+        diagnostics["diagnostics"][0]["range"]["end"],
+        json!({"line": 0, "character": 1})
+    );
+    // The interrupted turn leaves the thread usable.
+    h.mock.set_scenarios(vec![Scenario::text(["Done."])]);
+    h.client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"codex": {"timeoutSecs": 60}}}),
+        )
+        .await;
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Again", "progressToken": "again"}))
+        .await;
+    let (_, end) = h.progress_until_end(&json!("again")).await;
+    assert_eq!(end["codex"]["assistantText"], "Done.");
+    h.client
+        .expect_notification("textDocument/publishDiagnostics", WAIT)
+        .await;
+    h.client.shutdown_and_exit().await;
+}

@@ -137,28 +137,17 @@ fn selection(
     })
 }
 
+/// The first line's text, for failures of runs without a selection: a
+/// character past the end of a line clamps to its end (before the break).
 fn first_line_range(snapshot: &DocumentSnapshot, encoding: PositionEncoding) -> lsp::Range {
     let text = &snapshot.text;
-    let end_of_first_line = text.line(0).len_chars().min(text.len_chars());
-    let mut end = document::position(text, end_of_first_line, encoding);
-    if end.line > 0 {
-        end = document::Position {
-            line: 0,
-            character: u32::MAX,
-        };
-        end = document::position(
-            text,
-            document::char_index_lenient(text, end, encoding),
-            encoding,
-        );
-    }
-    to_proto::range(document::Range {
-        start: document::Position {
-            line: 0,
-            character: 0,
-        },
-        end,
-    })
+    let past_end = document::Position::new(0, u32::MAX);
+    let end = document::position(
+        text,
+        document::char_index_lenient(text, past_end, encoding),
+        encoding,
+    );
+    to_proto::range(document::Range::new(document::Position::new(0, 0), end))
 }
 
 fn plan(
