@@ -162,7 +162,7 @@ pub struct Supervisor {
     client_version: String,
     current: tokio::sync::Mutex<Option<Arc<AppServer>>>,
     status: Arc<Mutex<BackendStatus>>,
-    generation: AtomicU64,
+    generation: Arc<AtomicU64>,
     shutting_down: AtomicBool,
 }
 
@@ -178,7 +178,7 @@ impl Supervisor {
                 pid: None,
                 last_error: None,
             })),
-            generation: AtomicU64::new(0),
+            generation: Arc::new(AtomicU64::new(0)),
             shutting_down: AtomicBool::new(false),
         }
     }
@@ -286,16 +286,16 @@ impl Supervisor {
     fn watch(&self, server: &Arc<AppServer>) {
         let connection = server.connection.clone();
         let generation = server.generation;
+        let latest = self.generation.clone();
         let status = self.status.clone();
-        let current_generation = Arc::new(AtomicU64::new(generation));
         tokio::spawn(async move {
             connection.closed().await;
             let mut status = status
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if status.state == BackendState::Ready
-                && current_generation.load(Ordering::SeqCst) == generation
-            {
+            // A newer app-server may already be up; only the latest one's
+            // end changes the state.
+            if status.state == BackendState::Ready && latest.load(Ordering::SeqCst) == generation {
                 tracing::warn!("codex app-server (generation {generation}) exited");
                 status.state = BackendState::Exited;
                 status.pid = None;
@@ -315,5 +315,103 @@ impl Supervisor {
             status.state = BackendState::Exited;
             status.pid = None;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::sync::atomic::AtomicUsize;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    /// Answers `initialize` like codex 0.169, then stays until told to die.
+    struct Scripted {
+        launches: AtomicUsize,
+        kill: tokio::sync::Notify,
+        fail_with: Option<BackendError>,
+    }
+
+    impl Launcher for Arc<Scripted> {
+        fn launch(&self, _codex_path: &str) -> Result<Launched, BackendError> {
+            if let Some(err) = &self.fail_with {
+                return Err(err.clone());
+            }
+            self.launches.fetch_add(1, Ordering::SeqCst);
+            let (ours, theirs) = tokio::io::duplex(1 << 16);
+            let (their_read, mut their_write) = tokio::io::split(theirs);
+            let me = self.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(their_read).lines();
+                loop {
+                    tokio::select! {
+                        line = lines.next_line() => {
+                            let Ok(Some(line)) = line else { return };
+                            let message: Value = serde_json::from_str(&line).unwrap();
+                            if message["method"] == "initialize" {
+                                let reply = json!({"id": message["id"], "result": {"userAgent": "codex-ls/0.169.0 (Linux)"}});
+                                their_write.write_all(format!("{reply}\n").as_bytes()).await.unwrap();
+                            }
+                        }
+                        () = me.kill.notified() => return,
+                    }
+                }
+            });
+            let (reader, writer) = tokio::io::split(ours);
+            Ok(Launched {
+                reader: Box::new(reader),
+                writer: Box::new(writer),
+                process: None,
+            })
+        }
+    }
+
+    fn scripted(fail_with: Option<BackendError>) -> Arc<Scripted> {
+        Arc::new(Scripted {
+            launches: AtomicUsize::new(0),
+            kill: tokio::sync::Notify::new(),
+            fail_with,
+        })
+    }
+
+    #[tokio::test]
+    async fn starts_lazily_reuses_and_restarts_after_a_crash() {
+        let launcher = scripted(None);
+        let supervisor = Supervisor::new(Arc::new(launcher.clone()), "0.1.0");
+        assert_eq!(supervisor.status().state, BackendState::NotStarted);
+        let first = supervisor.connect("codex").await.unwrap();
+        assert_eq!(first.version(), Some("0.169.0"));
+        assert_eq!(supervisor.status().state, BackendState::Ready);
+        let again = supervisor.connect("codex").await.unwrap();
+        assert_eq!(first.generation(), again.generation());
+        assert_eq!(launcher.launches.load(Ordering::SeqCst), 1);
+
+        launcher.kill.notify_one();
+        tokio::time::timeout(Duration::from_secs(5), first.connection.closed())
+            .await
+            .unwrap();
+        let fresh = supervisor.connect("codex").await.unwrap();
+        assert_eq!(launcher.launches.load(Ordering::SeqCst), 2);
+        assert!(fresh.generation() > first.generation());
+        assert_eq!(supervisor.status().state, BackendState::Ready);
+
+        supervisor.shutdown().await;
+        assert_eq!(supervisor.status().state, BackendState::Exited);
+        assert!(matches!(
+            supervisor.connect("codex").await,
+            Err(BackendError::ShuttingDown)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_launch_failure_leaves_the_backend_unavailable_with_the_reason() {
+        let missing = BackendError::NotFound {
+            path: "codex".into(),
+        };
+        let supervisor = Supervisor::new(Arc::new(scripted(Some(missing.clone()))), "0.1.0");
+        assert_eq!(supervisor.connect("codex").await.err(), Some(missing));
+        let status = supervisor.status();
+        assert_eq!(status.state, BackendState::Unavailable);
+        assert!(status.last_error.unwrap().contains("@openai/codex"));
     }
 }
