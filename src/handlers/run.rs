@@ -240,6 +240,11 @@ async fn drive(session: Arc<Session>, run: ActiveRun) {
     match &outcome {
         Ok(_) => diagnostics::clear(&session, &run.uri).await,
         Err(err) if err.is_user_cancel() => {}
+        Err(err) if !session.documents.contains(run.uri.as_str()) => {
+            // Closing the document cleared its diagnostics; a run that ends
+            // after that must not put one back where nothing clears it.
+            tracing::info!("run {} failed after its document closed: {err}", run.id);
+        }
         Err(err) => {
             tracing::info!("run {} failed: {err}", run.id);
             diagnostics::publish_failure(
@@ -286,10 +291,11 @@ async fn execute_planned(
     )
     .await;
     match binding {
-        Some(binding) => {
+        // A document closed during the run starts afresh when reopened.
+        Some(binding) if session.documents.contains(uri.as_str()) => {
             session.threads.insert(uri.as_str().to_string(), binding);
         }
-        None => {
+        _ => {
             session.threads.remove(uri.as_str());
         }
     }
@@ -466,6 +472,14 @@ async fn show_answer(
     uri: &Uri,
     result: &PromptRunResult,
 ) -> Option<PathBuf> {
+    if !session.support().show_document {
+        // Nothing would ever point the user at a file: say it instead.
+        session
+            .client
+            .show_message(MessageType::INFO, &result.assistant_text)
+            .await;
+        return None;
+    }
     let name = uri.as_str().rsplit('/').next().unwrap_or("document");
     let markdown = format!(
         "# {title}\n\n`{name}`, {location}\n\n{}\n",
@@ -483,10 +497,7 @@ async fn show_answer(
             return None;
         }
     };
-    let file_uri = Uri::from_file_path(&path);
-    if session.support().show_document
-        && let Some(file_uri) = file_uri
-    {
+    if let Some(file_uri) = Uri::from_file_path(&path) {
         let params = ShowDocumentParams {
             uri: file_uri,
             external: Some(false),

@@ -1,0 +1,1459 @@
+//! In-process end-to-end tests: the codex-ls service served over
+//! `tokio::io::duplex` to a [`TestClient`], with a fake `codex app-server`
+//! (replaying recorded transcripts) behind a test [`Launcher`].
+//!
+//! Every wait is a channel wait with a timeout; nothing sleeps. Each test
+//! claims every message the server sends (the client panics at drop
+//! otherwise) and ends with a short drain so late messages are caught too.
+
+mod support;
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use codex_ls::codex::{BackendError, Launched, Launcher};
+use serde_json::{Value, json};
+use support::fake_app_server::{FakeHandle, FakeOptions, Transcript, spawn_fake_app_server};
+use support::lsp_client::TestClient;
+
+/// Generous bound for anything that should happen "soon".
+const WAIT: Duration = Duration::from_secs(10);
+/// How long the final drain listens for late messages.
+const DRAIN: Duration = Duration::from_millis(250);
+
+// ---------------------------------------------------------------------------
+// The fake launcher
+// ---------------------------------------------------------------------------
+
+fn transcript(name: &str) -> Transcript {
+    Transcript::from_file(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(format!("transcript-{name}.jsonl")),
+    )
+}
+
+/// What one launch plays: transcripts (one per turn, the last repeating) and
+/// the fake's options.
+#[derive(Clone)]
+struct Plan {
+    transcripts: Vec<Transcript>,
+    options: FakeOptions,
+}
+
+impl Plan {
+    fn new(names: &[&str]) -> Plan {
+        Plan {
+            transcripts: names.iter().map(|name| transcript(name)).collect(),
+            options: FakeOptions::default(),
+        }
+    }
+
+    fn speed(mut self, speed: f64) -> Plan {
+        self.options.speed = speed;
+        self
+    }
+
+    fn crash_after(mut self, messages: usize) -> Plan {
+        self.options.crash_after_turn_messages = Some(messages);
+        self
+    }
+}
+
+/// Starts a fake app-server per launch: launch `n` plays plan `n` (the last
+/// plan repeats), or fails with `fail`.
+struct FakeLauncher {
+    plans: Mutex<VecDeque<Plan>>,
+    fail: Option<BackendError>,
+    handles: Mutex<Vec<FakeHandle>>,
+    launches: AtomicUsize,
+}
+
+impl FakeLauncher {
+    fn new(plans: Vec<Plan>) -> FakeLauncher {
+        assert!(!plans.is_empty());
+        FakeLauncher {
+            plans: Mutex::new(plans.into()),
+            fail: None,
+            handles: Mutex::new(Vec::new()),
+            launches: AtomicUsize::new(0),
+        }
+    }
+
+    fn playing(names: &[&str]) -> FakeLauncher {
+        FakeLauncher::new(vec![Plan::new(names)])
+    }
+
+    fn failing(err: BackendError) -> FakeLauncher {
+        FakeLauncher {
+            fail: Some(err),
+            ..FakeLauncher::new(vec![Plan::new(&["ok"])])
+        }
+    }
+
+    fn launches(&self) -> usize {
+        self.launches.load(Ordering::SeqCst)
+    }
+
+    /// The fake of the `n`-th successful launch (0-based).
+    fn fake(&self, n: usize) -> FakeHandle {
+        self.handles.lock().unwrap()[n].clone()
+    }
+}
+
+impl Launcher for FakeLauncher {
+    fn launch(&self, _codex_path: &str) -> Result<Launched, BackendError> {
+        self.launches.fetch_add(1, Ordering::SeqCst);
+        if let Some(err) = &self.fail {
+            return Err(err.clone());
+        }
+        let plan = {
+            let mut plans = self.plans.lock().unwrap();
+            if plans.len() > 1 {
+                plans.pop_front().unwrap()
+            } else {
+                plans.front().cloned().unwrap()
+            }
+        };
+        let (server_side, fake_side) = tokio::io::duplex(1 << 16);
+        let (fake_read, fake_write) = tokio::io::split(fake_side);
+        let handle = spawn_fake_app_server(fake_read, fake_write, plan.transcripts, plan.options);
+        self.handles.lock().unwrap().push(handle);
+        let (reader, writer) = tokio::io::split(server_side);
+        Ok(Launched {
+            reader: Box::new(reader),
+            writer: Box::new(writer),
+            process: None,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The harness
+// ---------------------------------------------------------------------------
+
+/// Capabilities of a streaming client (the default of these tests).
+fn streaming_caps() -> Value {
+    json!({"window": {"workDoneProgress": true}, "general": {"positionEncodings": ["utf-16"]}})
+}
+
+fn file_uri(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+fn range(l1: u32, c1: u32, l2: u32, c2: u32) -> Value {
+    json!({"start": {"line": l1, "character": c1}, "end": {"line": l2, "character": c2}})
+}
+
+struct Harness {
+    client: TestClient,
+    launcher: Arc<FakeLauncher>,
+    workspace: tempfile::TempDir,
+    init_result: Value,
+}
+
+/// Where the server writes answer files for `workspace` (cleaned up by the
+/// tests that make it write some).
+fn answers_folder(workspace: &Path) -> PathBuf {
+    codex_ls::answers::folder_for(&[workspace.to_path_buf()])
+}
+
+impl Harness {
+    async fn start(launcher: FakeLauncher) -> Harness {
+        Harness::start_with(launcher, streaming_caps(), json!({})).await
+    }
+
+    /// Builds the service over a duplex, initializes it with `capabilities`
+    /// and `options` (plus `codexPath`) and a workspace folder in a tempdir.
+    async fn start_with(launcher: FakeLauncher, capabilities: Value, options: Value) -> Harness {
+        let launcher = Arc::new(launcher);
+        let (service, socket, _supervisor) = codex_ls::build_service(launcher.clone());
+        let (client_side, server_side) = tokio::io::duplex(1 << 20);
+        let (server_read, server_write) = tokio::io::split(server_side);
+        tokio::spawn(async move {
+            tower_lsp_server::Server::new(server_read, server_write, socket)
+                .serve(service)
+                .await;
+        });
+        let (client_read, client_write) = tokio::io::split(client_side);
+        let mut client = TestClient::new(client_read, client_write);
+        let workspace = tempfile::tempdir().unwrap();
+        let mut options = options;
+        if options.get("codexPath").is_none() {
+            options["codexPath"] = json!("codex-in-process-fake");
+        }
+        let init_result = client
+            .initialize(json!({
+                "processId": null,
+                "capabilities": capabilities,
+                "workspaceFolders": [{"uri": file_uri(workspace.path()), "name": "ws"}],
+                "initializationOptions": options,
+            }))
+            .await;
+        Harness {
+            client,
+            launcher,
+            workspace,
+            init_result,
+        }
+    }
+
+    /// Opens `relative` in the editor with `text`; `on_disk` is what the
+    /// file holds on disk (None: no file).
+    async fn open(&mut self, relative: &str, text: &str, on_disk: Option<&str>) -> String {
+        let path = self.workspace.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        if let Some(disk) = on_disk {
+            std::fs::write(&path, disk).unwrap();
+        }
+        let uri = file_uri(&path);
+        self.client
+            .notify(
+                "textDocument/didOpen",
+                json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}),
+            )
+            .await;
+        uri
+    }
+
+    async fn command(&mut self, command: &str, args: Value) -> Result<Value, Value> {
+        self.client
+            .request(
+                "workspace/executeCommand",
+                json!({"command": command, "arguments": [args]}),
+            )
+            .await
+    }
+
+    /// `codex.run`, which must be accepted: returns `{runId, token}`.
+    async fn run(&mut self, args: Value) -> Value {
+        let started = self
+            .command("codex.run", args)
+            .await
+            .unwrap_or_else(|e| panic!("codex.run was rejected: {e}"));
+        assert!(started["runId"].is_u64(), "{started}");
+        assert!(!started["token"].is_null(), "{started}");
+        started
+    }
+
+    /// The next `$/progress` value on `token`.
+    async fn next_progress(&mut self, token: &Value) -> Value {
+        let token = token.clone();
+        let params = self
+            .client
+            .expect_notification_where("$/progress", move |p| p["token"] == token, WAIT)
+            .await;
+        params["value"].clone()
+    }
+
+    /// Reads the run's progress until its end: (begin, reports, end).
+    async fn progress_until_end(&mut self, token: &Value) -> (Value, Vec<Value>, Value) {
+        let begin = self.next_progress(token).await;
+        assert_eq!(
+            begin["kind"], "begin",
+            "first progress is not begin: {begin}"
+        );
+        let mut reports = Vec::new();
+        loop {
+            let value = self.next_progress(token).await;
+            match value["kind"].as_str() {
+                Some("report") => reports.push(value),
+                Some("end") => return (begin, reports, value),
+                _ => panic!("unexpected progress value: {value}"),
+            }
+        }
+    }
+
+    /// Reports until (and including) the end, from a point mid-run.
+    async fn rest_until_end(&mut self, token: &Value) -> (Vec<Value>, Value) {
+        let mut reports = Vec::new();
+        loop {
+            let value = self.next_progress(token).await;
+            match value["kind"].as_str() {
+                Some("report") => reports.push(value),
+                Some("end") => return (reports, value),
+                _ => panic!("unexpected progress value: {value}"),
+            }
+        }
+    }
+
+    async fn diagnostics(&mut self, uri: &str) -> Value {
+        let uri = uri.to_string();
+        self.client
+            .expect_notification_where(
+                "textDocument/publishDiagnostics",
+                move |p| p["uri"] == uri.as_str(),
+                WAIT,
+            )
+            .await
+    }
+
+    /// Drains late messages and asserts nothing unexpected came: no
+    /// diagnostics and no messages to the user (the fake says 0.169.0, so
+    /// no version warning either). Then drops the client (which panics on
+    /// anything else left unclaimed).
+    async fn finish(mut self) {
+        self.client.drain(DRAIN).await;
+        let shown = self.client.take_notifications("window/showMessage");
+        assert!(shown.is_empty(), "unexpected window/showMessage: {shown:?}");
+        let published = self
+            .client
+            .take_notifications("textDocument/publishDiagnostics");
+        assert!(
+            published.is_empty(),
+            "unexpected publishDiagnostics: {published:?}"
+        );
+    }
+}
+
+/// The answer the reports spell out, honouring `reset`.
+fn replay(reports: &[Value]) -> String {
+    let mut text = String::new();
+    for report in reports {
+        if report["codex"]["reset"] == true {
+            text.clear();
+        }
+        text.push_str(report["codex"]["delta"].as_str().expect("delta"));
+    }
+    text
+}
+
+/// Checks `seq` goes 1, 2, 3, ... and every report names the run.
+fn check_reports(reports: &[Value], run_id: &Value) {
+    for (i, report) in reports.iter().enumerate() {
+        assert_eq!(report["codex"]["seq"], json!(i + 1), "seq of {report}");
+        assert_eq!(&report["codex"]["runId"], run_id, "{report}");
+    }
+}
+
+/// The final answer of a transcript: the text of its last agent message.
+fn final_answer(t: &Transcript) -> String {
+    t.completed_turn()
+        .and_then(|turn| turn["items"].as_array())
+        .and_then(|items| {
+            items
+                .iter()
+                .rev()
+                .find(|item| item["type"] == "agentMessage")
+        })
+        .and_then(|item| item["text"].as_str())
+        .map(str::to_string)
+        .expect("transcript has a final agent message")
+}
+
+/// The single text input of a `turn/start` the fake received:
+/// (text, [(mention, placeholder)]).
+fn turn_input(turn_start: &Value) -> (String, Vec<(String, String)>) {
+    let input = turn_start["params"]["input"].as_array().expect("input");
+    assert_eq!(input.len(), 1, "one input item expected: {turn_start}");
+    assert_eq!(input[0]["type"], "text");
+    let text = input[0]["text"].as_str().unwrap().to_string();
+    let mentions = input[0]["text_elements"]
+        .as_array()
+        .expect("text_elements (snake_case)")
+        .iter()
+        .map(|element| {
+            let start = element["byteRange"]["start"].as_u64().unwrap() as usize;
+            let end = element["byteRange"]["end"].as_u64().unwrap() as usize;
+            (
+                text[start..end].to_string(),
+                element["placeholder"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    (text, mentions)
+}
+
+/// The selected text inlined in the prompt (```rust fenced).
+fn inlined_selection(prompt: &str) -> String {
+    let start = prompt
+        .find("Selected text:\n```rust\n")
+        .expect("inlined selection")
+        + 23;
+    let end = start + prompt[start..].find("\n```").expect("closing fence");
+    prompt[start..end].to_string()
+}
+
+// ---------------------------------------------------------------------------
+// 1. The happy path
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ok_run_streams_losslessly_with_mentions_and_removes_snapshots() {
+    let ok = transcript("ok");
+    let mut h = Harness::start(FakeLauncher::playing(&["ok"])).await;
+    let text = "fn main() {\n    let x = 1;\n    println!(\"{x}\");\n}\n";
+    let uri = h.open("src/lib.rs", text, Some("fn main() {}\n")).await;
+    let started = h
+        .run(json!({
+            "textDocument": {"uri": uri, "version": 1},
+            "range": range(1, 4, 2, 20),
+            "prompt": "Explain this",
+            "progressToken": "tok-1",
+        }))
+        .await;
+    assert_eq!(started["token"], "tok-1");
+    let run_id = started["runId"].clone();
+    let (begin, reports, end) = h.progress_until_end(&json!("tok-1")).await;
+
+    assert_eq!(begin["title"], "Codex: Run");
+    assert_eq!(begin["cancellable"], true);
+    assert_eq!(begin["message"], "lines 2-3");
+    assert_eq!(begin["codex"]["runId"], run_id);
+
+    let answer = ok.assistant_text().unwrap();
+    assert!(!reports.is_empty());
+    check_reports(&reports, &run_id);
+    assert_eq!(replay(&reports), answer);
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    assert_eq!(end["codex"]["runId"], run_id);
+    assert_eq!(end["codex"]["assistantText"], answer.as_str());
+    assert!(end["codex"].get("error").is_none());
+    assert!(
+        end["codex"].get("answerFile").is_none(),
+        "client token: no file"
+    );
+
+    let fake = h.launcher.fake(0);
+    let thread = fake.received_method("thread/start");
+    assert_eq!(thread.len(), 1);
+    let turn_start = fake.received_method("turn/start");
+    assert_eq!(turn_start.len(), 1);
+    let thread_id = turn_start[0]["params"]["threadId"].as_str().unwrap();
+    for report in &reports {
+        assert_eq!(report["codex"]["threadId"], thread_id);
+        assert!(report["codex"]["turnId"].is_string());
+    }
+
+    let (prompt, mentions) = turn_input(&turn_start[0]);
+    assert!(prompt.starts_with("Explain this"), "{prompt}");
+    assert_eq!(mentions.len(), 2, "{mentions:?}");
+    for (mention, _) in &mentions {
+        assert!(mention.starts_with('@'), "{mention}");
+    }
+    let placeholders: Vec<&str> = mentions.iter().map(|(_, p)| p.as_str()).collect();
+    assert_eq!(placeholders, ["src/lib.rs", "src/lib.rs:2-3"]);
+    assert_eq!(
+        inlined_selection(&prompt),
+        "let x = 1;\n    println!(\"{x}\");"
+    );
+    // The dirty buffer and the selection went into snapshot files, named in
+    // the prompt and gone by the time the end report arrived.
+    for (mention, _) in &mentions {
+        let path = Path::new(&mention[1..]);
+        assert!(path.is_absolute(), "snapshot path: {mention}");
+        assert!(prompt.contains(&mention[1..]));
+        assert!(!path.exists(), "snapshot {} still exists", path.display());
+    }
+    h.finish().await;
+}
+
+// ---------------------------------------------------------------------------
+// 2. Coalescing
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_are_coalesced_at_the_configured_interval_and_lossless() {
+    let ok = transcript("ok");
+    let deltas = ok
+        .turn_methods()
+        .iter()
+        .filter(|m| *m == "item/agentMessage/delta")
+        .count();
+    assert_eq!(deltas, 20);
+    let mut h = Harness::start_with(
+        FakeLauncher::new(vec![Plan::new(&["ok"]).speed(1.0)]),
+        streaming_caps(),
+        json!({"progressIntervalMs": 200}),
+    )
+    .await;
+    let uri = h.open("a.rs", "fn a() {}\n", Some("fn a() {}\n")).await;
+    let token = json!(42);
+    let started = h
+        .run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": 42}))
+        .await;
+    assert_eq!(started["token"], token);
+    let run_id = started["runId"].clone();
+    let begin = h.next_progress(&token).await;
+    assert_eq!(begin["kind"], "begin");
+    assert_eq!(begin["message"], "whole file");
+    let mut reports = Vec::new();
+    let mut arrivals = Vec::new();
+    let end = loop {
+        let value = h.next_progress(&token).await;
+        match value["kind"].as_str() {
+            Some("report") => {
+                arrivals.push(Instant::now());
+                reports.push(value);
+            }
+            Some("end") => break value,
+            _ => panic!("{value}"),
+        }
+    };
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    check_reports(&reports, &run_id);
+    assert_eq!(replay(&reports), ok.assistant_text().unwrap());
+    assert!(
+        reports.len() < deltas && reports.len() <= 8,
+        "{} reports for {deltas} deltas spread over 0.6 s at 200 ms",
+        reports.len()
+    );
+    for pair in arrivals.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= Duration::from_millis(150),
+            "reports {gap:?} apart with progressIntervalMs 200"
+        );
+    }
+    h.finish().await;
+}
+
+// ---------------------------------------------------------------------------
+// 3. A failure, its diagnostic, and the next run clearing it on the same thread
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_error_publishes_a_diagnostic_that_a_later_success_clears() {
+    let mut h = Harness::start(FakeLauncher::playing(&["http500", "ok"])).await;
+    let uri = h
+        .open("src/main.rs", "fn main() {\n    work();\n}\n", Some("x"))
+        .await;
+    let selection = range(1, 4, 1, 11);
+    let started = h
+        .run(json!({"textDocument": {"uri": uri}, "range": selection, "prompt": "Why?", "progressToken": "t500"}))
+        .await;
+    let (_, reports, end) = h.progress_until_end(&json!("t500")).await;
+    assert!(reports.is_empty(), "http500 streams no text: {reports:?}");
+    assert_eq!(end["codex"]["status"], "failed", "{end}");
+    assert_eq!(end["codex"]["runId"], started["runId"]);
+    assert_eq!(end["codex"]["error"]["code"], "server-error");
+    assert!(end["codex"].get("assistantText").is_none());
+    assert!(end["message"].as_str().unwrap().starts_with("Failed:"));
+
+    let published = h.diagnostics(&uri).await;
+    let diagnostics = published["diagnostics"].as_array().unwrap();
+    assert_eq!(diagnostics.len(), 1, "{published}");
+    let d = &diagnostics[0];
+    assert_eq!(d["source"], "codex");
+    assert_eq!(d["code"], "server-error");
+    assert_eq!(d["range"], selection);
+    assert_eq!(
+        d["message"].as_str().unwrap(),
+        end["codex"]["error"]["message"].as_str().unwrap()
+    );
+    assert_eq!(published["version"], 1);
+
+    h.run(json!({"textDocument": {"uri": uri}, "range": selection, "prompt": "Again", "progressToken": "tok"}))
+        .await;
+    let (_, reports, end) = h.progress_until_end(&json!("tok")).await;
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    assert_eq!(replay(&reports), transcript("ok").assistant_text().unwrap());
+    let cleared = h.diagnostics(&uri).await;
+    assert_eq!(cleared["diagnostics"], json!([]), "{cleared}");
+
+    // Same thread: one thread/start, both turns on it.
+    assert_eq!(h.launcher.launches(), 1);
+    let fake = h.launcher.fake(0);
+    assert_eq!(fake.received_method("thread/start").len(), 1);
+    let turns = fake.received_method("turn/start");
+    assert_eq!(turns.len(), 2);
+    assert_eq!(
+        turns[0]["params"]["threadId"],
+        turns[1]["params"]["threadId"]
+    );
+    h.finish().await;
+}
+
+// ---------------------------------------------------------------------------
+// 4. Failure codes
+// ---------------------------------------------------------------------------
+
+/// One failing run: end status `failed` with `code`, the streamed text as
+/// recorded, and a diagnostic with `code` on the first line.
+async fn failing_run(name: &str, code: &str) {
+    let t = transcript(name);
+    let mut h = Harness::start(FakeLauncher::playing(&[name])).await;
+    let uri = h.open("f.rs", "first line\nsecond\n", None).await;
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": "t"}))
+        .await;
+    let (_, reports, end) = h.progress_until_end(&json!("t")).await;
+    assert_eq!(end["codex"]["status"], "failed", "{name}: {end}");
+    assert_eq!(end["codex"]["error"]["code"], code, "{name}: {end}");
+    assert_eq!(replay(&reports), t.assistant_text().unwrap(), "{name}");
+    let published = h.diagnostics(&uri).await;
+    let d = &published["diagnostics"][0];
+    assert_eq!(d["code"], code, "{name}: {published}");
+    assert_eq!(d["source"], "codex");
+    // No selection: the first line.
+    assert_eq!(d["range"], range(0, 0, 0, 10), "{name}: {published}");
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http401_is_unauthorized() {
+    failing_run("http401", "unauthorized").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http429_is_rate_limited() {
+    failing_run("http429", "rate-limited").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_stream_is_network() {
+    failing_run("break", "network").await;
+}
+
+// ---------------------------------------------------------------------------
+// 5. A retry restarts the streamed answer
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_resets_the_stream_to_the_final_answer() {
+    let t = transcript("retry-recovers-gpt55");
+    let answer = final_answer(&t);
+    assert_eq!(answer, "Second attempt succeeded.");
+    let mut h = Harness::start(FakeLauncher::new(vec![
+        Plan::new(&["retry-recovers-gpt55"]).speed(1.0),
+    ]))
+    .await;
+    let uri = h.open("r.rs", "x\n", Some("x\n")).await;
+    let started = h
+        .run(json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": "retry"}))
+        .await;
+    let (_, reports, end) = h.progress_until_end(&json!("retry")).await;
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    assert_eq!(end["codex"]["assistantText"], answer.as_str());
+    check_reports(&reports, &started["runId"]);
+    assert_eq!(replay(&reports), answer);
+    // The first attempt streamed text (at recorded speed, it was reported
+    // before the retry), so the stream had to start over.
+    assert!(
+        reports[0]["codex"]["delta"]
+            .as_str()
+            .unwrap()
+            .starts_with("PARTIA")
+    );
+    assert!(
+        reports.iter().any(|r| r["codex"]["reset"] == true),
+        "no reset: {reports:?}"
+    );
+    h.finish().await;
+}
+
+// ---------------------------------------------------------------------------
+// 6. Cancel
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_by_progress_token_or_run_id_interrupts_within_a_second() {
+    let mut h = Harness::start(FakeLauncher::playing(&["hang-interrupt"])).await;
+    let uri = h
+        .open("c.rs", "fn c() {\n    loop {}\n}\n", Some("fn c() {}\n"))
+        .await;
+
+    // window/workDoneProgress/cancel
+    let token = json!("cancel-me");
+    let started = h
+        .run(json!({"textDocument": {"uri": uri}, "range": range(1, 0, 1, 11), "prompt": "Go", "progressToken": token}))
+        .await;
+    let begin = h.next_progress(&token).await;
+    assert_eq!(begin["kind"], "begin");
+    let first = h.next_progress(&token).await;
+    assert_eq!(first["kind"], "report", "{first}");
+    // While the run hangs, its snapshots exist.
+    let fake = h.launcher.fake(0);
+    let turn_start = fake.wait_received("turn/start", WAIT).await.unwrap();
+    let (_, mentions) = turn_input(&turn_start);
+    assert_eq!(mentions.len(), 2);
+    for (mention, _) in &mentions {
+        assert!(
+            Path::new(&mention[1..]).exists(),
+            "{mention} missing mid-run"
+        );
+    }
+    let status = h.command("codex.status", json!({})).await.unwrap();
+    assert_eq!(status["activeRuns"][0]["runId"], started["runId"]);
+    assert_eq!(status["activeRuns"][0]["uri"], uri.as_str());
+
+    let cancelled_at = Instant::now();
+    h.client
+        .notify("window/workDoneProgress/cancel", json!({"token": token}))
+        .await;
+    let (rest, end) = h.rest_until_end(&token).await;
+    let took = cancelled_at.elapsed();
+    assert!(took < Duration::from_secs(1), "end {took:?} after cancel");
+    assert_eq!(end["codex"]["status"], "interrupted", "{end}");
+    assert_eq!(end["codex"]["error"]["code"], "interrupted");
+    assert_eq!(end["message"], "Cancelled");
+    let mut all = vec![first];
+    all.extend(rest);
+    // Deltas still queued when the cancel lands may be dropped; what was
+    // reported is a prefix of what streamed.
+    let streamed = replay(&all);
+    assert!(
+        "Starting to answer ".starts_with(&streamed) && !streamed.is_empty(),
+        "{streamed:?}"
+    );
+    assert!(fake.wait_received("turn/interrupt", WAIT).await.is_some());
+    for (mention, _) in &mentions {
+        assert!(!Path::new(&mention[1..]).exists(), "{mention} left behind");
+    }
+
+    // codex.cancel {runId}
+    let token = json!("by-id");
+    let started = h
+        .run(json!({"textDocument": {"uri": uri}, "prompt": "Again", "progressToken": token}))
+        .await;
+    assert_eq!(h.next_progress(&token).await["kind"], "begin");
+    assert_eq!(h.next_progress(&token).await["kind"], "report");
+    let cancelled_at = Instant::now();
+    let answer = h
+        .command("codex.cancel", json!({"runId": started["runId"]}))
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({"cancelled": [started["runId"]]}));
+    let (_, end) = h.rest_until_end(&token).await;
+    assert!(cancelled_at.elapsed() < Duration::from_secs(1));
+    assert_eq!(end["codex"]["status"], "interrupted", "{end}");
+    assert_eq!(fake.received_method("turn/interrupt").len(), 2);
+    // Both runs on the document's one thread.
+    assert_eq!(fake.received_method("thread/start").len(), 1);
+
+    // Nothing left to cancel; a cancel naming two things is refused.
+    h.client.drain(Duration::from_millis(50)).await;
+    let answer = h
+        .command("codex.cancel", json!({"textDocument": {"uri": uri}}))
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({"cancelled": []}));
+    let err = h
+        .command("codex.cancel", json!({"runId": 1, "token": "x"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err["code"], -32602);
+    let status = h.command("codex.status", json!({})).await.unwrap();
+    assert_eq!(status["activeRuns"], json!([]));
+    h.finish().await; // checks: no publishDiagnostics for a user cancel
+}
+
+// ---------------------------------------------------------------------------
+// 7. The app-server crashes mid-stream
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_fails_the_run_at_once_and_the_next_run_relaunches() {
+    // Turn part of `ok`: warning, response, status, turn/started, item
+    // started/completed, item/started, then deltas: 10 messages = 3 deltas.
+    let launcher = FakeLauncher::new(vec![
+        Plan::new(&["ok"]).speed(1.0).crash_after(10),
+        Plan::new(&["ok"]),
+    ]);
+    let mut h = Harness::start(launcher).await;
+    let uri = h.open("k.rs", "fn k() {}\n", Some("fn k() {}\n")).await;
+    let token = json!("crash");
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": token}))
+        .await;
+    assert_eq!(h.next_progress(&token).await["kind"], "begin");
+    let first = h.next_progress(&token).await;
+    assert_eq!(first["kind"], "report", "{first}");
+    let fake = h.launcher.fake(0);
+    assert!(fake.wait_stopped(WAIT).await, "the fake did not crash");
+    let crashed_at = Instant::now();
+    let (_, end) = h.rest_until_end(&token).await;
+    let took = crashed_at.elapsed();
+    assert!(
+        took < Duration::from_secs(1),
+        "end {took:?} after the crash"
+    );
+    assert_eq!(end["codex"]["status"], "failed", "{end}");
+    assert_eq!(end["codex"]["error"]["code"], "backend-unavailable");
+    let published = h.diagnostics(&uri).await;
+    assert_eq!(published["diagnostics"][0]["code"], "backend-unavailable");
+
+    let token = json!("after-crash");
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Again", "progressToken": token}))
+        .await;
+    let (_, reports, end) = h.progress_until_end(&token).await;
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    assert_eq!(replay(&reports), transcript("ok").assistant_text().unwrap());
+    assert_eq!(h.launcher.launches(), 2);
+    let fresh = h.launcher.fake(1);
+    assert_eq!(fresh.received_method("initialize").len(), 1);
+    assert_eq!(fresh.received_method("thread/start").len(), 1);
+    let cleared = h.diagnostics(&uri).await;
+    assert_eq!(cleared["diagnostics"], json!([]));
+    let status = h.command("codex.status", json!({})).await.unwrap();
+    assert_eq!(status["backend"]["state"], "ready", "{status}");
+    h.finish().await;
+}
+
+// ---------------------------------------------------------------------------
+// 8. No codex binary
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_codex_is_a_backend_unavailable_diagnostic_with_advice() {
+    let launcher = FakeLauncher::failing(BackendError::NotFound {
+        path: "codex-in-process-fake".into(),
+    });
+    let mut h = Harness::start(launcher).await;
+    let uri = h.open("m.rs", "line one\nline two\n", None).await;
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": "nf"}))
+        .await;
+    let (_, reports, end) = h.progress_until_end(&json!("nf")).await;
+    assert!(reports.is_empty());
+    assert_eq!(end["codex"]["status"], "failed");
+    assert_eq!(end["codex"]["error"]["code"], "backend-unavailable");
+    let published = h.diagnostics(&uri).await;
+    let d = &published["diagnostics"][0];
+    assert_eq!(d["code"], "backend-unavailable");
+    assert_eq!(d["range"], range(0, 0, 0, 8));
+    let message = d["message"].as_str().unwrap();
+    assert!(message.contains("@openai/codex"), "{message}");
+    assert!(message.contains("codexPath"), "{message}");
+    let status = h.command("codex.status", json!({})).await.unwrap();
+    assert_eq!(status["backend"]["state"], "unavailable", "{status}");
+    assert_eq!(status["backend"]["codexPath"], "codex-in-process-fake");
+    assert!(
+        status["backend"]["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("codexPath")
+    );
+    assert_eq!(h.launcher.launches(), 1);
+
+    // didClose clears the failure diagnostics.
+    h.client
+        .notify(
+            "textDocument/didClose",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .await;
+    let cleared = h.diagnostics(&uri).await;
+    assert_eq!(cleared["diagnostics"], json!([]));
+    h.finish().await;
+}
+
+// ---------------------------------------------------------------------------
+// 9. Clients that pass no progress token
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generic_client_gets_a_server_token_and_the_answer_file_shown() {
+    let ok = transcript("ok");
+    let caps = json!({
+        "window": {"workDoneProgress": true, "showDocument": {"support": true}},
+        "general": {"positionEncodings": ["utf-16"]},
+    });
+    let mut h = Harness::start_with(FakeLauncher::playing(&["ok"]), caps, json!({})).await;
+    let folder = answers_folder(h.workspace.path());
+    let uri = h.open("g.rs", "fn g() {}\n", Some("fn g() {}\n")).await;
+    let started = h
+        .run(json!({"textDocument": {"uri": uri}, "prompt": "Explain"}))
+        .await;
+    let token = started["token"].clone();
+    assert!(token.as_str().unwrap().starts_with("codex-ls/run/"));
+    let (id, params) = h
+        .client
+        .expect_request("window/workDoneProgress/create", WAIT)
+        .await;
+    assert_eq!(params["token"], token);
+    h.client.respond(id, Value::Null).await;
+    let (_, reports, end) = h.progress_until_end(&token).await;
+    let answer = ok.assistant_text().unwrap();
+    assert_eq!(replay(&reports), answer);
+    assert_eq!(end["codex"]["status"], "completed");
+    let answer_file = PathBuf::from(end["codex"]["answerFile"].as_str().expect("answerFile"));
+
+    let (id, params) = h.client.expect_request("window/showDocument", WAIT).await;
+    h.client.respond(id, json!({"success": true})).await;
+    let shown = params["uri"].as_str().unwrap();
+    assert_eq!(shown, file_uri(&answer_file));
+    assert!(shown.ends_with(".md"));
+    assert_eq!(params["takeFocus"], false);
+    let markdown = std::fs::read_to_string(&answer_file).unwrap();
+    assert!(markdown.contains(&answer), "{markdown}");
+    assert!(markdown.starts_with("# Codex: Run"), "{markdown}");
+    assert!(
+        !answer_file.starts_with(h.workspace.path()),
+        "answers must not dirty the workspace"
+    );
+    assert!(answer_file.starts_with(&folder));
+    std::fs::remove_dir_all(&folder).unwrap();
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_without_progress_or_show_document_gets_the_answer_in_a_message() {
+    let ok = transcript("ok");
+    let caps = json!({"general": {"positionEncodings": ["utf-16"]}});
+    let mut h = Harness::start_with(FakeLauncher::playing(&["ok"]), caps, json!({})).await;
+    let folder = answers_folder(h.workspace.path());
+    let uri = h.open("g.rs", "fn g() {}\n", Some("fn g() {}\n")).await;
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain"}))
+        .await;
+    let message = h
+        .client
+        .expect_notification("window/showMessage", WAIT)
+        .await;
+    assert_eq!(message["type"], 3, "{message}");
+    assert_eq!(message["message"], ok.assistant_text().unwrap().as_str());
+    let _ = std::fs::remove_dir_all(&folder);
+    h.finish().await; // no $/progress, no create request
+}
+
+// ---------------------------------------------------------------------------
+// 10. Positions and encodings
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn positions_inside_a_surrogate_pair_are_rejected_and_past_the_end_clamps() {
+    let mut h = Harness::start(FakeLauncher::playing(&["ok"])).await;
+    assert_eq!(h.init_result["capabilities"]["positionEncoding"], "utf-16");
+    let text = "😀 smile\nsecond\n";
+    let uri = h.open("e.rs", text, Some(text)).await;
+    let err = h
+        .command(
+            "codex.run",
+            json!({"textDocument": {"uri": uri}, "range": range(0, 1, 0, 5), "prompt": "Go", "progressToken": "bad"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err["code"], -32602, "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("middle of a character")
+    );
+
+    // Past the end of the document: clamped.
+    h.run(json!({"textDocument": {"uri": uri}, "range": range(0, 3, 99, 0), "prompt": "Go", "progressToken": "far"}))
+        .await;
+    let (begin, _, end) = h.progress_until_end(&json!("far")).await;
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    assert_eq!(begin["message"], "lines 1-2");
+    let turn = h.launcher.fake(0).received_method("turn/start");
+    let (prompt, _) = turn_input(&turn[0]);
+    assert_eq!(inlined_selection(&prompt), "smile\nsecond");
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn utf8_is_negotiated_when_offered_and_used_for_ranges() {
+    let caps = json!({"window": {"workDoneProgress": true}, "general": {"positionEncodings": ["utf-8", "utf-16"]}});
+    let mut h = Harness::start_with(FakeLauncher::playing(&["ok"]), caps, json!({})).await;
+    assert_eq!(h.init_result["capabilities"]["positionEncoding"], "utf-8");
+    let text = "😀 smile\n";
+    let uri = h.open("e.rs", text, Some(text)).await;
+    // Byte 2 is inside the emoji's four bytes.
+    let err = h
+        .command(
+            "codex.run",
+            json!({"textDocument": {"uri": uri}, "range": range(0, 2, 0, 10), "prompt": "Go"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err["code"], -32602, "{err}");
+    h.run(json!({"textDocument": {"uri": uri}, "range": range(0, 5, 0, 10), "prompt": "Go", "progressToken": "u8"}))
+        .await;
+    let (_, _, end) = h.progress_until_end(&json!("u8")).await;
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    let turn = h.launcher.fake(0).received_method("turn/start");
+    assert_eq!(inlined_selection(&turn_input(&turn[0]).0), "smile");
+    h.finish().await;
+}
+
+// ---------------------------------------------------------------------------
+// 11. Incremental edits
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_edits_are_applied_before_the_selection_is_read() {
+    let mut h = Harness::start(FakeLauncher::playing(&["ok"])).await;
+    let uri = h
+        .open("i.rs", "hello world\nsecond line\nthird\n", None)
+        .await;
+    let change = |version: i32, changes: Value| json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": changes});
+    let edits = [
+        // "hello there\nsecond line\nthird\n"
+        change(2, json!([{"range": range(0, 6, 0, 11), "text": "there"}])),
+        // multi-line: "hello 😀 new\nfirst line\nthird\n"
+        change(
+            3,
+            json!([{"range": range(0, 5, 1, 6), "text": " 😀 new\nfirst"}]),
+        ),
+        // after the emoji (UTF-16: it spans 6..8): "hello 😀! new\n..."
+        change(4, json!([{"range": range(0, 8, 0, 8), "text": "!"}])),
+        // two changes in one notification, applied in order:
+        // drop "third\n", then add a line: "hello 😀! new\nfirst line\nadded\n"
+        change(
+            5,
+            json!([
+                {"range": range(2, 0, 3, 0), "text": ""},
+                {"range": range(1, 10, 1, 10), "text": "\nadded"},
+            ]),
+        ),
+    ];
+    for edit in edits {
+        h.client.notify("textDocument/didChange", edit).await;
+    }
+
+    // A stale version is refused when the run starts.
+    h.run(json!({"textDocument": {"uri": uri, "version": 4}, "range": range(0, 6, 2, 5), "prompt": "Go", "progressToken": "stale"}))
+        .await;
+    let (_, _, end) = h.progress_until_end(&json!("stale")).await;
+    assert_eq!(end["codex"]["status"], "failed", "{end}");
+    assert_eq!(end["codex"]["error"]["code"], "document-changed");
+    let published = h.diagnostics(&uri).await;
+    assert_eq!(published["diagnostics"][0]["code"], "document-changed");
+    assert_eq!(published["version"], 5);
+    assert_eq!(h.launcher.launches(), 0, "a refused run starts nothing");
+
+    h.run(json!({"textDocument": {"uri": uri, "version": 5}, "range": range(0, 6, 2, 5), "prompt": "Go", "progressToken": "edited"}))
+        .await;
+    let (begin, _, end) = h.progress_until_end(&json!("edited")).await;
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    assert_eq!(begin["message"], "lines 1-3");
+    let cleared = h.diagnostics(&uri).await;
+    assert_eq!(cleared["diagnostics"], json!([]));
+    let turn = h.launcher.fake(0).received_method("turn/start");
+    let (prompt, mentions) = turn_input(&turn[0]);
+    assert_eq!(inlined_selection(&prompt), "😀! new\nfirst line\nadded");
+    assert_eq!(mentions[1].1, "i.rs:1-3");
+    h.finish().await;
+}
+
+// ---------------------------------------------------------------------------
+// 12. Configuration errors name their field
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_initialization_options_are_reported_by_name() {
+    let mut h = Harness::start_with(
+        FakeLauncher::playing(&["ok"]),
+        streaming_caps(),
+        json!({"timeoutSecs": "x"}),
+    )
+    .await;
+    let shown = h
+        .client
+        .expect_notification("window/showMessage", WAIT)
+        .await;
+    assert_eq!(shown["type"], 2, "{shown}");
+    assert!(
+        shown["message"].as_str().unwrap().contains("`timeoutSecs`"),
+        "{shown}"
+    );
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_pushed_settings_are_reported_by_name() {
+    let mut h = Harness::start(FakeLauncher::playing(&["ok"])).await;
+    h.client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"codex": {"progressIntervalMs": -1}}}),
+        )
+        .await;
+    let shown = h
+        .client
+        .expect_notification("window/showMessage", WAIT)
+        .await;
+    assert!(
+        shown["message"]
+            .as_str()
+            .unwrap()
+            .contains("`progressIntervalMs`"),
+        "{shown}"
+    );
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_pulled_settings_are_reported_by_name() {
+    let caps = json!({"workspace": {"configuration": true}, "window": {"workDoneProgress": true}});
+    let mut h = Harness::start_with(FakeLauncher::playing(&["ok"]), caps, json!({})).await;
+    let (id, params) = h
+        .client
+        .expect_request("workspace/configuration", WAIT)
+        .await;
+    assert_eq!(params["items"][0]["section"], "codex");
+    h.client
+        .respond(id, json!([{"inlineSelectionLimit": "big"}]))
+        .await;
+    let shown = h
+        .client
+        .expect_notification("window/showMessage", WAIT)
+        .await;
+    assert!(
+        shown["message"]
+            .as_str()
+            .unwrap()
+            .contains("`inlineSelectionLimit`"),
+        "{shown}"
+    );
+    h.finish().await;
+}
+
+// ---------------------------------------------------------------------------
+// 13. Code actions
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_code_action_on_a_selection_runs_end_to_end() {
+    let mut h = Harness::start(FakeLauncher::playing(&["ok"])).await;
+    let uri = h
+        .open("x.rs", "fn x() {\n    1\n}\n", Some("fn x() {\n    1\n}\n"))
+        .await;
+    let ask = |r: Value, only: Option<Value>| {
+        let mut context = json!({"diagnostics": []});
+        if let Some(only) = only {
+            context["only"] = only;
+        }
+        json!({"textDocument": {"uri": uri}, "range": r, "context": context})
+    };
+    let empty = h
+        .client
+        .request("textDocument/codeAction", ask(range(1, 2, 1, 2), None))
+        .await
+        .unwrap();
+    assert!(
+        empty.is_null() || empty == json!([]),
+        "no action on an empty range: {empty}"
+    );
+    let refactor = h
+        .client
+        .request(
+            "textDocument/codeAction",
+            ask(range(1, 0, 1, 5), Some(json!(["refactor"]))),
+        )
+        .await
+        .unwrap();
+    assert!(refactor.is_null() || refactor == json!([]), "{refactor}");
+    let actions = h
+        .client
+        .request(
+            "textDocument/codeAction",
+            ask(range(1, 0, 1, 5), Some(json!(["quickfix"]))),
+        )
+        .await
+        .unwrap();
+    let actions = actions.as_array().expect("actions");
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    let action = &actions[0];
+    assert_eq!(action["title"], "Codex: Explain selection");
+    assert_eq!(action["kind"], "quickfix");
+    assert_eq!(action["command"]["command"], "codex.explain");
+
+    // Executing it as the client would (no token: the server creates one).
+    h.client
+        .auto_respond("window/workDoneProgress/create", Value::Null);
+    let started = h
+        .client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "codex.explain", "arguments": action["command"]["arguments"]}),
+        )
+        .await
+        .unwrap();
+    let token = started["token"].clone();
+    let (begin, _, end) = h.progress_until_end(&token).await;
+    assert_eq!(begin["title"], "Codex: Explain");
+    assert_eq!(begin["message"], "lines 2-2");
+    assert_eq!(end["codex"]["status"], "completed");
+    let message = h
+        .client
+        .expect_notification("window/showMessage", WAIT)
+        .await;
+    assert_eq!(message["message"], end["codex"]["assistantText"]);
+    // Without showDocument support the message is the answer: no file.
+    assert!(end["codex"].get("answerFile").is_none(), "{end}");
+    let turn = h.launcher.fake(0).received_method("turn/start");
+    assert_eq!(inlined_selection(&turn_input(&turn[0]).0), "    1");
+    h.finish().await;
+}
+
+// ---------------------------------------------------------------------------
+// 14. Shutdown
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_runs_in_flight_within_two_seconds() {
+    let mut h = Harness::start(FakeLauncher::playing(&["hang-interrupt"])).await;
+    let uri = h.open("s.rs", "fn s() {}\n", Some("fn s() {}\n")).await;
+    let token = json!("hang");
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": token}))
+        .await;
+    assert_eq!(h.next_progress(&token).await["kind"], "begin");
+    assert_eq!(h.next_progress(&token).await["kind"], "report");
+    let asked = Instant::now();
+    let answer = h
+        .client
+        .request_with_timeout("shutdown", Value::Null, Duration::from_secs(2))
+        .await;
+    assert_eq!(answer, Ok(Value::Null));
+    let (_, end) = h.rest_until_end(&token).await;
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "the run ended {:?} after shutdown",
+        asked.elapsed()
+    );
+    assert_eq!(end["codex"]["status"], "interrupted", "{end}");
+    h.client.notify("exit", Value::Null).await;
+    assert!(h.client.wait_closed(WAIT).await, "the server did not exit");
+    h.finish().await;
+}
+
+// ---------------------------------------------------------------------------
+// 15. Bad requests
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_on_unopened_documents_and_bad_arguments_are_invalid_params() {
+    let mut h = Harness::start(FakeLauncher::playing(&["ok"])).await;
+    let path = h.workspace.path().join("closed.rs");
+    std::fs::write(&path, "fn c() {}\n").unwrap();
+    let err = h
+        .command(
+            "codex.run",
+            json!({"textDocument": {"uri": file_uri(&path)}, "prompt": "Go"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err["code"], -32602, "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("not open"),
+        "{err}"
+    );
+    let err = h
+        .command(
+            "codex.explain",
+            json!({"textDocument": {"uri": file_uri(&path)}}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err["code"], -32602, "{err}");
+    let uri = h.open("open.rs", "x\n", None).await;
+    let err = h
+        .command("codex.run", json!({"textDocument": {"uri": uri}}))
+        .await
+        .unwrap_err();
+    assert_eq!(err["code"], -32602, "missing prompt: {err}");
+    let err = h.command("codex.nope", json!({})).await.unwrap_err();
+    assert_eq!(err["code"], -32602, "{err}");
+    assert_eq!(h.launcher.launches(), 0, "rejected commands start nothing");
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_in_use_is_refused() {
+    let mut h = Harness::start(FakeLauncher::playing(&["hang-interrupt"])).await;
+    let uri = h.open("t.rs", "x\n", Some("x\n")).await;
+    let token = json!("busy");
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": token}))
+        .await;
+    assert_eq!(h.next_progress(&token).await["kind"], "begin");
+    let err = h
+        .command(
+            "codex.run",
+            json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": token}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err["code"], -32602, "{err}");
+    let cancelled = h
+        .command("codex.cancel", json!({"token": token}))
+        .await
+        .unwrap();
+    assert_eq!(cancelled["cancelled"].as_array().unwrap().len(), 1);
+    let (_, end) = h.rest_until_end(&token).await;
+    assert_eq!(end["codex"]["status"], "interrupted");
+    h.finish().await;
+}
+
+// ---------------------------------------------------------------------------
+// 16. Version warning
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tested_codex_version_gets_no_warning() {
+    let mut h = Harness::start(FakeLauncher::playing(&["ok"])).await;
+    let uri = h.open("v.rs", "x\n", Some("x\n")).await;
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": "v"}))
+        .await;
+    let (_, _, end) = h.progress_until_end(&json!("v")).await;
+    assert_eq!(end["codex"]["status"], "completed");
+    let status = h.command("codex.status", json!({})).await.unwrap();
+    assert_eq!(status["backend"]["codexVersion"], "0.169.0", "{status}");
+    assert_eq!(status["backend"]["state"], "ready");
+    assert_eq!(status["serverVersion"], env!("CARGO_PKG_VERSION"));
+    h.finish().await; // asserts no window/showMessage arrived
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_codex_version_is_warned_about_once() {
+    let mut t = transcript("ok");
+    let agent = t.initialize_result["userAgent"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    t.initialize_result["userAgent"] = json!(agent.replace("/0.169.0", "/0.170.2"));
+    let launcher = FakeLauncher::new(vec![Plan {
+        transcripts: vec![t],
+        options: FakeOptions::default(),
+    }]);
+    let mut h = Harness::start(launcher).await;
+    let uri = h.open("v.rs", "x\n", Some("x\n")).await;
+    for token in ["w1", "w2"] {
+        h.run(json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": token}))
+            .await;
+        let (_, _, end) = h.progress_until_end(&json!(token)).await;
+        assert_eq!(end["codex"]["status"], "completed");
+    }
+    let warning = h
+        .client
+        .expect_notification("window/showMessage", WAIT)
+        .await;
+    assert_eq!(warning["type"], 2);
+    assert!(
+        warning["message"].as_str().unwrap().contains("0.170.2"),
+        "{warning}"
+    );
+    h.finish().await; // a second warning would be caught here
+}
+
+// ---------------------------------------------------------------------------
+// More: timeout, a queued run, closing a document mid-run
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_past_timeout_secs_ends_with_status_timeout() {
+    let mut h = Harness::start_with(
+        FakeLauncher::playing(&["hang-interrupt"]),
+        streaming_caps(),
+        json!({"timeoutSecs": 1}),
+    )
+    .await;
+    let uri = h.open("h.rs", "x\n", Some("x\n")).await;
+    let asked = Instant::now();
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": "slow"}))
+        .await;
+    let (_, _, end) = h.progress_until_end(&json!("slow")).await;
+    let took = asked.elapsed();
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    assert_eq!(end["codex"]["status"], "timeout", "{end}");
+    assert_eq!(end["codex"]["error"]["code"], "timeout");
+    assert_eq!(end["message"], "Timed out");
+    let published = h.diagnostics(&uri).await;
+    assert_eq!(published["diagnostics"][0]["code"], "timeout");
+    assert!(
+        h.launcher
+            .fake(0)
+            .wait_received("turn/interrupt", WAIT)
+            .await
+            .is_some()
+    );
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_queued_behind_another_on_its_document_can_be_cancelled() {
+    let mut h = Harness::start(FakeLauncher::playing(&["hang-interrupt"])).await;
+    let uri = h.open("q.rs", "x\n", Some("x\n")).await;
+    let (a, b) = (json!("first"), json!("queued"));
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "A", "progressToken": a}))
+        .await;
+    assert_eq!(h.next_progress(&a).await["kind"], "begin");
+    assert_eq!(h.next_progress(&a).await["kind"], "report");
+    let queued = h
+        .run(json!({"textDocument": {"uri": uri}, "prompt": "B", "progressToken": b}))
+        .await;
+    assert_eq!(h.next_progress(&b).await["kind"], "begin");
+    let status = h.command("codex.status", json!({})).await.unwrap();
+    assert_eq!(status["activeRuns"].as_array().unwrap().len(), 2);
+    // B waits for A (one turn at a time per document's thread).
+    let fake = h.launcher.fake(0);
+    assert_eq!(fake.received_method("turn/start").len(), 1);
+    let cancelled_at = Instant::now();
+    h.client
+        .notify("window/workDoneProgress/cancel", json!({"token": b}))
+        .await;
+    let (reports, end) = h.rest_until_end(&b).await;
+    assert!(cancelled_at.elapsed() < Duration::from_secs(1));
+    assert!(reports.is_empty());
+    assert_eq!(end["codex"]["status"], "interrupted", "{end}");
+    assert_eq!(end["codex"]["runId"], queued["runId"]);
+    assert_eq!(fake.received_method("turn/start").len(), 1);
+    // A is still running; cancel it by document.
+    let cancelled = h
+        .command("codex.cancel", json!({"textDocument": {"uri": uri}}))
+        .await
+        .unwrap();
+    assert_eq!(cancelled["cancelled"].as_array().unwrap().len(), 1);
+    let (_, end) = h.rest_until_end(&a).await;
+    assert_eq!(end["codex"]["status"], "interrupted", "{end}");
+    h.finish().await;
+}
+
+/// A run that fails after its document was closed must not publish
+/// diagnostics for it: the didClose that cleared them came first, so nothing
+/// would ever clear them again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_failing_after_did_close_publishes_no_diagnostic() {
+    let mut h = Harness::start(FakeLauncher::new(vec![Plan::new(&["http500"]).speed(1.0)])).await;
+    let uri = h.open("d.rs", "x\n", Some("x\n")).await;
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": "d"}))
+        .await;
+    assert_eq!(h.next_progress(&json!("d")).await["kind"], "begin");
+    h.client
+        .notify(
+            "textDocument/didClose",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .await;
+    let (_, end) = h.rest_until_end(&json!("d")).await;
+    assert_eq!(end["codex"]["status"], "failed", "{end}");
+    h.client.drain(DRAIN).await;
+    let published = h
+        .client
+        .take_notifications("textDocument/publishDiagnostics");
+    let stale: Vec<&Value> = published
+        .iter()
+        .filter(|p| p["diagnostics"] != json!([]))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "diagnostics published for a closed document, never cleared: {stale:?}"
+    );
+    h.finish().await;
+}
+
+/// A client that can neither stream nor show documents gets the answer in
+/// `window/showMessage`, and no answer file that nobody would ever see.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_shown_in_a_message_leaves_no_orphan_file() {
+    let caps = json!({"general": {"positionEncodings": ["utf-16"]}});
+    let mut h = Harness::start_with(FakeLauncher::playing(&["ok"]), caps, json!({})).await;
+    let folder = answers_folder(h.workspace.path());
+    let uri = h.open("o.rs", "x\n", Some("x\n")).await;
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain"}))
+        .await;
+    h.client
+        .expect_notification("window/showMessage", WAIT)
+        .await;
+    let orphans: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&folder);
+    assert!(orphans.is_empty(), "orphan answer files: {orphans:?}");
+    h.finish().await;
+}
