@@ -26,7 +26,7 @@ echo "== cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
 echo "== cargo test (unit, in-process and real end-to-end tests)"
 set +e
-cargo test 2>&1 | tee "$tools/test-output.txt"
+cargo test --lib --bins --tests 2>&1 | tee "$tools/test-output.txt"
 status=${PIPESTATUS[0]}
 set -e
 passed=$(grep -Eo '[0-9]+ passed' "$tools/test-output.txt" | awk '{s+=$1} END {print s+0}')
