@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use codex_ls::codex::{BackendError, Launched, Launcher};
 use serde_json::{Value, json};
+use support::editor::{file_uri, open_document, streamed_text};
 use support::fake_app_server::{FakeHandle, FakeOptions, Transcript, spawn_fake_app_server};
 use support::lsp_client::TestClient;
 
@@ -140,10 +141,6 @@ fn streaming_caps() -> Value {
     json!({"window": {"workDoneProgress": true}, "general": {"positionEncodings": ["utf-16"]}})
 }
 
-fn file_uri(path: &Path) -> String {
-    format!("file://{}", path.display())
-}
-
 fn range(l1: u32, c1: u32, l2: u32, c2: u32) -> Value {
     json!({"start": {"line": l1, "character": c1}, "end": {"line": l2, "character": c2}})
 }
@@ -201,22 +198,15 @@ impl Harness {
         }
     }
 
-    /// Opens `relative` in the editor with `text`; `on_disk` is what the
-    /// file holds on disk (None: no file).
     async fn open(&mut self, relative: &str, text: &str, on_disk: Option<&str>) -> String {
-        let path = self.workspace.path().join(relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        if let Some(disk) = on_disk {
-            std::fs::write(&path, disk).unwrap();
-        }
-        let uri = file_uri(&path);
-        self.client
-            .notify(
-                "textDocument/didOpen",
-                json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}),
-            )
-            .await;
-        uri
+        open_document(
+            &mut self.client,
+            self.workspace.path(),
+            relative,
+            text,
+            on_disk,
+        )
+        .await
     }
 
     async fn command(&mut self, command: &str, args: Value) -> Result<Value, Value> {
@@ -309,18 +299,6 @@ impl Harness {
     }
 }
 
-/// The answer the reports spell out, honouring `reset`.
-fn replay(reports: &[Value]) -> String {
-    let mut text = String::new();
-    for report in reports {
-        if report["codex"]["reset"] == true {
-            text.clear();
-        }
-        text.push_str(report["codex"]["delta"].as_str().expect("delta"));
-    }
-    text
-}
-
 /// Checks `seq` goes 1, 2, 3, ... and every report names the run.
 fn check_reports(reports: &[Value], run_id: &Value) {
     for (i, report) in reports.iter().enumerate() {
@@ -407,7 +385,7 @@ async fn ok_run_streams_losslessly_with_mentions_and_removes_snapshots() {
     let answer = ok.assistant_text().unwrap();
     assert!(!reports.is_empty());
     check_reports(&reports, &run_id);
-    assert_eq!(replay(&reports), answer);
+    assert_eq!(streamed_text(&reports), answer);
     assert_eq!(end["codex"]["status"], "completed", "{end}");
     assert_eq!(end["codex"]["runId"], run_id);
     assert_eq!(end["codex"]["assistantText"], answer.as_str());
@@ -495,7 +473,7 @@ async fn reports_are_coalesced_at_the_configured_interval_and_lossless() {
     };
     assert_eq!(end["codex"]["status"], "completed", "{end}");
     check_reports(&reports, &run_id);
-    assert_eq!(replay(&reports), ok.assistant_text().unwrap());
+    assert_eq!(streamed_text(&reports), ok.assistant_text().unwrap());
     assert!(
         reports.len() < deltas && reports.len() <= 8,
         "{} reports for {deltas} deltas spread over 0.6 s at 200 ms",
@@ -550,7 +528,10 @@ async fn server_error_publishes_a_diagnostic_that_a_later_success_clears() {
         .await;
     let (_, reports, end) = h.progress_until_end(&json!("tok")).await;
     assert_eq!(end["codex"]["status"], "completed", "{end}");
-    assert_eq!(replay(&reports), transcript("ok").assistant_text().unwrap());
+    assert_eq!(
+        streamed_text(&reports),
+        transcript("ok").assistant_text().unwrap()
+    );
     let cleared = h.diagnostics(&uri).await;
     assert_eq!(cleared["diagnostics"], json!([]), "{cleared}");
 
@@ -582,7 +563,11 @@ async fn failing_run(name: &str, code: &str) {
     let (_, reports, end) = h.progress_until_end(&json!("t")).await;
     assert_eq!(end["codex"]["status"], "failed", "{name}: {end}");
     assert_eq!(end["codex"]["error"]["code"], code, "{name}: {end}");
-    assert_eq!(replay(&reports), t.assistant_text().unwrap(), "{name}");
+    assert_eq!(
+        streamed_text(&reports),
+        t.assistant_text().unwrap(),
+        "{name}"
+    );
     let published = h.diagnostics(&uri).await;
     let d = &published["diagnostics"][0];
     assert_eq!(d["code"], code, "{name}: {published}");
@@ -628,7 +613,7 @@ async fn a_retry_resets_the_stream_to_the_final_answer() {
     assert_eq!(end["codex"]["status"], "completed", "{end}");
     assert_eq!(end["codex"]["assistantText"], answer.as_str());
     check_reports(&reports, &started["runId"]);
-    assert_eq!(replay(&reports), answer);
+    assert_eq!(streamed_text(&reports), answer);
     // The first attempt streamed text (at recorded speed, it was reported
     // before the retry), so the stream had to start over.
     assert!(
@@ -693,7 +678,7 @@ async fn cancel_by_progress_token_or_run_id_interrupts_within_a_second() {
     all.extend(rest);
     // Deltas still queued when the cancel lands may be dropped; what was
     // reported is a prefix of what streamed.
-    let streamed = replay(&all);
+    let streamed = streamed_text(&all);
     assert!(
         "Starting to answer ".starts_with(&streamed) && !streamed.is_empty(),
         "{streamed:?}"
@@ -779,7 +764,10 @@ async fn a_crash_fails_the_run_at_once_and_the_next_run_relaunches() {
         .await;
     let (_, reports, end) = h.progress_until_end(&token).await;
     assert_eq!(end["codex"]["status"], "completed", "{end}");
-    assert_eq!(replay(&reports), transcript("ok").assistant_text().unwrap());
+    assert_eq!(
+        streamed_text(&reports),
+        transcript("ok").assistant_text().unwrap()
+    );
     assert_eq!(h.launcher.launches(), 2);
     let fresh = h.launcher.fake(1);
     assert_eq!(fresh.received_method("initialize").len(), 1);
@@ -865,7 +853,7 @@ async fn a_generic_client_gets_a_server_token_and_the_answer_file_shown() {
     h.client.respond(id, Value::Null).await;
     let (_, reports, end) = h.progress_until_end(&token).await;
     let answer = ok.assistant_text().unwrap();
-    assert_eq!(replay(&reports), answer);
+    assert_eq!(streamed_text(&reports), answer);
     assert_eq!(end["codex"]["status"], "completed");
     let answer_file = PathBuf::from(end["codex"]["answerFile"].as_str().expect("answerFile"));
 

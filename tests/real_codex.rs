@@ -10,6 +10,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::editor::{file_uri, open_document, streamed_text};
 use support::lsp_client::TestClient;
 use support::mock_model::{MockModel, Scenario};
 use tokio::process::{Child, Command};
@@ -63,7 +64,7 @@ impl Harness {
         let codex_path = codex_path
             .map(str::to_string)
             .unwrap_or_else(|| codex.display().to_string());
-        let folder = uri(workspace.path());
+        let folder = file_uri(workspace.path());
         client
             .initialize(json!({
                 "capabilities": {"window": {"workDoneProgress": true}},
@@ -80,22 +81,15 @@ impl Harness {
         }
     }
 
-    /// Opens `relative` with `text` in the editor; `on_disk` is what the
-    /// file holds on disk (None: no file).
     async fn open(&mut self, relative: &str, text: &str, on_disk: Option<&str>) -> String {
-        let path = self.workspace.path().join(relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        if let Some(disk) = on_disk {
-            std::fs::write(&path, disk).unwrap();
-        }
-        let uri = uri(&path);
-        self.client
-            .notify(
-                "textDocument/didOpen",
-                json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}),
-            )
-            .await;
-        uri
+        open_document(
+            &mut self.client,
+            self.workspace.path(),
+            relative,
+            text,
+            on_disk,
+        )
+        .await
     }
 
     async fn run(&mut self, args: Value) -> Value {
@@ -130,24 +124,8 @@ impl Harness {
     }
 }
 
-fn uri(path: &Path) -> String {
-    format!("file://{}", path.display())
-}
-
 fn selection(start_line: u32, end_line: u32) -> Value {
     json!({"start": {"line": start_line, "character": 0}, "end": {"line": end_line, "character": 0}})
-}
-
-/// The answer the reports spell out, honouring `reset`.
-fn streamed_text(reports: &[Value]) -> String {
-    let mut text = String::new();
-    for report in reports {
-        if report["codex"]["reset"] == true {
-            text.clear();
-        }
-        text.push_str(report["codex"]["delta"].as_str().unwrap());
-    }
-    text
 }
 
 /// Every text the model was sent in a request's input.

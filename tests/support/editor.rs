@@ -1,0 +1,51 @@
+//! What an editor does in every end-to-end test: name files by URI, open
+//! documents (with or without a file on disk), and read back the answer a
+//! run's progress reports spell out.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use super::lsp_client::TestClient;
+
+pub fn file_uri(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+/// Opens `relative` (under `workspace`) in the editor with `text`; `on_disk`
+/// is what the file holds on disk (None: no file). Returns its URI.
+pub async fn open_document(
+    client: &mut TestClient,
+    workspace: &Path,
+    relative: &str,
+    text: &str,
+    on_disk: Option<&str>,
+) -> String {
+    let path = workspace.join(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    if let Some(disk) = on_disk {
+        std::fs::write(&path, disk).unwrap();
+    }
+    let uri = file_uri(&path);
+    client
+        .notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}),
+        )
+        .await;
+    uri
+}
+
+/// The answer that `report` progress values spell out, honouring `reset`.
+pub fn streamed_text(reports: &[Value]) -> String {
+    let mut text = String::new();
+    for report in reports {
+        if report["codex"]["reset"] == true {
+            text.clear();
+        }
+        text.push_str(report["codex"]["delta"].as_str().unwrap());
+    }
+    text
+}
