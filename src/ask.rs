@@ -91,6 +91,7 @@ async fn ask(
     config: &Config,
     supervisor: &Supervisor,
 ) -> Result<(), PromptRunError> {
+    crate::prompt::snapshot::remove_stale(&std::env::temp_dir());
     let context = context_for(args, config)?;
     let planned = build_run(&context, &args.prompt, config.run_template())?;
     let cancel = CancellationToken::new();

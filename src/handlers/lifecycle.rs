@@ -100,6 +100,13 @@ fn folder_path(folder: &WorkspaceFolder) -> Option<PathBuf> {
 }
 
 pub fn initialized(session: &Arc<Session>) {
+    // Off the startup path: snapshots left by a codex-ls that crashed.
+    tokio::task::spawn_blocking(|| {
+        let removed = crate::prompt::snapshot::remove_stale(&std::env::temp_dir());
+        if removed > 0 {
+            tracing::info!("removed {removed} snapshot directories left by a crashed codex-ls");
+        }
+    });
     let deferred = session.take_deferred_config_errors();
     if !deferred.is_empty() {
         let session = session.clone();

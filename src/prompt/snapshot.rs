@@ -1,9 +1,57 @@
 //! Snapshot files: unsaved buffers and selections written where the model
 //! can read them. Each run gets a private directory (0700, files 0600) that
-//! is removed when the run ends, whatever the outcome (also on drop).
+//! is removed when the run ends, whatever the outcome (also on drop). The
+//! directory's name carries the pid of its codex-ls, so directories left by
+//! a codex-ls that crashed are found and removed at the next start.
 
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
+
+const PREFIX: &str = "codex-ls-run-";
+
+/// Removes snapshot directories under `temp_dir` whose codex-ls is no longer
+/// running (it crashed before it could clean up). Only directories owned by
+/// this user are touched. Returns how many were removed.
+pub fn remove_stale(temp_dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(temp_dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix(PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let owned_dir = entry
+            .metadata()
+            .is_ok_and(|meta| meta.is_dir() && owned_by_me(&meta));
+        if owned_dir && !process_exists(pid) && std::fs::remove_dir_all(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+#[cfg(unix)]
+fn owned_by_me(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: getuid has no preconditions and cannot fail.
+    meta.uid() == unsafe { libc::getuid() }
+}
+
+#[cfg(not(unix))]
+fn owned_by_me(_meta: &std::fs::Metadata) -> bool {
+    true
+}
+
+fn process_exists(pid: u32) -> bool {
+    Path::new("/proc").join(pid.to_string()).exists()
+}
 
 /// A run's private snapshot directory.
 pub struct SnapshotDir {
@@ -14,7 +62,8 @@ pub struct SnapshotDir {
 impl SnapshotDir {
     /// Creates a fresh private directory under the system temp dir.
     pub fn create() -> std::io::Result<SnapshotDir> {
-        let dir = tempfile::Builder::new().prefix("codex-ls-run-").tempdir()?;
+        let prefix = format!("{PREFIX}{}-", std::process::id());
+        let dir = tempfile::Builder::new().prefix(&prefix).tempdir()?;
         // tempfile creates directories 0700 already; say so explicitly.
         #[cfg(unix)]
         {
@@ -89,6 +138,33 @@ mod tests {
         let root = dir.path().to_path_buf();
         dir.remove().unwrap();
         assert!(!root.exists());
+    }
+
+    #[test]
+    fn stale_directories_of_dead_processes_are_removed() {
+        let temp = tempfile::tempdir().unwrap();
+        let dead = temp.path().join(format!("{PREFIX}{}-abc", u32::MAX - 1));
+        let alive = temp
+            .path()
+            .join(format!("{PREFIX}{}-def", std::process::id()));
+        let unrelated = temp.path().join("codex-ls-other");
+        for dir in [&dead, &alive, &unrelated] {
+            std::fs::create_dir_all(dir.join("buffer")).unwrap();
+        }
+        assert_eq!(remove_stale(temp.path()), 1);
+        assert!(!dead.exists());
+        assert!(alive.exists() && unrelated.exists());
+        let ours = SnapshotDir::create().unwrap();
+        let name = ours
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            name.starts_with(&format!("{PREFIX}{}-", std::process::id())),
+            "{name}"
+        );
     }
 
     #[test]
