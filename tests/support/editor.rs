@@ -49,3 +49,18 @@ pub fn streamed_text(reports: &[Value]) -> String {
     }
     text
 }
+
+/// Serves codex-ls in-process over a duplex with `launcher` standing in for
+/// the app-server, and returns a client connected to it (not initialized).
+pub fn serve_in_process(launcher: std::sync::Arc<dyn codex_ls::codex::Launcher>) -> TestClient {
+    let (service, socket, _supervisor) = codex_ls::build_service(launcher);
+    let (client_side, server_side) = tokio::io::duplex(1 << 20);
+    let (server_read, server_write) = tokio::io::split(server_side);
+    tokio::spawn(async move {
+        tower_lsp_server::Server::new(server_read, server_write, socket)
+            .serve(service)
+            .await;
+    });
+    let (client_read, client_write) = tokio::io::split(client_side);
+    TestClient::new(client_read, client_write)
+}

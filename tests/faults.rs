@@ -1,0 +1,290 @@
+//! Fault injection: an app-server that writes garbage or truncated lines,
+//! or exits right after `initialize`; many runs at once; cancel storms and
+//! cancels of unknown runs. Each ends with the documented outcome in
+//! bounded time.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use codex_ls::codex::{BackendError, Launched, Launcher};
+use serde_json::{Value, json};
+use support::editor::{file_uri, open_document, serve_in_process, streamed_text};
+use support::lsp_client::TestClient;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// How the scripted app-server misbehaves once a turn starts.
+#[derive(Clone, Copy)]
+enum Script {
+    /// Exits right after answering `initialize`.
+    ExitAfterInitialize,
+    /// Streams garbage between valid messages, then answers "Hello".
+    GarbageAroundAnswer,
+    /// Writes half a line and exits.
+    TruncatedLine,
+    /// Streams a delta and then nothing: the turn hangs until interrupted.
+    Hang,
+}
+
+struct Scripted(Script);
+
+impl Launcher for Scripted {
+    fn launch(&self, _codex_path: &str) -> Result<Launched, BackendError> {
+        let (ours, theirs) = tokio::io::duplex(1 << 16);
+        tokio::spawn(play(self.0, theirs));
+        let (reader, writer) = tokio::io::split(ours);
+        Ok(Launched {
+            reader: Box::new(reader),
+            writer: Box::new(writer),
+            process: None,
+        })
+    }
+}
+
+async fn play(script: Script, io: tokio::io::DuplexStream) {
+    let (read, mut write) = tokio::io::split(io);
+    let mut lines = BufReader::new(read).lines();
+    let mut turns = 0;
+    let mut threads = 0;
+    while let Ok(Some(line)) = lines.next_line().await {
+        let Ok(message) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        let id = message["id"].clone();
+        let reply = |result: Value| format!("{}\n", json!({"id": id, "result": result}));
+        let send = match message["method"].as_str() {
+            Some("initialize") => reply(json!({"userAgent": "fake/0.169.0 (test)"})),
+            Some("thread/start") => {
+                threads += 1;
+                reply(json!({"thread": {"id": format!("th{threads}")}}))
+            }
+            Some("turn/interrupt") => {
+                let (thread, turn) = (&message["params"]["threadId"], &message["params"]["turnId"]);
+                let done = json!({"method": "turn/completed", "params": {"threadId": thread,
+                    "turn": {"id": turn, "status": "interrupted", "error": null, "items": []}}});
+                format!("{}{done}\n", reply(json!({})))
+            }
+            Some("turn/start") => {
+                turns += 1;
+                let turn = format!("tu{turns}");
+                let th = message["params"]["threadId"].clone();
+                let started = reply(json!({"turn": {"id": turn, "status": "inProgress"}}));
+                let delta = |text: &str| {
+                    json!({"method": "item/agentMessage/delta",
+                        "params": {"threadId": th, "turnId": turn, "itemId": "m", "delta": text}})
+                    .to_string()
+                };
+                match script {
+                    Script::GarbageAroundAnswer => {
+                        let completed = json!({"method": "turn/completed", "params": {"threadId": th,
+                            "turn": {"id": turn, "status": "completed", "error": null,
+                                "items": [{"type": "agentMessage", "id": "m", "text": "Hello"}]}}});
+                        let bad_delta = json!({"method": "item/agentMessage/delta",
+                            "params": {"threadId": th, "turnId": turn, "itemId": 5, "delta": null}});
+                        format!(
+                            "{started}not json\n{{\"broken\": \n[1,2]\n{{}}\n{bad_delta}\n{}\n\n{}\n{completed}\n",
+                            delta("Hel"),
+                            delta("lo")
+                        )
+                    }
+                    Script::TruncatedLine => {
+                        let line = format!("{started}{}", delta("partial"));
+                        let _ = write.write_all(&line.as_bytes()[..line.len() - 5]).await;
+                        return;
+                    }
+                    Script::Hang => format!("{started}{}\n", delta("waiting")),
+                    Script::ExitAfterInitialize => return,
+                }
+            }
+            _ => continue,
+        };
+        if write.write_all(send.as_bytes()).await.is_err() {
+            return;
+        }
+        if matches!(script, Script::ExitAfterInitialize) && message["method"] == "initialize" {
+            return;
+        }
+    }
+}
+
+struct Harness {
+    client: TestClient,
+    workspace: tempfile::TempDir,
+}
+
+impl Harness {
+    async fn start(script: Script) -> Harness {
+        let mut client = serve_in_process(Arc::new(Scripted(script)));
+        let workspace = tempfile::tempdir().unwrap();
+        client
+            .initialize(json!({
+                "capabilities": {"window": {"workDoneProgress": true}},
+                "workspaceFolders": [{"uri": file_uri(workspace.path()), "name": "ws"}],
+            }))
+            .await;
+        Harness { client, workspace }
+    }
+
+    async fn open(&mut self, name: &str) -> String {
+        open_document(
+            &mut self.client,
+            self.workspace.path(),
+            name,
+            "x\n",
+            Some("x\n"),
+        )
+        .await
+    }
+
+    async fn command(&mut self, command: &str, argument: Value) -> Result<Value, Value> {
+        self.client
+            .request(
+                "workspace/executeCommand",
+                json!({"command": command, "arguments": [argument]}),
+            )
+            .await
+    }
+
+    async fn run(&mut self, uri: &str, token: &str) -> Value {
+        let args = json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": token});
+        self.command("codex.run", args).await.expect("codex.run")
+    }
+
+    /// (reports, end) of the run on `token`.
+    async fn until_end(&mut self, token: &str) -> (Vec<Value>, Value) {
+        let mut reports = Vec::new();
+        loop {
+            let token = json!(token);
+            let params = self
+                .client
+                .expect_notification_where("$/progress", move |p| p["token"] == token, WAIT)
+                .await;
+            match params["value"]["kind"].as_str() {
+                Some("end") => return (reports, params["value"].clone()),
+                Some("report") => reports.push(params["value"].clone()),
+                _ => {}
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn garbage_from_the_app_server_is_skipped_and_the_answer_still_arrives() {
+    let mut h = Harness::start(Script::GarbageAroundAnswer).await;
+    let uri = h.open("a.rs").await;
+    h.run(&uri, "g").await;
+    let (reports, end) = h.until_end("g").await;
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    assert_eq!(streamed_text(&reports), "Hello");
+    h.client
+        .take_notifications("textDocument/publishDiagnostics");
+}
+
+#[tokio::test]
+async fn a_truncated_line_and_exit_fail_the_run_as_backend_unavailable() {
+    let mut h = Harness::start(Script::TruncatedLine).await;
+    let uri = h.open("a.rs").await;
+    h.run(&uri, "t").await;
+    let (_, end) = h.until_end("t").await;
+    assert_eq!(
+        end["codex"]["error"]["code"], "backend-unavailable",
+        "{end}"
+    );
+    let diagnostics = h
+        .client
+        .expect_notification("textDocument/publishDiagnostics", WAIT)
+        .await;
+    assert_eq!(diagnostics["diagnostics"][0]["code"], "backend-unavailable");
+}
+
+#[tokio::test]
+async fn an_app_server_that_exits_after_initialize_fails_the_run() {
+    let mut h = Harness::start(Script::ExitAfterInitialize).await;
+    let uri = h.open("a.rs").await;
+    h.run(&uri, "e").await;
+    let (_, end) = h.until_end("e").await;
+    assert_eq!(
+        end["codex"]["error"]["code"], "backend-unavailable",
+        "{end}"
+    );
+    h.client
+        .expect_notification("textDocument/publishDiagnostics", WAIT)
+        .await;
+}
+
+#[tokio::test]
+async fn a_hundred_runs_at_once_all_end_and_a_hundred_cancels_end_one_run_once() {
+    let mut h = Harness::start(Script::Hang).await;
+    let mut uris = Vec::new();
+    for n in 0..100 {
+        uris.push(h.open(&format!("f{n}.rs")).await);
+    }
+    let started = Instant::now();
+    let mut run_ids = Vec::new();
+    for (n, uri) in uris.iter().enumerate() {
+        run_ids.push(h.run(uri, &format!("r{n}")).await["runId"].clone());
+    }
+    // Every run is in flight; a hundred cancels of the first, by id and by token.
+    for _ in 0..50 {
+        h.command("codex.cancel", json!({"runId": run_ids[0]}))
+            .await
+            .unwrap();
+        h.client
+            .notify("window/workDoneProgress/cancel", json!({"token": "r0"}))
+            .await;
+    }
+    let (_, end) = h.until_end("r0").await;
+    assert_eq!(end["codex"]["status"], "interrupted");
+    // Cancelling every document's runs ends the other 99.
+    for uri in &uris[1..] {
+        h.command("codex.cancel", json!({"textDocument": {"uri": uri}}))
+            .await
+            .unwrap();
+    }
+    for n in 1..100 {
+        let (_, end) = h.until_end(&format!("r{n}")).await;
+        assert_eq!(end["codex"]["status"], "interrupted", "run {n}: {end}");
+    }
+    println!(
+        "100 runs started, cancelled and ended in {:?}",
+        started.elapsed()
+    );
+    let status = h.command("codex.status", Value::Null).await;
+    // codex.status takes no argument; an argument of null is accepted too.
+    let status = status.unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(status["activeRuns"], json!([]));
+    h.client.drain(Duration::from_millis(100)).await;
+    let ends = h
+        .client
+        .take_notifications("$/progress")
+        .into_iter()
+        .filter(|p| p["value"]["kind"] == "end")
+        .count();
+    assert_eq!(ends, 0, "each run ends exactly once");
+    assert!(
+        h.client
+            .take_notifications("textDocument/publishDiagnostics")
+            .is_empty(),
+        "cancels publish nothing"
+    );
+}
+
+#[tokio::test]
+async fn cancel_of_an_unknown_run_cancels_nothing() {
+    let mut h = Harness::start(Script::Hang).await;
+    let answer = h
+        .command("codex.cancel", json!({"runId": 424242}))
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({"cancelled": []}));
+    let answer = h
+        .command("codex.cancel", json!({"token": "never-used"}))
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({"cancelled": []}));
+    let error = h.command("codex.cancel", json!({})).await.unwrap_err();
+    assert_eq!(error["code"], -32602);
+}
