@@ -577,3 +577,69 @@ async fn a_run_that_outlives_its_timeout_is_interrupted_with_a_timeout_diagnosti
         .await;
     h.client.shutdown_and_exit().await;
 }
+
+#[tokio::test]
+async fn a_codex_path_that_is_not_executable_is_backend_unavailable() {
+    let scratch = tempfile::tempdir().unwrap();
+    let fake = scratch.path().join("codex");
+    std::fs::write(&fake, "not a program").unwrap();
+    let mut h = Harness::start(
+        vec![Scenario::text(["unused"])],
+        Some(fake.to_str().unwrap()),
+    )
+    .await;
+    let uri = h.open("a.rs", "x\n", Some("x\n")).await;
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": "noexec"}))
+        .await;
+    let (_, end) = h.progress_until_end(&json!("noexec")).await;
+    assert_eq!(end["codex"]["error"]["code"], "backend-unavailable");
+    let message = end["codex"]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("could not start"), "{message}");
+    h.client
+        .expect_notification("textDocument/publishDiagnostics", WAIT)
+        .await;
+    h.client.shutdown_and_exit().await;
+}
+
+#[tokio::test]
+async fn a_stopped_app_server_still_cancels_within_a_second_and_leaves_nothing_behind() {
+    let mut h = Harness::start(
+        vec![Scenario::Hang {
+            chunks_before: vec!["Frozen".into()],
+        }],
+        None,
+    )
+    .await;
+    let uri = h.open("a.rs", "x\n", Some("x\n")).await;
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": "frozen"}))
+        .await;
+    h.client
+        .expect_notification_where("$/progress", |p| p["value"]["kind"] == "report", WAIT)
+        .await;
+    let tree = descendants(h.child.id().unwrap());
+    for pid in &tree {
+        // SAFETY: kill takes plain integers.
+        unsafe { libc::kill(*pid as i32, libc::SIGSTOP) };
+    }
+    let cancelled_at = Instant::now();
+    h.client
+        .notify("window/workDoneProgress/cancel", json!({"token": "frozen"}))
+        .await;
+    let (_, end) = h.progress_until_end(&json!("frozen")).await;
+    assert_eq!(end["codex"]["status"], "interrupted");
+    assert!(
+        cancelled_at.elapsed() < Duration::from_secs(1),
+        "cancel took {:?}",
+        cancelled_at.elapsed()
+    );
+    h.client.take_notifications("$/progress");
+    let asked = Instant::now();
+    h.client.shutdown_and_exit().await;
+    let left = wait_all_gone(&tree, Duration::from_secs(2)).await;
+    assert!(left.is_empty(), "stopped processes left behind: {left:?}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "shutdown took {:?}",
+        asked.elapsed()
+    );
+}
