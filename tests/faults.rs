@@ -288,3 +288,71 @@ async fn cancel_of_an_unknown_run_cancels_nothing() {
     let error = h.command("codex.cancel", json!({})).await.unwrap_err();
     assert_eq!(error["code"], -32602);
 }
+
+#[tokio::test]
+async fn bad_client_input_gets_errors_or_clamps_and_the_server_keeps_serving() {
+    let mut h = Harness::start(Script::GarbageAroundAnswer).await;
+    let uri = h.open("a.rs").await;
+    let reversed =
+        json!({"start": {"line": 0, "character": 1}, "end": {"line": 0, "character": 0}});
+    let error = h
+        .command(
+            "codex.run",
+            json!({"textDocument": {"uri": uri}, "range": reversed, "prompt": "Go"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error["code"], -32602, "{error}");
+    let wrong_type = h
+        .command(
+            "codex.run",
+            json!({"textDocument": {"uri": uri}, "prompt": 5}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(wrong_type["code"], -32602);
+    let unknown = h.command("codex.nope", json!({})).await.unwrap_err();
+    assert_eq!(unknown["code"], -32602);
+    let missing = h
+        .client
+        .request("workspace/executeCommand", json!({"command": "codex.run"}))
+        .await
+        .unwrap_err();
+    assert_eq!(missing["code"], -32602);
+    let bad_params = h
+        .client
+        .request("textDocument/codeAction", json!({"textDocument": 3}))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_params["code"], -32602);
+    // A change to an unknown document and a malformed change are ignored.
+    h.client
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": "file:///nowhere.rs", "version": 2}, "contentChanges": [{"text": "x"}]}),
+        )
+        .await;
+    h.client
+        .notify("textDocument/didChange", json!({"textDocument": 1}))
+        .await;
+    // Binary content and positions far past the end are taken as they come.
+    let binary = "\u{0}\u{1}\u{7f}\u{fffd}ÿ\r\r\n\u{2028}";
+    h.client
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [
+                {"range": {"start": {"line": 99, "character": 99}, "end": {"line": 100, "character": 0}}, "text": binary}]}),
+        )
+        .await;
+    let far =
+        json!({"start": {"line": 0, "character": 0}, "end": {"line": 1000, "character": 1000}});
+    let args = json!({"textDocument": {"uri": uri}, "range": far, "prompt": "Go", "progressToken": "after"});
+    h.command("codex.run", args)
+        .await
+        .expect("the server keeps serving");
+    let (_, end) = h.until_end("after").await;
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    h.client.allow_unclaimed("window/logMessage");
+    h.client
+        .take_notifications("textDocument/publishDiagnostics");
+}
