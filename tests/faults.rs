@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use codex_ls::codex::{BackendError, Launched, Launcher};
 use serde_json::{Value, json};
-use support::editor::{file_uri, open_document, serve_in_process, streamed_text};
+use support::editor::{
+    file_uri, open_document, progress_until_end, serve_in_process, streamed_text,
+};
 use support::lsp_client::TestClient;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -155,19 +157,7 @@ impl Harness {
 
     /// (reports, end) of the run on `token`.
     async fn until_end(&mut self, token: &str) -> (Vec<Value>, Value) {
-        let mut reports = Vec::new();
-        loop {
-            let token = json!(token);
-            let params = self
-                .client
-                .expect_notification_where("$/progress", move |p| p["token"] == token, WAIT)
-                .await;
-            match params["value"]["kind"].as_str() {
-                Some("end") => return (reports, params["value"].clone()),
-                Some("report") => reports.push(params["value"].clone()),
-                _ => {}
-            }
-        }
+        progress_until_end(&mut self.client, &json!(token)).await
     }
 }
 

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use codex_ls::codex::{BackendError, Launched, Launcher};
 use serde_json::{Value, json};
-use support::editor::{file_uri, open_document, streamed_text};
+use support::editor::{
+    file_uri, next_progress, open_document, progress_until_end, serve_in_process, streamed_text,
+};
 use support::fake_app_server::{FakeHandle, FakeOptions, Transcript, spawn_fake_app_server};
 use support::lsp_client::TestClient;
 
@@ -167,16 +169,7 @@ impl Harness {
     /// and `options` (plus `codexPath`) and a workspace folder in a tempdir.
     async fn start_with(launcher: FakeLauncher, capabilities: Value, options: Value) -> Harness {
         let launcher = Arc::new(launcher);
-        let (service, socket, _supervisor) = codex_ls::build_service(launcher.clone());
-        let (client_side, server_side) = tokio::io::duplex(1 << 20);
-        let (server_read, server_write) = tokio::io::split(server_side);
-        tokio::spawn(async move {
-            tower_lsp_server::Server::new(server_read, server_write, socket)
-                .serve(service)
-                .await;
-        });
-        let (client_read, client_write) = tokio::io::split(client_side);
-        let mut client = TestClient::new(client_read, client_write);
+        let mut client = serve_in_process(launcher.clone());
         let workspace = tempfile::tempdir().unwrap();
         let mut options = options;
         if options.get("codexPath").is_none() {
@@ -231,12 +224,7 @@ impl Harness {
 
     /// The next `$/progress` value on `token`.
     async fn next_progress(&mut self, token: &Value) -> Value {
-        let token = token.clone();
-        let params = self
-            .client
-            .expect_notification_where("$/progress", move |p| p["token"] == token, WAIT)
-            .await;
-        params["value"].clone()
+        next_progress(&mut self.client, token).await
     }
 
     /// Reads the run's progress until its end: (begin, reports, end).
@@ -246,28 +234,13 @@ impl Harness {
             begin["kind"], "begin",
             "first progress is not begin: {begin}"
         );
-        let mut reports = Vec::new();
-        loop {
-            let value = self.next_progress(token).await;
-            match value["kind"].as_str() {
-                Some("report") => reports.push(value),
-                Some("end") => return (begin, reports, value),
-                _ => panic!("unexpected progress value: {value}"),
-            }
-        }
+        let (reports, end) = self.rest_until_end(token).await;
+        (begin, reports, end)
     }
 
     /// Reports until (and including) the end, from a point mid-run.
     async fn rest_until_end(&mut self, token: &Value) -> (Vec<Value>, Value) {
-        let mut reports = Vec::new();
-        loop {
-            let value = self.next_progress(token).await;
-            match value["kind"].as_str() {
-                Some("report") => reports.push(value),
-                Some("end") => return (reports, value),
-                _ => panic!("unexpected progress value: {value}"),
-            }
-        }
+        progress_until_end(&mut self.client, token).await
     }
 
     async fn diagnostics(&mut self, uri: &str) -> Value {

@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::editor::{file_uri, open_document, streamed_text};
+use support::editor::{file_uri, open_document, progress_until_end, streamed_text};
 use support::lsp_client::TestClient;
 use support::mock_model::{MockModel, Scenario};
 use tokio::process::{Child, Command};
@@ -104,19 +104,7 @@ impl Harness {
 
     /// Reads the run's progress until its end; returns (reports, end).
     async fn progress_until_end(&mut self, token: &Value) -> (Vec<Value>, Value) {
-        let mut reports = Vec::new();
-        loop {
-            let token = token.clone();
-            let params = self
-                .client
-                .expect_notification_where("$/progress", move |p| p["token"] == token, WAIT)
-                .await;
-            match params["value"]["kind"].as_str() {
-                Some("end") => return (reports, params["value"].clone()),
-                Some("report") => reports.push(params["value"].clone()),
-                _ => {}
-            }
-        }
+        progress_until_end(&mut self.client, token).await
     }
 
     fn log(&self) -> String {

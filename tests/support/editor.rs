@@ -64,3 +64,30 @@ pub fn serve_in_process(launcher: std::sync::Arc<dyn codex_ls::codex::Launcher>)
     let (client_read, client_write) = tokio::io::split(client_side);
     TestClient::new(client_read, client_write)
 }
+
+/// How long a test waits for a run's next progress notification.
+pub const PROGRESS_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The next `$/progress` value on `token`.
+pub async fn next_progress(client: &mut TestClient, token: &Value) -> Value {
+    let token = token.clone();
+    let params = client
+        .expect_notification_where("$/progress", move |p| p["token"] == token, PROGRESS_WAIT)
+        .await;
+    params["value"].clone()
+}
+
+/// The run's reports up to its end: (reports, end). A `begin` still
+/// unclaimed is passed over; any other kind fails the test.
+pub async fn progress_until_end(client: &mut TestClient, token: &Value) -> (Vec<Value>, Value) {
+    let mut reports = Vec::new();
+    loop {
+        let value = next_progress(client, token).await;
+        match value["kind"].as_str() {
+            Some("begin") => {}
+            Some("report") => reports.push(value),
+            Some("end") => return (reports, value),
+            _ => panic!("unexpected progress value: {value}"),
+        }
+    }
+}
