@@ -16,6 +16,7 @@ use tower_lsp_server::ls_types::{
     self as lsp, MessageType, ProgressToken, ShowDocumentParams, Uri,
 };
 
+use crate::config::Config;
 use crate::document::{self, DocumentSnapshot, PositionEncoding};
 use crate::lsp::ext::{self, CodexProgress, CodexProgressParams};
 use crate::lsp::{from_proto, to_proto};
@@ -51,9 +52,25 @@ struct ActiveRun {
     title: String,
     diagnostic_range: lsp::Range,
     location: String,
-    plan: std::result::Result<PlannedRun, PromptRunError>,
+    plan: PlanInput,
+    /// The configuration when the command came, for the whole run.
+    config: Config,
     new_thread: bool,
     cancel: CancellationToken,
+}
+
+/// What planning a run needs: the document as it was when the command came.
+/// Planning reads the file on disk and writes snapshots, so it happens on a
+/// blocking thread of the run's task, never in the handler.
+struct PlanInput {
+    uri: Uri,
+    expected_version: Option<i32>,
+    snapshot: DocumentSnapshot,
+    selection: Option<Selection>,
+    prompt: String,
+    model: Option<String>,
+    effort: Option<String>,
+    workspace_folders: Vec<PathBuf>,
 }
 
 /// Checks and plans the run, registers it and starts its task. Answers at
@@ -94,8 +111,16 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
         ),
         None => "whole file".to_string(),
     };
-    let config = session.config();
-    let plan = plan(session, &request, &snapshot, selection, &config);
+    let plan = PlanInput {
+        uri: uri.clone(),
+        expected_version: request.document.version,
+        snapshot,
+        selection,
+        prompt: request.prompt,
+        model: request.model,
+        effort: request.effort,
+        workspace_folders: session.workspace_folders(),
+    };
     let cancel = CancellationToken::new();
     session.runs.insert(RunEntry {
         id,
@@ -113,6 +138,7 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
         diagnostic_range,
         location,
         plan,
+        config: session.config(),
         new_thread: request.new_thread,
         cancel,
     };
@@ -150,14 +176,9 @@ fn first_line_range(snapshot: &DocumentSnapshot, encoding: PositionEncoding) -> 
     to_proto::range(document::Range::new(document::Position::new(0, 0), end))
 }
 
-fn plan(
-    session: &Session,
-    request: &RunRequest,
-    snapshot: &DocumentSnapshot,
-    selection: Option<Selection>,
-    config: &crate::config::Config,
-) -> std::result::Result<PlannedRun, PromptRunError> {
-    if let Some(expected) = request.document.version
+fn plan(input: PlanInput, config: &Config) -> std::result::Result<PlannedRun, PromptRunError> {
+    let snapshot = &input.snapshot;
+    if let Some(expected) = input.expected_version
         && expected != snapshot.version
     {
         return Err(PromptRunError::DocumentChanged {
@@ -166,22 +187,22 @@ fn plan(
         });
     }
     let context = RunContext {
-        file_path: from_proto::file_path(&request.document.uri),
-        fallback_name: request.document.uri.as_str().to_string(),
+        file_path: from_proto::file_path(&input.uri),
+        fallback_name: input.uri.as_str().to_string(),
         language_id: snapshot.language_id.clone(),
         buffer: snapshot.contents(),
-        workspace_folders: session.workspace_folders(),
-        selection,
+        workspace_folders: input.workspace_folders,
+        selection: input.selection,
         inline_selection_limit: config.inline_selection_limit,
     };
     let mut template = config.run_template();
-    template.model = request.model.clone().or(template.model);
-    template.effort = request.effort.clone().or(template.effort);
-    build_run(&context, &request.prompt, template)
+    template.model = input.model.or(template.model);
+    template.effort = input.effort.or(template.effort);
+    build_run(&context, &input.prompt, template)
 }
 
 async fn drive(session: Arc<Session>, run: ActiveRun) {
-    let config = session.config();
+    let config = run.config;
     let streaming = run.client_token || create_token(&session, &run.token).await;
     if streaming {
         let begin = json!({
@@ -198,7 +219,11 @@ async fn drive(session: Arc<Session>, run: ActiveRun) {
         config.progress_interval(),
         receiver,
     ));
-    let outcome = match run.plan {
+    let plan_config = config.clone();
+    let planned = tokio::task::spawn_blocking(move || plan(run.plan, &plan_config))
+        .await
+        .unwrap_or_else(|err| Err(PromptRunError::Runtime(format!("planning failed: {err}"))));
+    let outcome = match planned {
         Err(err) => Err(err),
         Ok(planned) => {
             let outcome = execute_planned(
