@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use thiserror::Error;
 
 use crate::codex::protocol::{ApprovalPolicy, SandboxMode};
@@ -179,23 +179,6 @@ fn integer(value: &Value, min: u64, max: u64) -> Result<Option<u64>, String> {
         },
         other => Err(format!("must be a number, not {other}")),
     }
-}
-
-/// The keys codex-ls reads, for documentation and editor settings.
-pub const KEYS: [&str; 8] = [
-    "codexPath",
-    "model",
-    "effort",
-    "sandbox",
-    "approvalPolicy",
-    "timeoutSecs",
-    "progressIntervalMs",
-    "inlineSelectionLimit",
-];
-
-/// An empty configuration object.
-pub fn empty() -> Value {
-    Value::Object(Map::new())
 }
 
 #[cfg(test)]

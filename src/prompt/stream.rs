@@ -80,11 +80,8 @@ impl AnswerText {
 
     /// The final answer: the last completed agent message, else what streamed.
     pub fn final_text(&self) -> Option<&str> {
-        self.completed.as_deref().or(if self.item_id.is_some() {
-            Some(self.streamed.as_str())
-        } else {
-            None
-        })
+        let streamed = self.item_id.as_ref().map(|_| self.streamed.as_str());
+        self.completed.as_deref().or(streamed)
     }
 }
 
