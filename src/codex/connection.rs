@@ -278,16 +278,20 @@ fn answer_server_request(method: &str, id: &Value, outgoing: &mpsc::UnboundedSen
 }
 
 fn route_notification(method: &str, message: &Value, shared: &Shared) {
-    let params = message.get("params").cloned().unwrap_or(Value::Null);
-    let Some(thread_id) = params.get("threadId").and_then(Value::as_str) else {
+    let params = message.get("params");
+    let thread_id = params
+        .and_then(|params| params.get("threadId"))
+        .and_then(Value::as_str);
+    let Some(thread_id) = thread_id else {
         tracing::trace!("codex notification `{method}`");
         return;
     };
     let routes = shared.routes();
     if let Some(subscriber) = routes.threads.get(thread_id) {
+        // The one copy on the delta path: the subscriber owns its params.
         let _ = subscriber.send(Notification {
             method: method.to_string(),
-            params: params.clone(),
+            params: params.cloned().unwrap_or(Value::Null),
         });
     }
 }

@@ -108,7 +108,8 @@ pub fn decode(notification: &Notification) -> Option<TurnEvent> {
 }
 
 fn parse<T: DeserializeOwned>(params: &Value) -> Option<T> {
-    match serde_json::from_value(params.clone()) {
+    // Deserializes from the borrowed value: no copy per delta.
+    match T::deserialize(params) {
         Ok(value) => Some(value),
         Err(err) => {
             tracing::warn!("ignoring a malformed codex notification: {err}");
