@@ -392,29 +392,33 @@ fn descendants(root: u32) -> Vec<u32> {
     found
 }
 
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|stat| {
-            !stat
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .starts_with('Z')
-        })
-        .unwrap_or(false)
-}
-
+/// Waits until every process in `pids` has exited (a zombie counts as
+/// exited), each through a pidfd that becomes readable when its process
+/// ends. Returns the ones still running at the deadline.
 async fn wait_all_gone(pids: &[u32], timeout: Duration) -> Vec<u32> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let left: Vec<u32> = pids.iter().copied().filter(|pid| alive(*pid)).collect();
-        if left.is_empty() || Instant::now() >= deadline {
-            return left;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use tokio::io::unix::AsyncFd;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut left = Vec::new();
+    for &pid in pids {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_int, 0) };
+        if fd < 0 {
+            continue; // already gone and reaped
         }
-        tokio::task::yield_now().await;
-        std::thread::sleep(Duration::from_millis(20));
+        // SAFETY: fd is a fresh descriptor that nothing else owns.
+        let pidfd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+        // SAFETY: the AsyncFd owns the pidfd and drops it only after
+        // deregistering it.
+        let pidfd = unsafe { AsyncFd::register(pidfd) }.expect("pidfd registers with tokio");
+        if tokio::time::timeout_at(deadline, pidfd.readable())
+            .await
+            .is_err()
+        {
+            left.push(pid);
+        }
     }
+    left
 }
 
 async fn leaves_no_process_behind(end_session: impl AsyncFnOnce(&mut TestClient)) {
