@@ -124,6 +124,7 @@ async fn ask(
         &config.codex_path,
         &planned.params,
         None,
+        &crate::prompt::approval::ApprovalSettings::default(),
         &events,
         &cancel,
     )

@@ -11,6 +11,7 @@ use thiserror::Error;
 
 use crate::codex::protocol::{ApprovalPolicy, SandboxMode};
 use crate::prompt::PromptRunParams;
+use crate::prompt::actions::UserAction;
 use crate::prompt::context::DEFAULT_INLINE_SELECTION_LIMIT;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +24,16 @@ pub struct Config {
     pub timeout_secs: u64,
     pub progress_interval_ms: u64,
     pub inline_selection_limit: usize,
+    /// How long an approval waits for the user before it is declined.
+    pub approval_timeout_secs: u64,
+    /// Needed for `danger-full-access` and for requests for more sandbox
+    /// permissions; refused otherwise.
+    pub allow_privileged_escalation: bool,
+    /// Edits are offered as a preview the user confirms (where the client
+    /// supports change annotations) instead of applied at once.
+    pub edit_preview: bool,
+    /// User-defined code actions.
+    pub actions: Vec<UserAction>,
 }
 
 impl Default for Config {
@@ -36,6 +47,10 @@ impl Default for Config {
             timeout_secs: 600,
             progress_interval_ms: 50,
             inline_selection_limit: DEFAULT_INLINE_SELECTION_LIMIT,
+            approval_timeout_secs: 300,
+            allow_privileged_escalation: false,
+            edit_preview: false,
+            actions: Vec::new(),
         }
     }
 }
@@ -116,6 +131,24 @@ impl Config {
                 .unwrap_or(defaults.inline_selection_limit);
             Ok(())
         });
+        field("approvalTimeoutSecs", &mut |v| {
+            self.approval_timeout_secs =
+                integer(v, 1, 86_400)?.unwrap_or(defaults.approval_timeout_secs);
+            Ok(())
+        });
+        field("allowPrivilegedEscalation", &mut |v| {
+            self.allow_privileged_escalation =
+                boolean(v)?.unwrap_or(defaults.allow_privileged_escalation);
+            Ok(())
+        });
+        field("editPreview", &mut |v| {
+            self.edit_preview = boolean(v)?.unwrap_or(defaults.edit_preview);
+            Ok(())
+        });
+        field("actions", &mut |v| {
+            self.actions = actions(v)?;
+            Ok(())
+        });
         errors
     }
 
@@ -133,15 +166,26 @@ impl Config {
         Duration::from_millis(self.progress_interval_ms)
     }
 
+    pub fn approval_timeout(&self) -> Duration {
+        Duration::from_secs(self.approval_timeout_secs)
+    }
+
+    /// The user-defined action with this title.
+    pub fn action(&self, title: &str) -> Option<&UserAction> {
+        self.actions.iter().find(|action| action.title == title)
+    }
+
     /// The run parameters this configuration asks for. Privileged escalation
-    /// is approved only by the user's own `sandbox: "danger-full-access"`.
+    /// is approved only by the user's own `sandbox: "danger-full-access"`
+    /// together with `allowPrivilegedEscalation: true`.
     pub fn run_template(&self) -> PromptRunParams {
         let mut params = PromptRunParams::new(Default::default(), String::new());
         params.model = self.model.clone();
         params.effort = self.effort.clone();
         params.sandbox_policy = self.sandbox;
         params.approval_policy = self.approval_policy;
-        params.privileged_escalation_approved = self.sandbox == SandboxMode::DangerFullAccess;
+        params.privileged_escalation_approved =
+            self.sandbox == SandboxMode::DangerFullAccess && self.allow_privileged_escalation;
         params.timeout = self.timeout();
         params
     }
@@ -154,6 +198,38 @@ fn non_empty_string(value: &Value) -> Result<Option<String>, String> {
         Value::String(s) => Ok(Some(s.clone())),
         other => Err(format!("must be a string, not {other}")),
     }
+}
+
+fn boolean(value: &Value) -> Result<Option<bool>, String> {
+    match value {
+        Value::Null => Ok(None),
+        Value::Bool(b) => Ok(Some(*b)),
+        other => Err(format!("must be true or false, not {other}")),
+    }
+}
+
+/// `actions: [{ title, prompt, mode }]`; the whole list is rejected if one
+/// action is invalid, naming it, so a typo never half-applies.
+fn actions(value: &Value) -> Result<Vec<UserAction>, String> {
+    let items = match value {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items,
+        other => return Err(format!("must be a list of actions, not {other}")),
+    };
+    let mut actions: Vec<UserAction> = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let name = item
+            .get("title")
+            .and_then(Value::as_str)
+            .map_or_else(|| format!("#{}", index + 1), |title| format!("\"{title}\""));
+        let action =
+            UserAction::from_value(item).map_err(|problem| format!("action {name}: {problem}"))?;
+        if actions.iter().any(|other| other.title == action.title) {
+            return Err(format!("action {name}: the title is used twice"));
+        }
+        actions.push(action);
+    }
+    Ok(actions)
 }
 
 fn enum_value<T: serde::de::DeserializeOwned>(
@@ -184,6 +260,7 @@ fn integer(value: &Value, min: u64, max: u64) -> Result<Option<u64>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prompt::actions::ActionMode;
     use serde_json::json;
 
     #[test]
@@ -221,10 +298,29 @@ mod tests {
     }
 
     #[test]
-    fn escalation_is_approved_only_by_explicit_danger_full_access() {
+    fn escalation_is_approved_only_by_danger_full_access_with_the_flag() {
         let mut config = Config::default();
         assert!(!config.run_template().privileged_escalation_approved);
         config.apply(&json!({"sandbox": "danger-full-access"}));
+        assert!(!config.run_template().privileged_escalation_approved);
+        config.apply(&json!({"allowPrivilegedEscalation": true}));
         assert!(config.run_template().privileged_escalation_approved);
+    }
+
+    #[test]
+    fn bad_actions_are_named_and_the_previous_list_stays() {
+        let mut config = Config::default();
+        let good = json!({"actions": [{"title": "Port", "prompt": "Port {selection} to {language}", "mode": "edit"}]});
+        assert!(config.apply(&good).is_empty());
+        assert_eq!(config.actions[0].mode, ActionMode::Edit);
+        let bad = json!({"actions": [
+            {"title": "Ok", "prompt": "Explain {selection}"},
+            {"title": "Broken", "prompt": "Use {selction}", "mode": "answer"}]});
+        let errors = config.apply(&bad);
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].problem.contains("\"Broken\""), "{}", errors[0]);
+        assert!(errors[0].problem.contains("{selction}"), "{}", errors[0]);
+        assert_eq!(config.actions.len(), 1);
+        assert_eq!(config.actions[0].title, "Port");
     }
 }

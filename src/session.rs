@@ -22,6 +22,16 @@ pub struct ClientSupport {
     pub work_done_progress: bool,
     pub show_document: bool,
     pub configuration: bool,
+    /// `window/showMessageRequest` (approvals).
+    pub show_message_request: bool,
+    /// `workspace/applyEdit` (edit runs).
+    pub apply_edit: bool,
+    /// `WorkspaceEdit.documentChanges` (versioned edits).
+    pub document_changes: bool,
+    /// `changeAnnotations` with `needsConfirmation` (edit previews).
+    pub change_annotations: bool,
+    /// Properties a `codeAction/resolve` may fill in.
+    pub code_action_resolve: bool,
 }
 
 pub struct Session {
@@ -29,17 +39,23 @@ pub struct Session {
     pub documents: DocumentStore,
     pub supervisor: Arc<Supervisor>,
     pub runs: RunRegistry,
-    /// The thread each document's runs continue.
+    /// The thread each conversation (a document, or a workspace) continues,
+    /// by conversation key.
     pub threads: DashMap<String, ThreadBinding>,
-    /// One run at a time per document, so they share the thread in order.
+    /// One run at a time per conversation, so they share the thread in order.
     pub document_locks: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
     /// Failure diagnostics we published, per document.
     pub failures: DashMap<String, Vec<Diagnostic>>,
+    /// Review findings we published, per document (`source: codex-review`).
+    pub reviews: DashMap<String, Vec<Diagnostic>>,
     encoding: RwLock<PositionEncoding>,
     config: RwLock<Config>,
     support: RwLock<ClientSupport>,
     workspace_folders: RwLock<Vec<PathBuf>>,
     version_warned: AtomicBool,
+    /// False while the first `workspace/configuration` pull is in flight:
+    /// runs wait for it, so the first run uses the user's settings.
+    config_ready: tokio::sync::watch::Sender<bool>,
     /// Errors in `initializationOptions`, shown once the client is ready.
     deferred_config_errors: std::sync::Mutex<Vec<crate::config::ConfigError>>,
 }
@@ -54,11 +70,13 @@ impl Session {
             threads: DashMap::new(),
             document_locks: DashMap::new(),
             failures: DashMap::new(),
+            reviews: DashMap::new(),
             encoding: RwLock::new(PositionEncoding::Utf16),
             config: RwLock::new(Config::default()),
             support: RwLock::new(ClientSupport::default()),
             workspace_folders: RwLock::new(Vec::new()),
             version_warned: AtomicBool::new(false),
+            config_ready: tokio::sync::watch::Sender::new(true),
             deferred_config_errors: std::sync::Mutex::new(Vec::new()),
         }
     }
@@ -100,6 +118,17 @@ impl Session {
         let mut folders = write(&self.workspace_folders);
         folders.retain(|folder| !removed.contains(folder));
         folders.extend(added);
+    }
+
+    /// Marks the configuration as on its way from the client (or arrived).
+    pub fn set_config_ready(&self, ready: bool) {
+        self.config_ready.send_replace(ready);
+    }
+
+    /// Waits until the first configuration pull is done, at most `limit`.
+    pub async fn config_ready(&self, limit: std::time::Duration) {
+        let mut ready = self.config_ready.subscribe();
+        let _ = tokio::time::timeout(limit, ready.wait_for(|ready| *ready)).await;
     }
 
     /// True the first time it is called: the version warning is shown once.

@@ -8,269 +8,16 @@
 
 mod support;
 
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use codex_ls::codex::{BackendError, Launched, Launcher};
+use codex_ls::codex::BackendError;
 use serde_json::{Value, json};
-use support::editor::{
-    file_uri, next_progress, open_document, progress_until_end, serve_in_process, streamed_text,
+use support::editor::{file_uri, streamed_text};
+use support::fake_app_server::{FakeOptions, Transcript};
+use support::harness::{
+    DRAIN, FakeLauncher, Harness, Plan, WAIT, answers_folder, range, streaming_caps, transcript,
 };
-use support::fake_app_server::{FakeHandle, FakeOptions, Transcript, spawn_fake_app_server};
-use support::lsp_client::TestClient;
-
-/// Generous bound for anything that should happen "soon".
-const WAIT: Duration = Duration::from_secs(10);
-/// How long the final drain listens for late messages.
-const DRAIN: Duration = Duration::from_millis(250);
-
-// ---------------------------------------------------------------------------
-// The fake launcher
-// ---------------------------------------------------------------------------
-
-fn transcript(name: &str) -> Transcript {
-    Transcript::from_file(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(format!("transcript-{name}.jsonl")),
-    )
-}
-
-/// What one launch plays: transcripts (one per turn, the last repeating) and
-/// the fake's options.
-#[derive(Clone)]
-struct Plan {
-    transcripts: Vec<Transcript>,
-    options: FakeOptions,
-}
-
-impl Plan {
-    fn new(names: &[&str]) -> Plan {
-        Plan {
-            transcripts: names.iter().map(|name| transcript(name)).collect(),
-            options: FakeOptions::default(),
-        }
-    }
-
-    fn speed(mut self, speed: f64) -> Plan {
-        self.options.speed = speed;
-        self
-    }
-
-    fn crash_after(mut self, messages: usize) -> Plan {
-        self.options.crash_after_turn_messages = Some(messages);
-        self
-    }
-}
-
-/// Starts a fake app-server per launch: launch `n` plays plan `n` (the last
-/// plan repeats), or fails with `fail`.
-struct FakeLauncher {
-    plans: Mutex<VecDeque<Plan>>,
-    fail: Option<BackendError>,
-    handles: Mutex<Vec<FakeHandle>>,
-    launches: AtomicUsize,
-}
-
-impl FakeLauncher {
-    fn new(plans: Vec<Plan>) -> FakeLauncher {
-        assert!(!plans.is_empty());
-        FakeLauncher {
-            plans: Mutex::new(plans.into()),
-            fail: None,
-            handles: Mutex::new(Vec::new()),
-            launches: AtomicUsize::new(0),
-        }
-    }
-
-    fn playing(names: &[&str]) -> FakeLauncher {
-        FakeLauncher::new(vec![Plan::new(names)])
-    }
-
-    fn failing(err: BackendError) -> FakeLauncher {
-        FakeLauncher {
-            fail: Some(err),
-            ..FakeLauncher::new(vec![Plan::new(&["ok"])])
-        }
-    }
-
-    fn launches(&self) -> usize {
-        self.launches.load(Ordering::SeqCst)
-    }
-
-    /// The fake of the `n`-th successful launch (0-based).
-    fn fake(&self, n: usize) -> FakeHandle {
-        self.handles.lock().unwrap()[n].clone()
-    }
-}
-
-impl Launcher for FakeLauncher {
-    fn launch(&self, _codex_path: &str) -> Result<Launched, BackendError> {
-        self.launches.fetch_add(1, Ordering::SeqCst);
-        if let Some(err) = &self.fail {
-            return Err(err.clone());
-        }
-        let plan = {
-            let mut plans = self.plans.lock().unwrap();
-            if plans.len() > 1 {
-                plans.pop_front().unwrap()
-            } else {
-                plans.front().cloned().unwrap()
-            }
-        };
-        let (server_side, fake_side) = tokio::io::duplex(1 << 16);
-        let (fake_read, fake_write) = tokio::io::split(fake_side);
-        let handle = spawn_fake_app_server(fake_read, fake_write, plan.transcripts, plan.options);
-        self.handles.lock().unwrap().push(handle);
-        let (reader, writer) = tokio::io::split(server_side);
-        Ok(Launched {
-            reader: Box::new(reader),
-            writer: Box::new(writer),
-            process: None,
-        })
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The harness
-// ---------------------------------------------------------------------------
-
-/// Capabilities of a streaming client (the default of these tests).
-fn streaming_caps() -> Value {
-    json!({"window": {"workDoneProgress": true}, "general": {"positionEncodings": ["utf-16"]}})
-}
-
-fn range(l1: u32, c1: u32, l2: u32, c2: u32) -> Value {
-    json!({"start": {"line": l1, "character": c1}, "end": {"line": l2, "character": c2}})
-}
-
-struct Harness {
-    client: TestClient,
-    launcher: Arc<FakeLauncher>,
-    workspace: tempfile::TempDir,
-    init_result: Value,
-}
-
-/// Where the server writes answer files for `workspace` (cleaned up by the
-/// tests that make it write some).
-fn answers_folder(workspace: &Path) -> PathBuf {
-    codex_ls::answers::folder_for(&[workspace.to_path_buf()])
-}
-
-impl Harness {
-    async fn start(launcher: FakeLauncher) -> Harness {
-        Harness::start_with(launcher, streaming_caps(), json!({})).await
-    }
-
-    /// Builds the service over a duplex, initializes it with `capabilities`
-    /// and `options` (plus `codexPath`) and a workspace folder in a tempdir.
-    async fn start_with(launcher: FakeLauncher, capabilities: Value, options: Value) -> Harness {
-        let launcher = Arc::new(launcher);
-        let mut client = serve_in_process(launcher.clone());
-        let workspace = tempfile::tempdir().unwrap();
-        let mut options = options;
-        if options.get("codexPath").is_none() {
-            options["codexPath"] = json!("codex-in-process-fake");
-        }
-        let init_result = client
-            .initialize(json!({
-                "processId": null,
-                "capabilities": capabilities,
-                "workspaceFolders": [{"uri": file_uri(workspace.path()), "name": "ws"}],
-                "initializationOptions": options,
-            }))
-            .await;
-        Harness {
-            client,
-            launcher,
-            workspace,
-            init_result,
-        }
-    }
-
-    async fn open(&mut self, relative: &str, text: &str, on_disk: Option<&str>) -> String {
-        open_document(
-            &mut self.client,
-            self.workspace.path(),
-            relative,
-            text,
-            on_disk,
-        )
-        .await
-    }
-
-    async fn command(&mut self, command: &str, args: Value) -> Result<Value, Value> {
-        self.client
-            .request(
-                "workspace/executeCommand",
-                json!({"command": command, "arguments": [args]}),
-            )
-            .await
-    }
-
-    /// `codex.run`, which must be accepted: returns `{runId, token}`.
-    async fn run(&mut self, args: Value) -> Value {
-        let started = self
-            .command("codex.run", args)
-            .await
-            .unwrap_or_else(|e| panic!("codex.run was rejected: {e}"));
-        assert!(started["runId"].is_u64(), "{started}");
-        assert!(!started["token"].is_null(), "{started}");
-        started
-    }
-
-    /// The next `$/progress` value on `token`.
-    async fn next_progress(&mut self, token: &Value) -> Value {
-        next_progress(&mut self.client, token).await
-    }
-
-    /// Reads the run's progress until its end: (begin, reports, end).
-    async fn progress_until_end(&mut self, token: &Value) -> (Value, Vec<Value>, Value) {
-        let begin = self.next_progress(token).await;
-        assert_eq!(
-            begin["kind"], "begin",
-            "first progress is not begin: {begin}"
-        );
-        let (reports, end) = self.rest_until_end(token).await;
-        (begin, reports, end)
-    }
-
-    /// Reports until (and including) the end, from a point mid-run.
-    async fn rest_until_end(&mut self, token: &Value) -> (Vec<Value>, Value) {
-        progress_until_end(&mut self.client, token).await
-    }
-
-    async fn diagnostics(&mut self, uri: &str) -> Value {
-        let uri = uri.to_string();
-        self.client
-            .expect_notification_where(
-                "textDocument/publishDiagnostics",
-                move |p| p["uri"] == uri.as_str(),
-                WAIT,
-            )
-            .await
-    }
-
-    /// Drains late messages and asserts nothing unexpected came: no
-    /// diagnostics and no messages to the user (the fake says 0.169.0, so
-    /// no version warning either). Then drops the client (which panics on
-    /// anything else left unclaimed).
-    async fn finish(mut self) {
-        self.client.drain(DRAIN).await;
-        let shown = self.client.take_notifications("window/showMessage");
-        assert!(shown.is_empty(), "unexpected window/showMessage: {shown:?}");
-        let published = self
-            .client
-            .take_notifications("textDocument/publishDiagnostics");
-        assert!(
-            published.is_empty(),
-            "unexpected publishDiagnostics: {published:?}"
-        );
-    }
-}
 
 /// Checks `seq` goes 1, 2, 3, ... and every report names the run.
 fn check_reports(reports: &[Value], run_id: &Value) {
@@ -735,7 +482,14 @@ async fn a_crash_fails_the_run_at_once_and_the_next_run_relaunches() {
     let token = json!("after-crash");
     h.run(json!({"textDocument": {"uri": uri}, "prompt": "Again", "progressToken": token}))
         .await;
-    let (_, reports, end) = h.progress_until_end(&token).await;
+    let (begin, reports, end) = h.progress_until_end(&token).await;
+    assert!(
+        begin["message"]
+            .as_str()
+            .unwrap()
+            .contains("Codex restarted: resuming the conversation"),
+        "{begin}"
+    );
     assert_eq!(end["codex"]["status"], "completed", "{end}");
     assert_eq!(
         streamed_text(&reports),
@@ -744,7 +498,26 @@ async fn a_crash_fails_the_run_at_once_and_the_next_run_relaunches() {
     assert_eq!(h.launcher.launches(), 2);
     let fresh = h.launcher.fake(1);
     assert_eq!(fresh.received_method("initialize").len(), 1);
+    // The fake cannot resume: the thread the crashed server had is asked
+    // for, then a new one starts and the user is told.
+    let resume = fresh.received_method("thread/resume");
+    assert_eq!(resume.len(), 1);
+    assert_eq!(
+        resume[0]["params"]["threadId"],
+        fake.received_method("turn/start")[0]["params"]["threadId"]
+    );
     assert_eq!(fresh.received_method("thread/start").len(), 1);
+    let notice = h
+        .client
+        .expect_notification("window/showMessage", WAIT)
+        .await;
+    assert!(
+        notice["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not be resumed; started a new one"),
+        "{notice}"
+    );
     let cleared = h.diagnostics(&uri).await;
     assert_eq!(cleared["diagnostics"], json!([]));
     let status = h.command("codex.status", json!({})).await.unwrap();
@@ -1079,25 +852,28 @@ async fn explain_code_action_on_a_selection_runs_end_to_end() {
         }
         json!({"textDocument": {"uri": uri}, "range": r, "context": context})
     };
+    let titles = |actions: &Value| -> Vec<String> {
+        actions
+            .as_array()
+            .map(|actions| {
+                actions
+                    .iter()
+                    .map(|a| a["title"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     let empty = h
         .client
         .request("textDocument/codeAction", ask(range(1, 2, 1, 2), None))
         .await
         .unwrap();
-    assert!(
-        empty.is_null() || empty == json!([]),
-        "no action on an empty range: {empty}"
+    assert_eq!(
+        titles(&empty),
+        ["Codex: Review file"],
+        "only the file review without a selection"
     );
-    let refactor = h
-        .client
-        .request(
-            "textDocument/codeAction",
-            ask(range(1, 0, 1, 5), Some(json!(["refactor"]))),
-        )
-        .await
-        .unwrap();
-    assert!(refactor.is_null() || refactor == json!([]), "{refactor}");
-    let actions = h
+    let quickfix = h
         .client
         .request(
             "textDocument/codeAction",
@@ -1105,11 +881,23 @@ async fn explain_code_action_on_a_selection_runs_end_to_end() {
         )
         .await
         .unwrap();
+    assert!(
+        quickfix.is_null() || quickfix == json!([]),
+        "no fix without diagnostics: {quickfix}"
+    );
+    let actions = h
+        .client
+        .request(
+            "textDocument/codeAction",
+            ask(range(1, 0, 1, 5), Some(json!(["refactor.codex.explain"]))),
+        )
+        .await
+        .unwrap();
     let actions = actions.as_array().expect("actions");
     assert_eq!(actions.len(), 1, "{actions:?}");
     let action = &actions[0];
     assert_eq!(action["title"], "Codex: Explain selection");
-    assert_eq!(action["kind"], "quickfix");
+    assert_eq!(action["kind"], "refactor.codex.explain");
     assert_eq!(action["command"]["command"], "codex.explain");
 
     // Executing it as the client would (no token: the server creates one).

@@ -42,6 +42,21 @@ struct Harness {
 
 impl Harness {
     async fn start(scenarios: Vec<Scenario>, codex_path: Option<&str>) -> Harness {
+        let options = match codex_path {
+            Some(path) => json!({"codexPath": path}),
+            None => json!({}),
+        };
+        Harness::start_with(
+            scenarios,
+            json!({"window": {"workDoneProgress": true}}),
+            options,
+        )
+        .await
+    }
+
+    /// Starts codex-ls with the client `capabilities` and `options` (the
+    /// real codex unless `options` names another `codexPath`).
+    async fn start_with(scenarios: Vec<Scenario>, capabilities: Value, options: Value) -> Harness {
         let mock = MockModel::start(scenarios).await;
         let home = tempfile::tempdir().unwrap();
         std::fs::write(home.path().join("config.toml"), mock.codex_config_toml()).unwrap();
@@ -49,6 +64,9 @@ impl Harness {
         let stderr = std::fs::File::create(home.path().join("codex-ls.log")).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_codex-ls"))
             .env("CODEX_HOME", home.path())
+            // Commands the agent runs use `bash -lc`: keep the user's shell
+            // profile (and whatever it does) out of the tests.
+            .env("HOME", home.path())
             .env("XDG_CACHE_HOME", home.path().join("cache"))
             .env("CODEX_LS_LOG", "debug")
             .stdin(Stdio::piped())
@@ -60,16 +78,16 @@ impl Harness {
         let stdout = child.stdout.take().unwrap();
         let stdin = child.stdin.take().unwrap();
         let mut client = TestClient::new(stdout, stdin);
-        let codex = codex_binary();
-        let codex_path = codex_path
-            .map(str::to_string)
-            .unwrap_or_else(|| codex.display().to_string());
+        let mut options = options;
+        if options.get("codexPath").is_none() {
+            options["codexPath"] = json!(codex_binary().display().to_string());
+        }
         let folder = file_uri(workspace.path());
         client
             .initialize(json!({
-                "capabilities": {"window": {"workDoneProgress": true}},
+                "capabilities": capabilities,
                 "workspaceFolders": [{"uri": folder, "name": "ws"}],
-                "initializationOptions": {"codexPath": codex_path},
+                "initializationOptions": options,
             }))
             .await;
         Harness {
@@ -634,4 +652,243 @@ async fn a_stopped_app_server_still_cancels_within_a_second_and_leaves_nothing_b
         "shutdown took {:?}",
         asked.elapsed()
     );
+}
+
+/// A client that applies versioned edits and shows message requests.
+fn editor_caps() -> Value {
+    json!({
+        "window": {"workDoneProgress": true, "showMessage": {}},
+        "workspace": {"applyEdit": true, "workspaceEdit": {"documentChanges": true}}
+    })
+}
+
+#[tokio::test]
+async fn a_rewrite_gets_structured_output_from_the_model_and_applies_it() {
+    let answer = json!({"replacement": "fn two() -> u32 {\n    2\n}", "explanation": "renamed"});
+    let mut h = Harness::start_with(
+        vec![Scenario::text([answer.to_string()])],
+        editor_caps(),
+        json!({}),
+    )
+    .await;
+    let text = "// keep\nfn one() -> u32 {\n    1\n}\n";
+    let uri = h.open("lib.rs", text, Some(text)).await;
+    h.client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "codex.rewrite", "arguments": [{"textDocument": {"uri": uri}, "range": selection(1, 4), "progressToken": "rw"}]}),
+        )
+        .await
+        .expect("codex.rewrite");
+    let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
+    let edit = &params["edit"]["documentChanges"][0]["edits"][0];
+    assert_eq!(edit["range"], selection(1, 4));
+    assert_eq!(edit["newText"], "fn two() -> u32 {\n    2\n}");
+    h.client.respond(id, json!({"applied": true})).await;
+    let (_, end) = h.progress_until_end(&json!("rw")).await;
+    assert_eq!(end["codex"]["edit"]["status"], "applied", "{end}");
+    // The model was asked for the schema as structured output.
+    let body = &h.mock.requests()[0];
+    let format = &body["text"]["format"];
+    assert_eq!(format["type"], "json_schema", "{body}");
+    assert_eq!(
+        format["schema"]["required"],
+        json!(["replacement", "explanation"])
+    );
+    h.client.shutdown_and_exit().await;
+}
+
+#[tokio::test]
+async fn a_review_from_the_model_becomes_diagnostics() {
+    let findings = json!({"findings": [
+        {"startLine": 2, "endLine": 2, "severity": "warning", "message": "unwrap may panic", "suggestion": "    x.unwrap_or(0)"}
+    ]});
+    let mut h = Harness::start_with(
+        vec![Scenario::text([findings.to_string()])],
+        editor_caps(),
+        json!({}),
+    )
+    .await;
+    let text = "fn f(x: Option<u32>) -> u32 {\n    x.unwrap()\n}\n";
+    let uri = h.open("f.rs", text, Some(text)).await;
+    h.client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "codex.review", "arguments": [{"textDocument": {"uri": uri}, "progressToken": "rv"}]}),
+        )
+        .await
+        .expect("codex.review");
+    let (_, end) = h.progress_until_end(&json!("rv")).await;
+    assert_eq!(end["codex"]["findings"], 1, "{end}");
+    let published = h
+        .client
+        .expect_notification_where(
+            "textDocument/publishDiagnostics",
+            |p| !p["diagnostics"].as_array().is_none_or(Vec::is_empty),
+            WAIT,
+        )
+        .await;
+    let finding = &published["diagnostics"][0];
+    assert_eq!(finding["source"], "codex-review");
+    assert_eq!(finding["message"], "unwrap may panic");
+    assert_eq!(finding["range"]["start"]["line"], 1);
+    h.client.drain(Duration::from_millis(200)).await;
+    h.client
+        .take_notifications("textDocument/publishDiagnostics");
+    h.client.shutdown_and_exit().await;
+}
+
+/// Runs a turn where the model asks to run a command outside the sandbox,
+/// answers the approval with `title`, and returns the output the model got
+/// back and whether the command's file exists.
+async fn command_approval(title: &str) -> (String, bool) {
+    let scenarios = vec![
+        Scenario::ExecCommand {
+            call_id: "call_approve_1".into(),
+            cmd: "echo hi > created-by-codex.txt".into(),
+            justification: "The test wants a file".into(),
+        },
+        Scenario::text(["Done."]),
+    ];
+    let mut h = Harness::start_with(
+        scenarios,
+        editor_caps(),
+        json!({"approvalPolicy": "on-request"}),
+    )
+    .await;
+    let uri = h.open("a.rs", "fn a() {}\n", Some("fn a() {}\n")).await;
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Make the file", "progressToken": "ap"}))
+        .await;
+    let (id, params) = h
+        .client
+        .expect_request("window/showMessageRequest", WAIT)
+        .await;
+    let message = params["message"].as_str().unwrap().to_string();
+    assert!(
+        message.starts_with("Codex wants to run a command:"),
+        "{message}"
+    );
+    assert!(message.contains("created-by-codex.txt"), "{message}");
+    assert!(
+        message.contains("Reason: The test wants a file"),
+        "{message}"
+    );
+    h.client.respond(id, json!({"title": title})).await;
+    let (_, end) = h.progress_until_end(&json!("ap")).await;
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    assert_eq!(end["codex"]["assistantText"], "Done.");
+    let output = h
+        .mock
+        .requests()
+        .iter()
+        .flat_map(|body| body["input"].as_array().cloned().unwrap_or_default())
+        .find(|item| item["type"] == "function_call_output")
+        .map(|item| item["output"].to_string())
+        .expect("codex sent the command's output back");
+    let created = h.workspace.path().join("created-by-codex.txt").exists();
+    h.client.shutdown_and_exit().await;
+    (output, created)
+}
+
+#[tokio::test]
+async fn a_command_approval_accepted_in_the_editor_runs_the_command() {
+    let (output, created) = command_approval("Accept").await;
+    assert!(created, "the accepted command ran: {output}");
+}
+
+#[tokio::test]
+async fn a_command_approval_declined_in_the_editor_does_not_run_it() {
+    let (output, created) = command_approval("Decline").await;
+    assert!(!created, "the declined command must not run");
+    assert!(
+        output.to_lowercase().contains("reject")
+            || output.to_lowercase().contains("declin")
+            || output.to_lowercase().contains("denied"),
+        "{output}"
+    );
+}
+
+/// The native codex process of the app-server codex-ls started.
+async fn native_app_server(h: &mut Harness) -> i32 {
+    let status = h
+        .client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "codex.status", "arguments": []}),
+        )
+        .await
+        .unwrap();
+    let launched = status["backend"]["pid"].as_u64().unwrap() as u32;
+    std::iter::once(launched)
+        .chain(descendants(launched))
+        .find(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe.ends_with("codex"))
+        })
+        .expect("the native codex process") as i32
+}
+
+#[tokio::test]
+async fn after_codex_restarts_the_conversation_is_resumed() {
+    let mut h = Harness::start(vec![Scenario::text(["Noted."])], None).await;
+    let uri = h.open("a.rs", "x\n", Some("x\n")).await;
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Remember the word PELICAN", "progressToken": "first"}))
+        .await;
+    let (_, end) = h.progress_until_end(&json!("first")).await;
+    assert_eq!(end["codex"]["status"], "completed");
+    let pid = native_app_server(&mut h).await;
+    // SAFETY: kill takes plain integers.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    // Wait for codex-ls to see the app-server gone.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let status = h
+            .client
+            .request(
+                "workspace/executeCommand",
+                json!({"command": "codex.status", "arguments": []}),
+            )
+            .await
+            .unwrap();
+        if status["backend"]["state"] == "exited" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the backend never exited: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    h.mock.set_scenarios(vec![Scenario::text(["PELICAN"])]);
+    h.run(
+        json!({"textDocument": {"uri": uri}, "prompt": "Which word?", "progressToken": "second"}),
+    )
+    .await;
+    let begin = h
+        .client
+        .expect_notification_where(
+            "$/progress",
+            |p| p["token"] == "second" && p["value"]["kind"] == "begin",
+            WAIT,
+        )
+        .await;
+    let (_, end) = h.progress_until_end(&json!("second")).await;
+    assert_eq!(end["codex"]["status"], "completed", "log:\n{}", h.log());
+    // The second request carries the first turn: the thread was resumed.
+    let requests = h.mock.requests();
+    let last = requests.last().unwrap();
+    let texts = input_texts(last).join("\n");
+    assert!(
+        texts.contains("Remember the word PELICAN"),
+        "history lost:\n{texts}"
+    );
+    assert!(
+        begin["value"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("resuming the conversation"),
+        "{begin}"
+    );
+    let lost = h.client.take_notifications("window/showMessage");
+    assert!(lost.is_empty(), "{lost:?}");
+    h.client.shutdown_and_exit().await;
 }

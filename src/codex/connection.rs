@@ -28,12 +28,60 @@ pub struct Notification {
     pub params: Value,
 }
 
+/// A request the app-server sent us about a thread (an approval). It must
+/// be answered: one dropped without an answer is declined, so a turn never
+/// blocks on us and nothing is ever approved by default.
+pub struct ServerRequest {
+    pub method: String,
+    pub params: Value,
+    reply: Option<(Value, mpsc::UnboundedSender<String>)>,
+}
+
+impl ServerRequest {
+    /// Answers the request with `result`.
+    pub fn respond(mut self, result: Value) {
+        if let Some((id, outgoing)) = self.reply.take() {
+            send_result(&outgoing, &id, result);
+        }
+    }
+}
+
+impl Drop for ServerRequest {
+    fn drop(&mut self) {
+        if let Some((id, outgoing)) = self.reply.take() {
+            answer_with_decline(&self.method, &id, &outgoing);
+        }
+    }
+}
+
+impl std::fmt::Debug for ServerRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerRequest")
+            .field("method", &self.method)
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for ServerRequest {
+    fn eq(&self, other: &ServerRequest) -> bool {
+        self.method == other.method && self.params == other.params
+    }
+}
+
+/// What the app-server sends about one thread.
+#[derive(Debug)]
+pub enum ThreadMessage {
+    Notification(Notification),
+    Request(ServerRequest),
+}
+
 type Reply = Result<Value, (i64, String)>;
 
 #[derive(Default)]
 struct Routes {
     pending: HashMap<i64, oneshot::Sender<Reply>>,
-    threads: HashMap<String, mpsc::UnboundedSender<Notification>>,
+    threads: HashMap<String, mpsc::UnboundedSender<ThreadMessage>>,
 }
 
 struct Shared {
@@ -66,16 +114,16 @@ pub struct Connection {
     shared: Arc<Shared>,
 }
 
-/// The notifications of one thread, in arrival order. Dropping it
+/// The notifications and requests of one thread, in arrival order. Dropping it
 /// unsubscribes. `recv` returns `None` once the connection has closed.
 pub struct ThreadSubscription {
     thread_id: String,
-    receiver: mpsc::UnboundedReceiver<Notification>,
+    receiver: mpsc::UnboundedReceiver<ThreadMessage>,
     shared: Arc<Shared>,
 }
 
 impl ThreadSubscription {
-    pub async fn recv(&mut self) -> Option<Notification> {
+    pub async fn recv(&mut self) -> Option<ThreadMessage> {
         self.receiver.recv().await
     }
 }
@@ -254,7 +302,7 @@ fn dispatch(line: &[u8], outgoing: &mpsc::UnboundedSender<String>, shared: &Shar
     let method = message.get("method").and_then(Value::as_str);
     let id = message.get("id").filter(|id| !id.is_null());
     match (method, id) {
-        (Some(method), Some(id)) => answer_server_request(method, id, outgoing),
+        (Some(method), Some(id)) => route_server_request(method, id, &message, outgoing, shared),
         (Some(method), None) => route_notification(method, &message, shared),
         (None, Some(id)) => route_reply(id, &message, shared),
         (None, None) => {
@@ -263,17 +311,49 @@ fn dispatch(line: &[u8], outgoing: &mpsc::UnboundedSender<String>, shared: &Shar
     }
 }
 
-fn answer_server_request(method: &str, id: &Value, outgoing: &mpsc::UnboundedSender<String>) {
-    let answer = match decline_server_request(method) {
+/// Hands a request about a thread to that thread's subscriber; one nobody
+/// is listening for is declined at once.
+fn route_server_request(
+    method: &str,
+    id: &Value,
+    message: &Value,
+    outgoing: &mpsc::UnboundedSender<String>,
+    shared: &Shared,
+) {
+    let params = message.get("params").cloned().unwrap_or(Value::Null);
+    let thread_id = params.get("threadId").and_then(Value::as_str);
+    let subscriber =
+        thread_id.and_then(|thread_id| shared.routes().threads.get(thread_id).cloned());
+    let Some(subscriber) = subscriber else {
+        answer_with_decline(method, id, outgoing);
+        return;
+    };
+    let request = ServerRequest {
+        method: method.to_string(),
+        params,
+        reply: Some((id.clone(), outgoing.clone())),
+    };
+    // A subscriber that has gone drops the request, which declines it.
+    let _ = subscriber.send(ThreadMessage::Request(request));
+}
+
+fn answer_with_decline(method: &str, id: &Value, outgoing: &mpsc::UnboundedSender<String>) {
+    match decline_server_request(method) {
         Ok(result) => {
-            tracing::info!("declined codex request `{method}`: approvals are not supported yet");
-            json!({"jsonrpc": "2.0", "id": id, "result": result})
+            tracing::info!("declined codex request `{method}`");
+            send_result(outgoing, id, result);
         }
         Err((code, message)) => {
             tracing::info!("rejected codex request `{method}`");
-            json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+            let answer =
+                json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}});
+            let _ = outgoing.send(answer.to_string());
         }
-    };
+    }
+}
+
+fn send_result(outgoing: &mpsc::UnboundedSender<String>, id: &Value, result: Value) {
+    let answer = json!({"jsonrpc": "2.0", "id": id, "result": result});
     let _ = outgoing.send(answer.to_string());
 }
 
@@ -289,10 +369,10 @@ fn route_notification(method: &str, message: &Value, shared: &Shared) {
     let routes = shared.routes();
     if let Some(subscriber) = routes.threads.get(thread_id) {
         // The one copy on the delta path: the subscriber owns its params.
-        let _ = subscriber.send(Notification {
+        let _ = subscriber.send(ThreadMessage::Notification(Notification {
             method: method.to_string(),
             params: params.cloned().unwrap_or(Value::Null),
-        });
+        }));
     }
 }
 
@@ -356,7 +436,9 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(call.await.unwrap().unwrap(), json!({"ok": true}));
-        let received = subscription.recv().await.unwrap();
+        let Some(ThreadMessage::Notification(received)) = subscription.recv().await else {
+            panic!("expected a notification");
+        };
         assert_eq!(received.method, "turn/started");
     }
 

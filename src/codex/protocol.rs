@@ -10,6 +10,10 @@ pub const INITIALIZED: &str = "initialized";
 pub const THREAD_START: &str = "thread/start";
 pub const TURN_START: &str = "turn/start";
 pub const TURN_INTERRUPT: &str = "turn/interrupt";
+pub const THREAD_RESUME: &str = "thread/resume";
+pub const COMMAND_APPROVAL: &str = "item/commandExecution/requestApproval";
+pub const FILE_CHANGE_APPROVAL: &str = "item/fileChange/requestApproval";
+pub const PERMISSIONS_APPROVAL: &str = "item/permissions/requestApproval";
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -66,6 +70,20 @@ pub struct ThreadStartParams {
     pub approval_policy: ApprovalPolicy,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+}
+
+/// `thread/resume`: continues a thread the app-server persisted, e.g. after
+/// a restart. Only metadata is asked for, not the past turns.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadResumeParams {
+    pub thread_id: String,
+    pub cwd: String,
+    pub sandbox: SandboxMode,
+    pub approval_policy: ApprovalPolicy,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub exclude_turns: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -215,9 +233,51 @@ pub struct TurnCompleted {
     pub turn: Turn,
 }
 
-/// The answer codex-ls gives to a request the app-server sends it. Until
-/// approvals reach the editor, every approval is declined so a turn never
-/// blocks on us.
+/// Params of `item/commandExecution/requestApproval`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandApprovalParams {
+    pub item_id: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub command: Option<String>,
+    #[serde(default)]
+    pub cwd: Option<String>,
+    /// Strings (`accept`, `acceptForSession`, `decline`, `cancel`) or
+    /// objects for policy amendments, which codex-ls never offers.
+    #[serde(default)]
+    pub available_decisions: Option<Vec<Value>>,
+}
+
+/// Params of `item/fileChange/requestApproval`; the changes themselves are
+/// in the `fileChange` item with the same id.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileChangeApprovalParams {
+    pub item_id: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Asks for write access under this root for the rest of the session.
+    #[serde(default)]
+    pub grant_root: Option<String>,
+}
+
+/// Params of `item/permissions/requestApproval`: more sandbox permissions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionsApprovalParams {
+    pub item_id: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub cwd: Option<String>,
+    pub permissions: Value,
+}
+
+/// The answer codex-ls gives to a request nobody decides on (no run is
+/// listening, or the run dropped it): declined, so a turn never blocks on us
+/// and nothing is approved by default.
 pub fn decline_server_request(method: &str) -> Result<Value, (i64, String)> {
     use serde_json::json;
     match method {
@@ -227,6 +287,7 @@ pub fn decline_server_request(method: &str) -> Result<Value, (i64, String)> {
         "execCommandApproval" | "applyPatchApproval" => Ok(json!({"decision": "denied"})),
         "mcpServer/elicitation/request" => Ok(json!({"action": "decline"})),
         "item/tool/requestUserInput" => Ok(json!({"answers": {}})),
+        PERMISSIONS_APPROVAL => Ok(json!({"permissions": {}})),
         other => Err((-32601, format!("codex-ls does not support `{other}`"))),
     }
 }

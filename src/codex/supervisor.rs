@@ -15,8 +15,8 @@ use super::connection::{Connection, ThreadSubscription};
 use super::error::{BackendError, RpcError};
 use super::process::{self, AppServerProcess};
 use super::protocol::{
-    self, ClientInfo, InitializeParams, InitializeResult, ThreadStartParams, ThreadStartResult,
-    TurnInterruptParams, TurnStartParams, TurnStartResult,
+    self, ClientInfo, InitializeParams, InitializeResult, ThreadResumeParams, ThreadStartParams,
+    ThreadStartResult, TurnInterruptParams, TurnStartParams, TurnStartResult,
 };
 
 /// How long the app-server may take to answer `initialize` (it takes 0.6 to
@@ -118,6 +118,15 @@ impl AppServer {
         Ok(result.thread.id)
     }
 
+    /// Resumes a thread this app-server (or an earlier one) persisted.
+    pub async fn thread_resume(&self, params: &ThreadResumeParams) -> Result<String, RpcError> {
+        let result: ThreadStartResult = self
+            .connection
+            .request(protocol::THREAD_RESUME, params, REQUEST_TIMEOUT)
+            .await?;
+        Ok(result.thread.id)
+    }
+
     pub async fn turn_start(&self, params: &TurnStartParams) -> Result<TurnStartResult, RpcError> {
         self.connection
             .request(protocol::TURN_START, params, REQUEST_TIMEOUT)
@@ -188,6 +197,12 @@ impl Supervisor {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// The generation of the running app-server, if one is ready: threads
+    /// bound to another generation must be resumed.
+    pub fn live_generation(&self) -> Option<u64> {
+        (self.status().state == BackendState::Ready).then(|| self.generation.load(Ordering::SeqCst))
     }
 
     fn set_status(&self, update: impl FnOnce(&mut BackendStatus)) {

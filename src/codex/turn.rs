@@ -6,13 +6,13 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::connection::{Notification, ThreadSubscription};
+use super::connection::{Notification, ServerRequest, ThreadMessage, ThreadSubscription};
 use super::protocol::{
     AgentMessageDelta, ErrorNotification, ItemNotification, Turn, TurnCompleted, TurnError,
 };
 
 /// What a prompt run needs to know of a turn.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub enum TurnEvent {
     /// A piece of an agent message. A retry streams a new item.
     AgentDelta { item_id: String, delta: String },
@@ -20,6 +20,11 @@ pub enum TurnEvent {
     AgentMessageCompleted { item_id: String, text: String },
     /// codex reported an error; `will_retry` means it tries again.
     Error { error: TurnError, will_retry: bool },
+    /// A `fileChange` item started (the agent proposes the change) or
+    /// completed (`status` says whether it was applied). The item as sent.
+    FileChange { item: Value, completed: bool },
+    /// The app-server asks something (an approval); it must be answered.
+    Request(ServerRequest),
     /// The turn ended.
     Completed(Turn),
 }
@@ -47,12 +52,21 @@ impl TurnStream {
     /// closed (it exited or crashed).
     pub async fn next(&mut self) -> Option<TurnEvent> {
         loop {
-            let notification = self.subscription.recv().await?;
-            if !self.is_ours(&notification.params) {
-                continue;
-            }
-            if let Some(event) = decode(&notification) {
-                return Some(event);
+            match self.subscription.recv().await? {
+                ThreadMessage::Notification(notification) => {
+                    if !self.is_ours(&notification.params) {
+                        continue;
+                    }
+                    if let Some(event) = decode(&notification) {
+                        return Some(event);
+                    }
+                }
+                // A request about another turn of the thread is declined
+                // when dropped; ours goes to the run.
+                ThreadMessage::Request(request) if self.is_ours(&request.params) => {
+                    return Some(TurnEvent::Request(request));
+                }
+                ThreadMessage::Request(_) => {}
             }
         }
     }
@@ -81,19 +95,21 @@ pub fn decode(notification: &Notification) -> Option<TurnEvent> {
                 delta: delta.delta,
             })
         }
-        "item/completed" => {
+        method @ ("item/started" | "item/completed") => {
             let item = parse::<ItemNotification>(params)?.item;
-            if item.get("type").and_then(Value::as_str) != Some("agentMessage") {
-                return None;
+            let completed = method == "item/completed";
+            match item.get("type").and_then(Value::as_str) {
+                Some("agentMessage") if completed => Some(TurnEvent::AgentMessageCompleted {
+                    item_id: item.get("id").and_then(Value::as_str)?.to_string(),
+                    text: item
+                        .get("text")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                }),
+                Some("fileChange") => Some(TurnEvent::FileChange { item, completed }),
+                _ => None,
             }
-            Some(TurnEvent::AgentMessageCompleted {
-                item_id: item.get("id").and_then(Value::as_str)?.to_string(),
-                text: item
-                    .get("text")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-            })
         }
         "error" => {
             let error: ErrorNotification = parse(params)?;

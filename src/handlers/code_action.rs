@@ -1,42 +1,283 @@
-//! Code actions: "Codex: Explain selection" on a non-empty selection, as a
-//! `CodeAction` of kind `quickfix` so it shows in VS Code's lightbulb and
-//! Quick Fix menu and in Neovim's `vim.lsp.buf.code_action()`.
+//! Code actions on a selection: explain, rewrite (improve, simplify,
+//! document), fix (when diagnostics touch the selection), write tests,
+//! review, the user's own actions, and "apply suggestion" on a review
+//! finding. Each has a kind that puts it in the editors' menus (`quickfix`
+//! for fixes, `refactor.rewrite` for rewrites, `refactor.codex.*` for the
+//! others, `source.codex.review` for reviewing the whole file) and honours
+//! `context.only`. The actions are cheap until chosen: with a client that
+//! resolves them, `codeAction/resolve` fills in the command or the edit.
 
-use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::{
-    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, Command,
+    self as lsp, CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, Command,
+    TextEdit, WorkspaceEdit,
 };
 
-use crate::lsp::ext;
+use crate::document;
+use crate::lsp::{ext, to_proto};
+use crate::prompt::actions::ActionMode;
+use crate::session::Session;
+
+use super::review::REVIEW_SOURCE;
 
 pub const EXPLAIN_TITLE: &str = "Codex: Explain selection";
 
-pub fn code_action(params: CodeActionParams) -> Option<Vec<CodeActionOrCommand>> {
-    let range = params.range;
-    if range.start == range.end {
-        return None;
-    }
-    let kind = CodeActionKind::QUICKFIX;
-    if let Some(only) = &params.context.only
-        && !only.iter().any(|wanted| kind_matches(wanted, &kind))
-    {
-        return None;
-    }
-    let arguments = json!({"textDocument": {"uri": params.text_document.uri}, "range": range});
-    Some(vec![CodeActionOrCommand::CodeAction(CodeAction {
-        title: EXPLAIN_TITLE.to_string(),
-        kind: Some(kind),
-        command: Some(Command {
-            title: EXPLAIN_TITLE.to_string(),
-            command: ext::EXPLAIN.to_string(),
-            arguments: Some(vec![arguments]),
-        }),
-        ..Default::default()
-    })])
+/// The kinds we offer, for the server's capabilities.
+pub fn kinds() -> Vec<CodeActionKind> {
+    vec![
+        CodeActionKind::QUICKFIX,
+        CodeActionKind::REFACTOR_REWRITE,
+        CodeActionKind::new("refactor.codex"),
+        CodeActionKind::new("source.codex"),
+    ]
 }
 
-/// LSP kinds are hierarchical: `quickfix` contains `quickfix.codex`.
-fn kind_matches(wanted: &CodeActionKind, kind: &CodeActionKind) -> bool {
-    let (wanted, kind) = (wanted.as_str(), kind.as_str());
-    wanted.is_empty() || kind == wanted || kind.starts_with(&format!("{wanted}."))
+/// An action before it is resolved: its title, kind, and the command it
+/// runs (or the suggestion it applies).
+struct Offer {
+    title: String,
+    kind: CodeActionKind,
+    command: &'static str,
+    argument: Value,
+    diagnostics: Option<Vec<lsp::Diagnostic>>,
+}
+
+pub fn code_action(
+    session: &Session,
+    params: CodeActionParams,
+) -> Option<Vec<CodeActionOrCommand>> {
+    let uri = params.text_document.uri.clone();
+    let range = params.range;
+    let selected = range.start != range.end;
+    let document = json!({"uri": uri});
+    let on_selection = |extra: Value| {
+        let mut argument = json!({"textDocument": document, "range": range});
+        if let (Some(argument), Some(extra)) = (argument.as_object_mut(), extra.as_object()) {
+            argument.extend(extra.clone());
+        }
+        argument
+    };
+    let mut offers = Vec::new();
+    let touching: Vec<lsp::Diagnostic> = params
+        .context
+        .diagnostics
+        .iter()
+        .filter(|diagnostic| diagnostic.source.as_deref() != Some(REVIEW_SOURCE))
+        .filter(|diagnostic| intersects(diagnostic.range, range))
+        .cloned()
+        .collect();
+    if selected {
+        offers.push(offer(
+            EXPLAIN_TITLE,
+            "refactor.codex.explain",
+            ext::EXPLAIN,
+            on_selection(json!({})),
+        ));
+        for (title, preset) in [
+            ("Codex: Improve selection", "improve"),
+            ("Codex: Simplify selection", "simplify"),
+            ("Codex: Add documentation comments", "document"),
+        ] {
+            offers.push(offer(
+                title,
+                &format!("refactor.rewrite.codex.{preset}"),
+                ext::REWRITE,
+                on_selection(json!({"preset": preset})),
+            ));
+        }
+        offers.push(offer(
+            "Codex: Write tests for selection",
+            "refactor.codex.tests",
+            ext::TESTS,
+            on_selection(json!({})),
+        ));
+        offers.push(offer(
+            "Codex: Write tests into this file",
+            "refactor.codex.tests.insert",
+            ext::TESTS,
+            on_selection(json!({"mode": "edit"})),
+        ));
+        offers.push(offer(
+            "Codex: Review selection",
+            "refactor.codex.review",
+            ext::REVIEW,
+            on_selection(json!({})),
+        ));
+    }
+    if selected && !touching.is_empty() {
+        let diagnostics = serde_json::to_value(&touching).unwrap_or(Value::Null);
+        let mut fix = offer(
+            "Codex: Fix",
+            CodeActionKind::QUICKFIX.as_str(),
+            ext::FIX,
+            on_selection(json!({"diagnostics": diagnostics})),
+        );
+        fix.diagnostics = Some(touching);
+        offers.push(fix);
+    }
+    offers.push(offer(
+        "Codex: Review file",
+        "source.codex.review",
+        ext::REVIEW,
+        json!({"textDocument": document}),
+    ));
+    for action in &session.config().actions {
+        let needs_selection = action.mode == ActionMode::Edit;
+        if needs_selection && !selected {
+            continue;
+        }
+        offers.push(offer(
+            &format!("Codex: {}", action.title),
+            "refactor.codex.action",
+            ext::ACTION,
+            on_selection(json!({"title": action.title})),
+        ));
+    }
+    let support = session.support();
+    let mut actions: Vec<CodeActionOrCommand> = offers
+        .into_iter()
+        .filter(|offer| wanted(params.context.only.as_deref(), &offer.kind))
+        .map(|offer| {
+            CodeActionOrCommand::CodeAction(unresolved(offer, support.code_action_resolve))
+        })
+        .collect();
+    if wanted(params.context.only.as_deref(), &CodeActionKind::QUICKFIX) {
+        actions.extend(
+            params
+                .context
+                .diagnostics
+                .iter()
+                .filter_map(|diagnostic| suggestion_action(session, &uri, diagnostic))
+                .map(CodeActionOrCommand::CodeAction),
+        );
+    }
+    (!actions.is_empty()).then_some(actions)
+}
+
+fn offer(title: &str, kind: &str, command: &'static str, argument: Value) -> Offer {
+    Offer {
+        title: title.to_string(),
+        kind: CodeActionKind::from(kind.to_string()),
+        command,
+        argument,
+        diagnostics: None,
+    }
+}
+
+/// The action with its command now, or, for a client that resolves
+/// commands, with what `codeAction/resolve` needs in `data`.
+fn unresolved(offer: Offer, resolve: bool) -> CodeAction {
+    let command = Command {
+        title: offer.title.clone(),
+        command: offer.command.to_string(),
+        arguments: Some(vec![offer.argument.clone()]),
+    };
+    CodeAction {
+        title: offer.title,
+        kind: Some(offer.kind),
+        diagnostics: offer.diagnostics,
+        command: (!resolve).then_some(command),
+        data: resolve.then(|| json!({"command": offer.command, "argument": offer.argument})),
+        ..Default::default()
+    }
+}
+
+/// "Codex: Apply suggestion" for a review finding that has one. The edit is
+/// built on resolve when the client resolves edits.
+fn suggestion_action(
+    session: &Session,
+    uri: &lsp::Uri,
+    diagnostic: &lsp::Diagnostic,
+) -> Option<CodeAction> {
+    if diagnostic.source.as_deref() != Some(REVIEW_SOURCE) {
+        return None;
+    }
+    let data = diagnostic.data.as_ref()?;
+    let suggestion = data.get("suggestion")?.as_str()?;
+    let payload = json!({"uri": uri, "suggestion": suggestion, "range": diagnostic.range});
+    let edit = if session.support().code_action_resolve {
+        None
+    } else {
+        Some(suggestion_edit(session, &payload).ok()?)
+    };
+    Some(CodeAction {
+        title: "Codex: Apply suggestion".to_string(),
+        kind: Some(CodeActionKind::QUICKFIX),
+        diagnostics: Some(vec![diagnostic.clone()]),
+        is_preferred: Some(true),
+        data: edit.is_none().then_some(json!({"suggestion": payload})),
+        edit,
+        ..Default::default()
+    })
+}
+
+/// `codeAction/resolve`: fills in the command or the suggestion's edit.
+pub fn resolve(session: &Arc<Session>, mut action: CodeAction) -> Result<CodeAction> {
+    let Some(data) = action.data.clone() else {
+        return Ok(action);
+    };
+    if let Some(payload) = data.get("suggestion") {
+        action.edit = Some(suggestion_edit(session, payload)?);
+    } else if let Some(command) = data.get("command").and_then(Value::as_str) {
+        action.command = Some(Command {
+            title: action.title.clone(),
+            command: command.to_string(),
+            arguments: Some(vec![data.get("argument").cloned().unwrap_or(Value::Null)]),
+        });
+    }
+    Ok(action)
+}
+
+/// Replaces the finding's whole lines with the suggestion.
+fn suggestion_edit(session: &Session, payload: &Value) -> Result<WorkspaceEdit> {
+    let invalid = |what: &str| Error::invalid_params(format!("invalid suggestion data: {what}"));
+    let uri: lsp::Uri = serde_json::from_value(payload.get("uri").cloned().unwrap_or(Value::Null))
+        .map_err(|_| invalid("uri"))?;
+    let range: lsp::Range =
+        serde_json::from_value(payload.get("range").cloned().unwrap_or(Value::Null))
+            .map_err(|_| invalid("range"))?;
+    let suggestion = payload
+        .get("suggestion")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("suggestion"))?;
+    let snapshot = session
+        .documents
+        .snapshot(uri.as_str())
+        .ok_or_else(|| Error::invalid_params(format!("{} is not open", uri.as_str())))?;
+    let lines = snapshot.line_count() as u32;
+    let first = range.start.line.min(lines.saturating_sub(1));
+    let after = range.end.line.saturating_add(1);
+    let mut new_text = suggestion.to_string();
+    let end = if after < lines {
+        if !new_text.ends_with('\n') {
+            new_text.push('\n');
+        }
+        document::Position::new(after, 0)
+    } else {
+        let text = &snapshot.text;
+        document::position(text, text.len_chars(), session.encoding())
+    };
+    let range = to_proto::range(document::Range::new(document::Position::new(first, 0), end));
+    Ok(WorkspaceEdit {
+        changes: Some(HashMap::from([(uri, vec![TextEdit { range, new_text }])])),
+        ..Default::default()
+    })
+}
+
+fn intersects(a: lsp::Range, b: lsp::Range) -> bool {
+    let before = |x: lsp::Position, y: lsp::Position| (x.line, x.character) < (y.line, y.character);
+    !(before(a.end, b.start) || before(b.end, a.start))
+}
+
+/// LSP kinds are hierarchical: `refactor` contains `refactor.codex.explain`.
+fn wanted(only: Option<&[CodeActionKind]>, kind: &CodeActionKind) -> bool {
+    let Some(only) = only else { return true };
+    only.iter().any(|wanted| {
+        let (wanted, kind) = (wanted.as_str(), kind.as_str());
+        wanted.is_empty() || kind == wanted || kind.starts_with(&format!("{wanted}."))
+    })
 }

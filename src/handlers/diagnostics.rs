@@ -1,21 +1,85 @@
-//! Our failure diagnostics: published on the document a failed run came
-//! from, cleared by a later successful run on it and by closing it. They are
-//! ours alone; nothing else publishes under this server.
+//! Our diagnostics on a document, from two sources kept apart: failures of
+//! runs (`source: "codex"`), cleared by a later successful run and by
+//! closing the document; and review findings (`source: "codex-review"`),
+//! replaced by the next review of the same lines and cleared by
+//! `codex.clearReview` or closing the document. One publish carries both,
+//! since a publish replaces everything this server said about the document.
+
+use std::sync::Arc;
 
 use tower_lsp_server::ls_types::{Diagnostic, Uri};
 
 use crate::session::Session;
 
-/// Adds `diagnostic` to the document's failures and publishes them.
+/// Adds `diagnostic` to the document's failures and publishes.
 pub async fn publish_failure(session: &Session, uri: &Uri, diagnostic: Diagnostic) {
-    let all = {
-        let mut failures = session
-            .failures
-            .entry(uri.as_str().to_string())
-            .or_default();
-        failures.push(diagnostic);
-        failures.clone()
-    };
+    session
+        .failures
+        .entry(uri.as_str().to_string())
+        .or_default()
+        .push(diagnostic);
+    publish(session, uri).await;
+}
+
+/// Clears the document's failures, if it has any.
+pub async fn clear(session: &Session, uri: &Uri) {
+    if session.failures.remove(uri.as_str()).is_some() {
+        publish(session, uri).await;
+    }
+}
+
+/// Replaces the review findings on lines `first..=last` (0-based) with
+/// `findings` and publishes.
+pub async fn replace_review(
+    session: &Session,
+    uri: &Uri,
+    lines: (u32, u32),
+    findings: Vec<Diagnostic>,
+) {
+    {
+        let mut reviews = session.reviews.entry(uri.as_str().to_string()).or_default();
+        reviews.retain(|old| old.range.end.line < lines.0 || old.range.start.line > lines.1);
+        reviews.extend(findings);
+    }
+    publish(session, uri).await;
+}
+
+/// Clears the document's review findings; returns how many there were.
+/// The publish goes on in a task of its own, so a command can answer at
+/// once.
+pub fn clear_review(session: &Arc<Session>, uri: &Uri) -> usize {
+    let cleared = session
+        .reviews
+        .remove(uri.as_str())
+        .map_or(0, |(_, findings)| findings.len());
+    if cleared > 0 {
+        let (session, uri) = (session.clone(), uri.clone());
+        tokio::spawn(async move { publish(&session, &uri).await });
+    }
+    cleared
+}
+
+/// Forgets everything about a closed document and clears what we showed.
+pub async fn forget(session: &Session, uri: &Uri) {
+    let had_failures = session.failures.remove(uri.as_str()).is_some();
+    let had_reviews = session.reviews.remove(uri.as_str()).is_some();
+    if had_failures || had_reviews {
+        session
+            .client
+            .publish_diagnostics(uri.clone(), Vec::new(), None)
+            .await;
+    }
+}
+
+async fn publish(session: &Session, uri: &Uri) {
+    let mut all: Vec<Diagnostic> = session
+        .failures
+        .get(uri.as_str())
+        .map(|failures| failures.clone())
+        .unwrap_or_default();
+    if let Some(reviews) = session.reviews.get(uri.as_str()) {
+        all.extend(reviews.iter().cloned());
+    }
     let version = session
         .documents
         .snapshot(uri.as_str())
@@ -24,14 +88,4 @@ pub async fn publish_failure(session: &Session, uri: &Uri, diagnostic: Diagnosti
         .client
         .publish_diagnostics(uri.clone(), all, version)
         .await;
-}
-
-/// Clears the document's failures, if it has any.
-pub async fn clear(session: &Session, uri: &Uri) {
-    if session.failures.remove(uri.as_str()).is_some() {
-        session
-            .client
-            .publish_diagnostics(uri.clone(), Vec::new(), None)
-            .await;
-    }
 }

@@ -1,6 +1,8 @@
-//! `workspace/executeCommand`: the run commands answer at once with the
-//! run's id and token (the run goes on in its own task), `codex.cancel`
-//! stops runs, `codex.status` reports the backend.
+//! `workspace/executeCommand`: the run commands (run, explain, rewrite, fix,
+//! tests, review, action) answer at once with the run's id and token (the
+//! run goes on in its own task); `codex.cancel` stops runs,
+//! `codex.clearReview` and `codex.newThread` forget findings and
+//! conversations, `codex.status` reports the backend and conversations.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -8,57 +10,39 @@ use std::sync::Arc;
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::ExecuteCommandParams;
 
+use tower_lsp_server::ls_types as lsp;
+
 use crate::lsp::{ext, from_proto};
+use crate::prompt::actions::{ActionMode, TemplateValues};
 use crate::prompt::presets;
 use crate::session::Session;
 
-use super::run::{self, RunRequest};
+use super::diagnostics;
+use super::run::{self, Conversation, RunKind, RunRequest};
 
 pub fn execute_command(
     session: &Arc<Session>,
     params: ExecuteCommandParams,
 ) -> Result<Option<Value>> {
+    let arguments = &params.arguments;
     let answer = match params.command.as_str() {
-        ext::RUN => {
-            let args: ext::RunArgs = argument(&params.arguments)?;
-            let started = run::start(
-                session,
-                RunRequest {
-                    title: "Codex: Run".to_string(),
-                    document: args.text_document,
-                    range: args.range,
-                    prompt: args.prompt,
-                    new_thread: args.new_thread,
-                    model: args.model,
-                    effort: args.effort,
-                    progress_token: args.progress_token,
-                },
-            )?;
-            to_value(started)?
+        ext::RUN => start(session, run_request(argument(arguments)?))?,
+        ext::EXPLAIN => start(session, explain_request(argument(arguments)?))?,
+        ext::REWRITE => start(session, rewrite_request(argument(arguments)?))?,
+        ext::FIX => start(session, fix_request(argument(arguments)?))?,
+        ext::TESTS => start(session, tests_request(argument(arguments)?))?,
+        ext::REVIEW => start(session, review_request(argument(arguments)?))?,
+        ext::ACTION => {
+            let request = action_request(session, argument(arguments)?)?;
+            start(session, request)?
         }
-        ext::EXPLAIN => {
-            let args: ext::ExplainArgs = argument(&params.arguments)?;
-            let prompt = if args.range.is_some_and(|range| range.start != range.end) {
-                presets::EXPLAIN
-            } else {
-                presets::EXPLAIN_FILE
-            };
-            let started = run::start(
-                session,
-                RunRequest {
-                    title: "Codex: Explain".to_string(),
-                    document: args.text_document,
-                    range: args.range,
-                    prompt: prompt.to_string(),
-                    new_thread: args.new_thread,
-                    model: None,
-                    effort: None,
-                    progress_token: args.progress_token,
-                },
-            )?;
-            to_value(started)?
+        ext::CLEAR_REVIEW => {
+            let args: ext::ClearReviewArgs = argument(arguments)?;
+            let cleared = diagnostics::clear_review(session, &args.text_document.uri);
+            to_value(ext::ReviewCleared { cleared })?
         }
-        ext::CANCEL => cancel(session, argument(&params.arguments)?)?,
+        ext::NEW_THREAD => new_thread(session, argument(arguments)?)?,
+        ext::CANCEL => cancel(session, argument(arguments)?)?,
         ext::STATUS => status(session),
         other => {
             return Err(Error::invalid_params(format!(
@@ -68,6 +52,226 @@ pub fn execute_command(
         }
     };
     Ok(Some(answer))
+}
+
+fn start(session: &Arc<Session>, request: RunRequest) -> Result<Value> {
+    to_value(run::start(session, request)?)
+}
+
+fn run_request(args: ext::RunArgs) -> RunRequest {
+    RunRequest {
+        new_thread: args.new_thread,
+        model: args.model,
+        effort: args.effort,
+        progress_token: args.progress_token,
+        scope: args.scope,
+        ..RunRequest::answer("Codex: Run", args.text_document, args.range, args.prompt)
+    }
+}
+
+fn explain_request(args: ext::ExplainArgs) -> RunRequest {
+    let prompt = if args.range.is_some_and(|range| range.start != range.end) {
+        presets::EXPLAIN
+    } else {
+        presets::EXPLAIN_FILE
+    };
+    RunRequest {
+        new_thread: args.new_thread,
+        progress_token: args.progress_token,
+        scope: args.scope,
+        ..RunRequest::answer(
+            "Codex: Explain",
+            args.text_document,
+            args.range,
+            prompt.to_string(),
+        )
+    }
+}
+
+fn rewrite_request(args: ext::RewriteArgs) -> RunRequest {
+    let instruction = args
+        .instruction
+        .filter(|instruction| !instruction.trim().is_empty());
+    let preset = match (args.preset, &instruction) {
+        (Some(ext::RewritePreset::Improve), _) | (None, None) => presets::REWRITE_IMPROVE,
+        (Some(ext::RewritePreset::Simplify), _) => presets::REWRITE_SIMPLIFY,
+        (Some(ext::RewritePreset::Document), _) => presets::REWRITE_DOCUMENT,
+        (None, Some(_)) => presets::REWRITE_CUSTOM,
+    };
+    let prompt = match &instruction {
+        Some(instruction) => format!("{preset}\n\nInstruction: {}", instruction.trim()),
+        None => preset.to_string(),
+    };
+    RunRequest {
+        progress_token: args.progress_token,
+        scope: args.scope,
+        kind: RunKind::Edit { insert: false },
+        preview: args.preview,
+        ..RunRequest::answer(
+            "Codex: Rewrite",
+            args.text_document,
+            Some(args.range),
+            prompt,
+        )
+    }
+}
+
+fn fix_request(args: ext::FixArgs) -> RunRequest {
+    let prompt = format!(
+        "{}\n\nProblems reported on the selection:\n{}",
+        presets::FIX,
+        describe_diagnostics(&args.diagnostics)
+    );
+    RunRequest {
+        progress_token: args.progress_token,
+        scope: args.scope,
+        kind: RunKind::Edit { insert: false },
+        preview: args.preview,
+        ..RunRequest::answer("Codex: Fix", args.text_document, Some(args.range), prompt)
+    }
+}
+
+fn tests_request(args: ext::TestsArgs) -> RunRequest {
+    let (prompt, kind) = match args.mode {
+        ext::TestsMode::Answer => (presets::TESTS_ANSWER, RunKind::Answer),
+        ext::TestsMode::Edit => (presets::TESTS_EDIT, RunKind::Edit { insert: true }),
+    };
+    RunRequest {
+        progress_token: args.progress_token,
+        scope: args.scope,
+        kind,
+        preview: args.preview,
+        ..RunRequest::answer(
+            "Codex: Write tests",
+            args.text_document,
+            Some(args.range),
+            prompt.to_string(),
+        )
+    }
+}
+
+fn review_request(args: ext::ReviewArgs) -> RunRequest {
+    let prompt = if args.range.is_some_and(|range| range.start != range.end) {
+        presets::REVIEW
+    } else {
+        presets::REVIEW_FILE
+    };
+    RunRequest {
+        progress_token: args.progress_token,
+        scope: args.scope,
+        kind: RunKind::Review,
+        ..RunRequest::answer(
+            "Codex: Review",
+            args.text_document,
+            args.range,
+            prompt.to_string(),
+        )
+    }
+}
+
+/// A user-defined action: its template filled from the document, the
+/// selection, the diagnostics passed and the instruction.
+fn action_request(session: &Session, args: ext::ActionArgs) -> Result<RunRequest> {
+    let config = session.config();
+    let action = config.action(&args.title).ok_or_else(|| {
+        let known: Vec<&str> = config.actions.iter().map(|a| a.title.as_str()).collect();
+        Error::invalid_params(format!(
+            "no action titled `{}` in the configuration (known: {})",
+            args.title,
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        ))
+    })?;
+    let uri = &args.text_document.uri;
+    let snapshot = session.documents.snapshot(uri.as_str()).ok_or_else(|| {
+        Error::invalid_params(format!(
+            "{} is not open; open it first (didOpen)",
+            uri.as_str()
+        ))
+    })?;
+    let selection = match args.range {
+        Some(range) if range.start != range.end => snapshot
+            .text_in(from_proto::range(range), session.encoding())
+            .map_err(|err| Error::invalid_params(format!("invalid range: {err}")))?,
+        _ => String::new(),
+    };
+    let file = from_proto::file_path(uri)
+        .map(|path| path.display().to_string())
+        .unwrap_or_else(|| uri.as_str().to_string());
+    let diagnostics = describe_diagnostics(&args.diagnostics);
+    let prompt = action.prompt.render(&TemplateValues {
+        selection: &selection,
+        file: &file,
+        language: &snapshot.language_id,
+        diagnostics: &diagnostics,
+        instruction: args.instruction.as_deref().unwrap_or(""),
+    });
+    let kind = match action.mode {
+        ActionMode::Answer => RunKind::Answer,
+        ActionMode::Edit => RunKind::Edit { insert: false },
+        ActionMode::Review => RunKind::Review,
+    };
+    Ok(RunRequest {
+        progress_token: args.progress_token,
+        scope: args.scope,
+        kind,
+        preview: args.preview,
+        ..RunRequest::answer(
+            &format!("Codex: {}", action.title),
+            args.text_document,
+            args.range,
+            prompt,
+        )
+    })
+}
+
+/// Diagnostics as prompt text: one line each with source, code and lines.
+fn describe_diagnostics(diagnostics: &[lsp::Diagnostic]) -> String {
+    if diagnostics.is_empty() {
+        return "(none were given: fix the problems you find)".to_string();
+    }
+    diagnostics
+        .iter()
+        .map(|diagnostic| {
+            let code = match &diagnostic.code {
+                Some(lsp::NumberOrString::String(code)) => format!(" {code}"),
+                Some(lsp::NumberOrString::Number(code)) => format!(" {code}"),
+                None => String::new(),
+            };
+            let source = diagnostic.source.as_deref().unwrap_or("diagnostic");
+            format!(
+                "- [{source}{code}] line {}: {}",
+                diagnostic.range.start.line + 1,
+                diagnostic.message
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn new_thread(session: &Session, args: ext::NewThreadArgs) -> Result<Value> {
+    let key = match (&args.text_document, args.scope) {
+        (Some(document), scope) => {
+            Conversation::new(scope, &document.uri, &session.workspace_folders()).key
+        }
+        (None, ext::Scope::Workspace) => {
+            let folders = session.workspace_folders();
+            let folder = folders
+                .first()
+                .ok_or_else(|| Error::invalid_params("no workspace folder: pass textDocument"))?;
+            format!("workspace:{}", folder.display())
+        }
+        (None, ext::Scope::Document) => {
+            return Err(Error::invalid_params(
+                "codex.newThread needs textDocument, or scope \"workspace\"",
+            ));
+        }
+    };
+    let thread_reset = session.threads.remove(&key).is_some();
+    to_value(ext::ThreadReset { thread_reset })
 }
 
 fn to_value(value: impl serde::Serialize) -> Result<Value> {
@@ -128,6 +332,25 @@ fn status(session: &Session) -> Value {
                 run_id: run.id,
                 title: run.title,
                 uri: run.document,
+            })
+            .collect(),
+        threads: session
+            .threads
+            .iter()
+            .map(|entry| {
+                let key = entry.key();
+                let folder = key.strip_prefix("workspace:");
+                ext::ThreadStatus {
+                    thread_id: entry.value().thread_id.clone(),
+                    scope: if folder.is_some() {
+                        ext::Scope::Workspace
+                    } else {
+                        ext::Scope::Document
+                    },
+                    uri: folder.is_none().then(|| key.clone()),
+                    folder: folder.map(str::to_string),
+                    turns: entry.value().turns,
+                }
             })
             .collect(),
     };

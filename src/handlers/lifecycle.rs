@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tower_lsp_server::ls_types::{
-    CodeActionKind, CodeActionOptions, CodeActionProviderCapability, DidChangeConfigurationParams,
+    CodeActionOptions, CodeActionProviderCapability, DidChangeConfigurationParams,
     DidChangeWorkspaceFoldersParams, ExecuteCommandOptions, InitializeParams, InitializeResult,
     OneOf, ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind,
     TextDocumentSyncOptions, WorkspaceFolder, WorkspaceFoldersServerCapabilities,
@@ -22,18 +22,32 @@ pub fn initialize(session: &Session, params: InitializeParams) -> InitializeResu
     let encoding = from_proto::position_encoding(capabilities);
     session.set_encoding(encoding);
     let window = capabilities.window.as_ref();
+    let workspace = capabilities.workspace.as_ref();
     session.set_support(ClientSupport {
         work_done_progress: window.and_then(|w| w.work_done_progress).unwrap_or(false),
         show_document: window
             .and_then(|w| w.show_document.as_ref())
             .is_some_and(|show| show.support),
-        configuration: capabilities
-            .workspace
-            .as_ref()
-            .and_then(|w| w.configuration)
+        configuration: workspace.and_then(|w| w.configuration).unwrap_or(false),
+        show_message_request: window.is_some_and(|w| w.show_message.is_some()),
+        apply_edit: workspace.and_then(|w| w.apply_edit).unwrap_or(false),
+        document_changes: workspace
+            .and_then(|w| w.workspace_edit.as_ref())
+            .and_then(|edit| edit.document_changes)
             .unwrap_or(false),
+        change_annotations: workspace
+            .and_then(|w| w.workspace_edit.as_ref())
+            .is_some_and(|edit| edit.change_annotation_support.is_some()),
+        code_action_resolve: capabilities
+            .text_document
+            .as_ref()
+            .and_then(|text| text.code_action.as_ref())
+            .and_then(|action| action.resolve_support.as_ref())
+            .is_some_and(|resolve| resolve.properties.iter().any(|p| p == "command")),
     });
     session.set_workspace_folders(initial_folders(&params));
+    // Runs wait for the pull that `initialized` starts.
+    session.set_config_ready(!session.support().configuration);
     if let Some(options) = &params.initialization_options {
         // Errors in initializationOptions are reported once `initialized`
         // arrives: the client may not show messages before that.
@@ -61,7 +75,8 @@ fn capabilities_for(encoding: crate::document::PositionEncoding) -> ServerCapabi
             },
         )),
         code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
-            code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+            code_action_kinds: Some(super::code_action::kinds()),
+            resolve_provider: Some(true),
             ..Default::default()
         })),
         execute_command_provider: Some(ExecuteCommandOptions {
@@ -114,7 +129,10 @@ pub fn initialized(session: &Arc<Session>) {
     }
     if session.support().configuration {
         let session = session.clone();
-        tokio::spawn(async move { configuration::pull(&session).await });
+        tokio::spawn(async move {
+            configuration::pull(&session).await;
+            session.set_config_ready(true);
+        });
     }
 }
 

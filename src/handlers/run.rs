@@ -1,7 +1,9 @@
-//! A run from the editor: checked and planned in the handler, then driven on
-//! its own task: progress token, `begin`, coalesced `report`s, `end`,
-//! failure diagnostics, and for clients that passed no token, the answer in
-//! a markdown file shown with `window/showDocument`.
+//! A run from the editor: checked in the handler, then planned and driven
+//! on its own task: progress token, `begin`, coalesced `report`s, `end`,
+//! failure diagnostics, and by kind: for answers to clients that passed no
+//! token, a markdown file shown with `window/showDocument`; for edits, the
+//! replacement applied through the editor; for reviews, findings published
+//! as diagnostics.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,16 +22,36 @@ use crate::config::Config;
 use crate::document::{self, DocumentSnapshot, PositionEncoding};
 use crate::lsp::ext::{self, CodexProgress, CodexProgressParams};
 use crate::lsp::{from_proto, to_proto};
-use crate::prompt::context::{PlannedRun, RunContext, Selection, build_run};
+use crate::prompt::approval::ApprovalSettings;
+use crate::prompt::context::{PlannedRun, RunContext, Selection, build_run, working_dir};
 use crate::prompt::stream::ReportBuffer;
+use crate::prompt::structured::{self, parse_edit, parse_review};
 use crate::prompt::{PromptRunError, PromptRunResult, RunEvent, execute};
 use crate::runs::RunEntry;
 use crate::session::Session;
 
-use super::diagnostics;
+use super::approvals::ClientApprover;
+use super::edit::{self, EditTarget};
+use super::review::{self, ReviewTarget};
+use super::{diagnostics, file_changes};
+
+/// The longest a run waits for the first configuration pull.
+const CONFIG_WAIT: Duration = Duration::from_secs(6);
 
 /// How long the client may take to accept a progress token we create.
 const CREATE_TOKEN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a run produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunKind {
+    /// An answer, streamed.
+    Answer,
+    /// A replacement for the selection (or, with `insert`, text added at
+    /// the end of the document), applied through the editor.
+    Edit { insert: bool },
+    /// Findings published as diagnostics.
+    Review,
+}
 
 /// A run as the command asked for it.
 pub struct RunRequest {
@@ -41,6 +63,69 @@ pub struct RunRequest {
     pub model: Option<String>,
     pub effort: Option<String>,
     pub progress_token: Option<ProgressToken>,
+    pub kind: RunKind,
+    pub scope: ext::Scope,
+    /// Edits: ask the user to confirm; `None` follows `editPreview`.
+    pub preview: Option<bool>,
+}
+
+impl RunRequest {
+    /// A request for the document and range with the defaults: an answer,
+    /// on the document's conversation.
+    pub fn answer(
+        title: &str,
+        document: ext::TextDocumentRef,
+        range: Option<lsp::Range>,
+        prompt: String,
+    ) -> RunRequest {
+        RunRequest {
+            title: title.to_string(),
+            document,
+            range,
+            prompt,
+            new_thread: false,
+            model: None,
+            effort: None,
+            progress_token: None,
+            kind: RunKind::Answer,
+            scope: ext::Scope::Document,
+            preview: None,
+        }
+    }
+}
+
+/// Where a run's result goes besides the progress stream.
+enum Target {
+    Answer,
+    Edit(EditTarget),
+    Review(ReviewTarget),
+}
+
+/// The conversation (Codex thread) a run continues.
+#[derive(Debug, Clone)]
+pub struct Conversation {
+    /// The key of `Session::threads` and `Session::document_locks`.
+    pub key: String,
+    pub scope: ext::Scope,
+    pub uri: String,
+    pub folder: PathBuf,
+}
+
+impl Conversation {
+    pub fn new(scope: ext::Scope, uri: &Uri, workspace_folders: &[PathBuf]) -> Conversation {
+        let file = from_proto::file_path(uri);
+        let folder = working_dir(file.as_deref(), workspace_folders);
+        let key = match scope {
+            ext::Scope::Document => uri.as_str().to_string(),
+            ext::Scope::Workspace => format!("workspace:{}", folder.display()),
+        };
+        Conversation {
+            key,
+            scope,
+            uri: uri.as_str().to_string(),
+            folder,
+        }
+    }
 }
 
 /// Everything the run's task needs.
@@ -52,10 +137,13 @@ struct ActiveRun {
     title: String,
     diagnostic_range: lsp::Range,
     location: String,
-    plan: PlanInput,
+    /// Taken by the planning task.
+    plan: Option<PlanInput>,
     /// The configuration when the command came, for the whole run.
     config: Config,
     new_thread: bool,
+    conversation: Conversation,
+    target: Target,
     cancel: CancellationToken,
 }
 
@@ -70,11 +158,12 @@ struct PlanInput {
     prompt: String,
     model: Option<String>,
     effort: Option<String>,
+    output_schema: Option<Value>,
     workspace_folders: Vec<PathBuf>,
 }
 
-/// Checks and plans the run, registers it and starts its task. Answers at
-/// once; the run never holds a handler slot.
+/// Checks the run, registers it and starts its task. Answers at once; the
+/// run never holds a handler slot.
 pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStarted> {
     let uri = request.document.uri.clone();
     let snapshot = session.documents.snapshot(uri.as_str()).ok_or_else(|| {
@@ -88,6 +177,12 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
         Some(range) if range.start != range.end => Some(selection(&snapshot, range, encoding)?),
         _ => None,
     };
+    if matches!(request.kind, RunKind::Edit { .. }) && selection.is_none() {
+        return Err(Error::invalid_params(format!(
+            "{} needs a non-empty `range`: the code to work on",
+            request.title
+        )));
+    }
     let id = session.runs.next_id();
     let (token, client_token) = match request.progress_token.clone() {
         Some(token) => (token, true),
@@ -99,27 +194,42 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
             "a run already streams on this progressToken; use a new token per run",
         ));
     }
+    let config = session.config();
+    let target = target(&request, &snapshot, selection.as_ref(), encoding)?;
     let diagnostic_range = match (request.range, &selection) {
         (Some(range), Some(_)) => range,
         _ => first_line_range(&snapshot, encoding),
     };
-    let location = match &selection {
-        Some(selection) => format!(
-            "lines {}-{}",
-            selection.first_line + 1,
-            selection.last_line + 1
+    let workspace_folders = session.workspace_folders();
+    let conversation = Conversation::new(request.scope, &uri, &workspace_folders);
+    let location = begin_message(
+        session,
+        &conversation,
+        selection.as_ref(),
+        request.new_thread,
+    );
+    let (prompt, output_schema) = match request.kind {
+        RunKind::Answer => (request.prompt, None),
+        RunKind::Edit { .. } => (
+            format!(
+                "{}\n\n{}",
+                request.prompt,
+                crate::prompt::presets::EDIT_CONTRACT
+            ),
+            Some(structured::edit_schema()),
         ),
-        None => "whole file".to_string(),
+        RunKind::Review => (request.prompt, Some(structured::review_schema())),
     };
     let plan = PlanInput {
         uri: uri.clone(),
         expected_version: request.document.version,
         snapshot,
         selection,
-        prompt: request.prompt,
+        prompt,
         model: request.model,
         effort: request.effort,
-        workspace_folders: session.workspace_folders(),
+        output_schema,
+        workspace_folders,
     };
     let cancel = CancellationToken::new();
     session.runs.insert(RunEntry {
@@ -137,13 +247,83 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
         title: request.title,
         diagnostic_range,
         location,
-        plan,
-        config: session.config(),
+        plan: Some(plan),
+        config,
         new_thread: request.new_thread,
+        conversation,
+        target,
         cancel,
     };
     tokio::spawn(drive(session.clone(), run));
     Ok(ext::RunStarted { run_id: id, token })
+}
+
+/// Where the result goes, fixed from the document as the command saw it.
+fn target(
+    request: &RunRequest,
+    snapshot: &DocumentSnapshot,
+    selection: Option<&Selection>,
+    encoding: PositionEncoding,
+) -> Result<Target> {
+    match (request.kind, selection, request.range) {
+        (RunKind::Answer, ..) => Ok(Target::Answer),
+        (RunKind::Review, selection, _) => Ok(Target::Review(ReviewTarget {
+            text: snapshot.text.clone(),
+            lines: selection.map_or_else(
+                || (0, snapshot.line_count().saturating_sub(1) as u32),
+                |selection| (selection.first_line, selection.last_line),
+            ),
+        })),
+        (RunKind::Edit { insert }, Some(selection), Some(range)) => {
+            let range = from_proto::range(range);
+            let start_char = document::char_index(&snapshot.text, range.start, encoding)
+                .map_err(|err| Error::invalid_params(format!("invalid range: {err}")))?;
+            Ok(Target::Edit(EditTarget {
+                range,
+                start_char,
+                selected: selection.text.clone(),
+                version: snapshot.version,
+                insert,
+                preview: request.preview,
+                label: request.title.clone(),
+            }))
+        }
+        (RunKind::Edit { .. }, ..) => Err(Error::invalid_params(format!(
+            "{} needs a non-empty `range`",
+            request.title
+        ))),
+    }
+}
+
+/// The `begin` message: where the run looks, and whether its conversation
+/// has to be resumed after Codex restarted.
+fn begin_message(
+    session: &Session,
+    conversation: &Conversation,
+    selection: Option<&Selection>,
+    new_thread: bool,
+) -> String {
+    let mut message = match selection {
+        Some(selection) => format!(
+            "lines {}-{}",
+            selection.first_line + 1,
+            selection.last_line + 1
+        ),
+        None => "whole file".to_string(),
+    };
+    let previous = session
+        .threads
+        .get(&conversation.key)
+        .map(|binding| binding.generation);
+    if let Some(generation) = previous
+        && !new_thread
+        && session.supervisor.live_generation() != Some(generation)
+    {
+        message.push_str(
+            "; Codex restarted: resuming the conversation, or starting a new one if it cannot be resumed",
+        );
+    }
+    message
 }
 
 fn selection(
@@ -198,11 +378,16 @@ fn plan(input: PlanInput, config: &Config) -> std::result::Result<PlannedRun, Pr
     let mut template = config.run_template();
     template.model = input.model.or(template.model);
     template.effort = input.effort.or(template.effort);
+    template.output_schema = input.output_schema;
     build_run(&context, &input.prompt, template)
 }
 
-async fn drive(session: Arc<Session>, run: ActiveRun) {
-    let config = run.config;
+async fn drive(session: Arc<Session>, mut run: ActiveRun) {
+    // A run sent right after start-up waits for the user's settings (the
+    // pull has its own timeout; this bound is only a backstop).
+    session.config_ready(CONFIG_WAIT).await;
+    run.config = session.config();
+    let config = run.config.clone();
     let streaming = run.client_token || create_token(&session, &run.token).await;
     if streaming {
         let begin = json!({
@@ -217,21 +402,37 @@ async fn drive(session: Arc<Session>, run: ActiveRun) {
         streaming.then(|| run.token.clone()),
         run.id,
         config.progress_interval(),
+        run.conversation.folder.clone(),
         receiver,
     ));
     let plan_config = config.clone();
-    let planned = tokio::task::spawn_blocking(move || plan(run.plan, &plan_config))
-        .await
-        .unwrap_or_else(|err| Err(PromptRunError::Runtime(format!("planning failed: {err}"))));
+    let input = run.plan.take();
+    let planned = tokio::task::spawn_blocking(move || match input {
+        Some(input) => plan(input, &plan_config),
+        None => Err(PromptRunError::Runtime(
+            "the run was planned twice".to_string(),
+        )),
+    })
+    .await
+    .unwrap_or_else(|err| Err(PromptRunError::Runtime(format!("planning failed: {err}"))));
     let outcome = match planned {
         Err(err) => Err(err),
         Ok(planned) => {
+            let approvals = ApprovalSettings {
+                approver: Some(Arc::new(ClientApprover::new(
+                    session.client.clone(),
+                    session.support().show_message_request,
+                ))),
+                timeout: config.approval_timeout(),
+                allow_privileged_escalation: config.allow_privileged_escalation,
+            };
             let outcome = execute_planned(
                 &session,
-                &run.uri,
+                &run.conversation,
                 &planned,
                 run.new_thread,
                 &config.codex_path,
+                &approvals,
                 &events,
                 &run.cancel,
             )
@@ -248,22 +449,21 @@ async fn drive(session: Arc<Session>, run: ActiveRun) {
     drop(events);
     let _ = reporter.await;
     warn_on_version_mismatch(&session).await;
-    let answer_file = match (&outcome, run.client_token) {
-        (Ok(result), false) => {
-            show_answer(&session, &run.title, &run.location, &run.uri, result).await
-        }
-        _ => None,
-    };
+    let (outcome, mut result) = deliver(&session, &run, outcome).await;
+    if let (Ok(answer), false, Target::Answer) = (&outcome, run.client_token, &run.target) {
+        result.answer_file =
+            show_answer(&session, &run.title, &run.location, &run.uri, answer).await;
+    }
     if streaming {
-        send_progress(
-            &session,
-            &run.token,
-            end_value(run.id, &outcome, answer_file),
-        )
-        .await;
+        send_progress(&session, &run.token, end_value(run.id, &outcome, &result)).await;
     }
     match &outcome {
-        Ok(_) => diagnostics::clear(&session, &run.uri).await,
+        Ok(_) => {
+            diagnostics::clear(&session, &run.uri).await;
+            if let Some(changed) = result.changed.take() {
+                diagnostics::publish_failure(&session, &run.uri, changed).await;
+            }
+        }
         Err(err) if err.is_user_cancel() => {}
         Err(err) if !session.documents.contains(run.uri.as_str()) => {
             // Closing the document cleared its diagnostics; a run that ends
@@ -283,17 +483,86 @@ async fn drive(session: Arc<Session>, run: ActiveRun) {
     session.runs.remove(run.id);
 }
 
-/// Runs one at a time per document (they share its thread), then executes.
+/// What a run delivered besides its answer.
+#[derive(Default)]
+struct Delivered {
+    answer_file: Option<PathBuf>,
+    edit: Option<ext::EditReport>,
+    findings: Option<usize>,
+    /// A `document-changed` diagnostic for an edit that could not land.
+    changed: Option<lsp::Diagnostic>,
+}
+
+/// Delivers an edit or review run's structured answer; an answer that is
+/// not what was asked for fails the run.
+async fn deliver(
+    session: &Session,
+    run: &ActiveRun,
+    outcome: std::result::Result<PromptRunResult, PromptRunError>,
+) -> (
+    std::result::Result<PromptRunResult, PromptRunError>,
+    Delivered,
+) {
+    let Ok(answer) = outcome else {
+        return (outcome, Delivered::default());
+    };
+    match &run.target {
+        Target::Answer => (Ok(answer), Delivered::default()),
+        Target::Edit(target) => {
+            let proposal = match parse_edit(&answer.assistant_text) {
+                Ok(proposal) => proposal,
+                Err(err) => return (Err(err.into()), Delivered::default()),
+            };
+            let applied = edit::apply(session, &run.uri, target, &proposal, &run.config).await;
+            if applied.report.status == "rejected" {
+                let reason = applied.report.reason.clone().unwrap_or_default();
+                session
+                    .client
+                    .show_message(
+                        MessageType::WARNING,
+                        format!(
+                            "{}: the edit was not applied ({reason}). The replacement is kept in the run's result.",
+                            run.title
+                        ),
+                    )
+                    .await;
+            }
+            let delivered = Delivered {
+                edit: Some(applied.report),
+                changed: applied.changed,
+                ..Delivered::default()
+            };
+            (Ok(answer), delivered)
+        }
+        Target::Review(target) => match parse_review(&answer.assistant_text) {
+            Ok(findings) => {
+                let published = review::publish(session, &run.uri, target, findings).await;
+                let delivered = Delivered {
+                    findings: Some(published),
+                    ..Delivered::default()
+                };
+                (Ok(answer), delivered)
+            }
+            Err(err) => (Err(err.into()), Delivered::default()),
+        },
+    }
+}
+
+/// Runs one at a time per conversation (they share its thread), then
+/// executes.
+#[allow(clippy::too_many_arguments)]
 async fn execute_planned(
     session: &Session,
-    uri: &Uri,
+    conversation: &Conversation,
     planned: &PlannedRun,
     new_thread: bool,
     codex_path: &str,
+    approvals: &ApprovalSettings,
     events: &mpsc::UnboundedSender<RunEvent>,
     cancel: &CancellationToken,
 ) -> std::result::Result<PromptRunResult, PromptRunError> {
-    let lock = session.document_lock(uri.as_str());
+    let key = conversation.key.as_str();
+    let lock = session.document_lock(key);
     let _turn = tokio::select! {
         guard = lock.lock_owned() => guard,
         () = cancel.cancelled() => return Err(PromptRunError::Interrupted { requested: true }),
@@ -301,27 +570,28 @@ async fn execute_planned(
     let previous = if new_thread {
         None
     } else {
-        session
-            .threads
-            .get(uri.as_str())
-            .map(|binding| binding.clone())
+        session.threads.get(key).map(|binding| binding.clone())
     };
     let (outcome, binding) = execute(
         &session.supervisor,
         codex_path,
         &planned.params,
         previous,
+        approvals,
         events,
         cancel,
     )
     .await;
+    // A document closed during the run starts afresh when reopened; a
+    // workspace conversation outlives its documents.
+    let keep = conversation.scope == ext::Scope::Workspace
+        || session.documents.contains(&conversation.uri);
     match binding {
-        // A document closed during the run starts afresh when reopened.
-        Some(binding) if session.documents.contains(uri.as_str()) => {
-            session.threads.insert(uri.as_str().to_string(), binding);
+        Some(binding) if keep => {
+            session.threads.insert(key.to_string(), binding);
         }
         _ => {
-            session.threads.remove(uri.as_str());
+            session.threads.remove(key);
         }
     }
     outcome
@@ -368,11 +638,13 @@ async fn report_loop(
     token: Option<ProgressToken>,
     run_id: u64,
     interval: Duration,
+    cwd: PathBuf,
     mut events: mpsc::UnboundedReceiver<RunEvent>,
 ) {
     let mut buffer = ReportBuffer::default();
     let mut ids: (Option<String>, Option<String>) = (None, None);
     let mut last_sent: Option<Instant> = None;
+    let mut bases = file_changes::Bases::default();
     loop {
         let due = (!buffer.is_empty())
             .then(|| last_sent.map_or_else(Instant::now, |sent| sent + interval));
@@ -380,6 +652,15 @@ async fn report_loop(
             event = events.recv() => match event {
                 Some(RunEvent::Started { thread_id, turn_id }) => ids = (Some(thread_id), Some(turn_id)),
                 Some(RunEvent::Delta(delta)) => buffer.push(&delta),
+                Some(RunEvent::Notice(notice)) => {
+                    session.client.show_message(MessageType::INFO, notice).await;
+                }
+                Some(RunEvent::FileChangeProposed(item)) => {
+                    file_changes::record_bases(&session, &item, &cwd, &mut bases).await;
+                }
+                Some(RunEvent::FileChanged(item)) => {
+                    tokio::spawn(file_changes::apply(session.clone(), item, cwd.clone(), bases.clone()));
+                }
                 None => break,
             },
             () = sleep_until_due(due) => {
@@ -437,17 +718,22 @@ async fn send_report(
 fn end_value(
     run_id: u64,
     outcome: &std::result::Result<PromptRunResult, PromptRunError>,
-    answer_file: Option<PathBuf>,
+    delivered: &Delivered,
 ) -> Value {
     let (message, codex) = match outcome {
         Ok(result) => (
-            "Codex answered".to_string(),
+            end_message(delivered),
             ext::EndExt {
                 run_id,
                 status: "completed".to_string(),
                 assistant_text: Some(result.assistant_text.clone()),
                 error: None,
-                answer_file: answer_file.map(|path| path.display().to_string()),
+                answer_file: delivered
+                    .answer_file
+                    .as_ref()
+                    .map(|path| path.display().to_string()),
+                edit: delivered.edit.clone(),
+                findings: delivered.findings,
             },
         ),
         Err(err) => (
@@ -465,10 +751,26 @@ fn end_value(
                     message: err.to_string(),
                 }),
                 answer_file: None,
+                edit: None,
+                findings: None,
             },
         ),
     };
     json!({"kind": "end", "message": message, "codex": codex})
+}
+
+fn end_message(delivered: &Delivered) -> String {
+    match (&delivered.edit, delivered.findings) {
+        (Some(edit), _) => match edit.status.as_str() {
+            "applied" => "Edit applied".to_string(),
+            "notApplied" => "Edit not applied: the selection changed".to_string(),
+            _ => "Edit rejected by the editor".to_string(),
+        },
+        (None, Some(0)) => "Review: no findings".to_string(),
+        (None, Some(1)) => "Review: 1 finding".to_string(),
+        (None, Some(n)) => format!("Review: {n} findings"),
+        (None, None) => "Codex answered".to_string(),
+    }
 }
 
 async fn warn_on_version_mismatch(session: &Session) {

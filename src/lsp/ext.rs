@@ -10,7 +10,36 @@ pub const RUN: &str = "codex.run";
 pub const EXPLAIN: &str = "codex.explain";
 pub const CANCEL: &str = "codex.cancel";
 pub const STATUS: &str = "codex.status";
-pub const COMMANDS: [&str; 4] = [RUN, EXPLAIN, CANCEL, STATUS];
+pub const REWRITE: &str = "codex.rewrite";
+pub const FIX: &str = "codex.fix";
+pub const TESTS: &str = "codex.tests";
+pub const REVIEW: &str = "codex.review";
+pub const CLEAR_REVIEW: &str = "codex.clearReview";
+pub const ACTION: &str = "codex.action";
+pub const NEW_THREAD: &str = "codex.newThread";
+pub const COMMANDS: [&str; 11] = [
+    RUN,
+    EXPLAIN,
+    REWRITE,
+    FIX,
+    TESTS,
+    REVIEW,
+    CLEAR_REVIEW,
+    ACTION,
+    NEW_THREAD,
+    CANCEL,
+    STATUS,
+];
+
+/// Which conversation a run continues: the document's own, or one shared
+/// by the workspace folder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Scope {
+    #[default]
+    Document,
+    Workspace,
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -38,6 +67,8 @@ pub struct RunArgs {
     pub effort: Option<String>,
     #[serde(default)]
     pub progress_token: Option<ProgressToken>,
+    #[serde(default)]
+    pub scope: Scope,
 }
 
 /// Argument of `codex.explain`.
@@ -51,6 +82,141 @@ pub struct ExplainArgs {
     pub new_thread: bool,
     #[serde(default)]
     pub progress_token: Option<ProgressToken>,
+    #[serde(default)]
+    pub scope: Scope,
+}
+
+/// The presets of `codex.rewrite`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RewritePreset {
+    Improve,
+    Simplify,
+    Document,
+}
+
+/// Argument of `codex.rewrite`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RewriteArgs {
+    pub text_document: TextDocumentRef,
+    pub range: Range,
+    #[serde(default)]
+    pub preset: Option<RewritePreset>,
+    #[serde(default)]
+    pub instruction: Option<String>,
+    /// Overrides `editPreview`.
+    #[serde(default)]
+    pub preview: Option<bool>,
+    #[serde(default)]
+    pub progress_token: Option<ProgressToken>,
+    #[serde(default)]
+    pub scope: Scope,
+}
+
+/// Argument of `codex.fix`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FixArgs {
+    pub text_document: TextDocumentRef,
+    pub range: Range,
+    #[serde(default)]
+    pub diagnostics: Vec<tower_lsp_server::ls_types::Diagnostic>,
+    #[serde(default)]
+    pub preview: Option<bool>,
+    #[serde(default)]
+    pub progress_token: Option<ProgressToken>,
+    #[serde(default)]
+    pub scope: Scope,
+}
+
+/// `mode` of `codex.tests` and of user actions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TestsMode {
+    #[default]
+    Answer,
+    Edit,
+}
+
+/// Argument of `codex.tests`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TestsArgs {
+    pub text_document: TextDocumentRef,
+    pub range: Range,
+    #[serde(default)]
+    pub mode: TestsMode,
+    #[serde(default)]
+    pub preview: Option<bool>,
+    #[serde(default)]
+    pub progress_token: Option<ProgressToken>,
+    #[serde(default)]
+    pub scope: Scope,
+}
+
+/// Argument of `codex.review`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReviewArgs {
+    pub text_document: TextDocumentRef,
+    #[serde(default)]
+    pub range: Option<Range>,
+    #[serde(default)]
+    pub progress_token: Option<ProgressToken>,
+    #[serde(default)]
+    pub scope: Scope,
+}
+
+/// Argument of `codex.action`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ActionArgs {
+    pub text_document: TextDocumentRef,
+    #[serde(default)]
+    pub range: Option<Range>,
+    pub title: String,
+    #[serde(default)]
+    pub instruction: Option<String>,
+    #[serde(default)]
+    pub diagnostics: Vec<tower_lsp_server::ls_types::Diagnostic>,
+    #[serde(default)]
+    pub preview: Option<bool>,
+    #[serde(default)]
+    pub progress_token: Option<ProgressToken>,
+    #[serde(default)]
+    pub scope: Scope,
+}
+
+/// Argument of `codex.clearReview`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClearReviewArgs {
+    pub text_document: TextDocumentRef,
+}
+
+/// Argument of `codex.newThread`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewThreadArgs {
+    #[serde(default)]
+    pub text_document: Option<TextDocumentRef>,
+    #[serde(default)]
+    pub scope: Scope,
+}
+
+/// Answer of `codex.newThread`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadReset {
+    /// Whether a conversation was there to forget.
+    pub thread_reset: bool,
+}
+
+/// Answer of `codex.clearReview`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewCleared {
+    pub cleared: usize,
 }
 
 /// Argument of `codex.cancel`: exactly one of the fields.
@@ -87,6 +253,21 @@ pub struct Status {
     pub server_version: String,
     pub backend: BackendStatus,
     pub active_runs: Vec<ActiveRun>,
+    pub threads: Vec<ThreadStatus>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadStatus {
+    pub thread_id: String,
+    pub scope: Scope,
+    /// The document, for document conversations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// The workspace folder, for workspace conversations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+    pub turns: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -156,6 +337,29 @@ pub struct EndExt {
     pub error: Option<ErrorExt>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answer_file: Option<String>,
+    /// Edit runs: what became of the replacement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edit: Option<EditReport>,
+    /// Review runs: how many findings were published.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub findings: Option<usize>,
+}
+
+/// What became of an edit run's replacement. It is always here, so nothing
+/// is lost when it could not be applied.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EditReport {
+    /// `applied`, `rejected` (by the client or the user) or `notApplied`
+    /// (the document changed under the selection, or was closed).
+    pub status: String,
+    pub replacement: String,
+    pub explanation: String,
+    /// Where it went (or was meant to go), in the document as it is now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<Range>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

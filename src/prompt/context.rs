@@ -5,7 +5,7 @@
 //! written to a snapshot file; a selection always gets a snapshot of its own.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use super::error::PromptRunError;
 use super::params::{PromptAttachment, PromptRunParams};
@@ -42,45 +42,94 @@ impl RunContext {
     /// The workspace folder that contains the document (the innermost, for
     /// nested roots), else the document's directory, else the first folder.
     pub fn cwd(&self) -> PathBuf {
-        if let Some(file) = &self.file_path {
-            let containing = self
-                .workspace_folders
-                .iter()
-                .filter(|folder| file.starts_with(folder))
-                .max_by_key(|folder| folder.components().count());
-            if let Some(folder) = containing {
-                return folder.clone();
-            }
-            if let Some(parent) = file.parent() {
-                return parent.to_path_buf();
-            }
-        }
-        self.workspace_folders
-            .first()
-            .cloned()
-            .or_else(|| std::env::current_dir().ok())
-            .unwrap_or_else(std::env::temp_dir)
+        working_dir(self.file(), &self.workspace_folders)
+    }
+
+    /// The document's file when its path is plain: absolute, without `..`.
+    /// Where a climbing path leads depends on symlinks, not on how it reads,
+    /// so such a document is handled like an untitled buffer.
+    fn file(&self) -> Option<&Path> {
+        self.file_path.as_deref().filter(|file| {
+            file.is_absolute()
+                && !file
+                    .components()
+                    .any(|component| matches!(component, Component::ParentDir))
+        })
     }
 
     /// The document's name as the user knows it: relative to `cwd` when it is
     /// inside it.
     fn display_path(&self, cwd: &Path) -> PathBuf {
-        match &self.file_path {
+        match self.file() {
             Some(file) => file
                 .strip_prefix(cwd)
                 .map(Path::to_path_buf)
-                .unwrap_or_else(|_| file.clone()),
+                .unwrap_or_else(|_| file.to_path_buf()),
             None => PathBuf::from(sanitize_name(&self.fallback_name)),
         }
     }
 
-    /// Whether the file on disk holds exactly the buffer's text.
-    fn matches_disk(&self) -> bool {
-        let Some(file) = &self.file_path else {
-            return false;
+    /// What the file on disk is to the run. Codex follows symlinks when it
+    /// opens an attached path, so the file is attached by its path only when
+    /// its real path (all symlinks resolved) is inside a workspace folder's
+    /// real path, or when it is the document's own file with no symlink on
+    /// its way. Only a regular file of the buffer's length is read.
+    fn on_disk(&self) -> OnDisk {
+        let Some(file) = self.file() else {
+            return OnDisk::Differs;
         };
-        std::fs::read(file).is_ok_and(|bytes| bytes == self.buffer.as_bytes())
+        let Ok(real) = std::fs::canonicalize(file) else {
+            return OnDisk::Differs;
+        };
+        let same_size = std::fs::metadata(&real)
+            .is_ok_and(|meta| meta.is_file() && meta.len() == self.buffer.len() as u64);
+        if !same_size || !std::fs::read(&real).is_ok_and(|bytes| bytes == self.buffer.as_bytes()) {
+            return OnDisk::Differs;
+        }
+        let inside = real == file
+            || self.workspace_folders.iter().any(|folder| {
+                std::fs::canonicalize(folder).is_ok_and(|folder| real.starts_with(folder))
+            });
+        if inside {
+            OnDisk::Attachable
+        } else {
+            OnDisk::LeadsOutside
+        }
     }
+}
+
+/// The document's file on disk, as a run sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnDisk {
+    /// It holds the buffer's text and may be attached by its path.
+    Attachable,
+    /// It holds the buffer's text, but its path leads out of the workspace
+    /// folders through a symlink: the buffer goes in a snapshot.
+    LeadsOutside,
+    /// No file, or one that differs from the buffer: a snapshot.
+    Differs,
+}
+
+/// The workspace folder that contains `file` (the innermost, for nested
+/// roots), else the file's directory, else the first folder.
+pub fn working_dir(file: Option<&Path>, workspace_folders: &[PathBuf]) -> PathBuf {
+    if let Some(file) = file {
+        let containing = workspace_folders
+            .iter()
+            .filter(|folder| file.starts_with(folder))
+            .max_by_key(|folder| folder.components().count());
+        if let Some(folder) = containing {
+            return folder.clone();
+        }
+        if let Some(parent) = file.parent() {
+            return parent.to_path_buf();
+        }
+    }
+    workspace_folders
+        .first()
+        .cloned()
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_else(std::env::temp_dir)
 }
 
 /// A run ready to execute, and the snapshots it owns.
@@ -108,7 +157,8 @@ pub fn build_run(
         "\n\nContext from the editor:\n- File: `{display_str}` (language: {}).",
         context.language_id
     );
-    if context.matches_disk() {
+    let on_disk = context.on_disk();
+    if on_disk == OnDisk::Attachable {
         prompt.push_str(" It is attached below.");
         attachments.push(PromptAttachment::AtPath {
             path: display.clone(),
@@ -118,9 +168,14 @@ pub fn build_run(
         let path = snapshot_dir(&mut snapshots)?
             .write(&Path::new("buffer").join(&display), &context.buffer)
             .map_err(|err| runtime("write the buffer snapshot", err))?;
+        let content = if on_disk == OnDisk::LeadsOutside {
+            "content"
+        } else {
+            "unsaved content"
+        };
         let _ = write!(
             prompt,
-            "\n- The attached file `{}` is a snapshot of the unsaved content of `{display_str}` as the user sees it in the editor; read it instead of the file on disk.",
+            "\n- The attached file `{}` is a snapshot of the {content} of `{display_str}` as the user sees it in the editor; read it instead of the file on disk.",
             path.display()
         );
         attachments.push(PromptAttachment::AtPath {
@@ -347,6 +402,118 @@ mod tests {
         };
         assert_eq!(placeholder, "Untitled_1");
         assert_eq!(std::fs::read_to_string(path).unwrap(), "scratch");
+    }
+
+    /// The buffer's attachment: (path, placeholder).
+    fn buffer_attachment(planned: &PlannedRun) -> (PathBuf, String) {
+        match &planned.params.attachments[0] {
+            PromptAttachment::AtPath { path, placeholder } => (path.clone(), placeholder.clone()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_out_of_the_workspace_is_never_attached_by_its_path() {
+        let (workspace, outside) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let secret = outside.path().join("secret.rs");
+        std::fs::write(&secret, "fn secret() {}\n").unwrap();
+        std::os::unix::fs::symlink(&secret, workspace.path().join("link.rs")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), workspace.path().join("linked")).unwrap();
+        for file in ["link.rs", "linked/secret.rs"] {
+            let mut ctx = context(workspace.path(), "fn secret() {}\n", None);
+            ctx.file_path = Some(workspace.path().join(file));
+            let planned = build_run(&ctx, "Explain", template()).unwrap();
+            let (path, placeholder) = buffer_attachment(&planned);
+            assert_eq!(placeholder, file);
+            assert!(
+                path.starts_with(planned.snapshots.as_ref().unwrap().path()),
+                "{path:?}"
+            );
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "fn secret() {}\n");
+            assert!(
+                planned
+                    .params
+                    .prompt
+                    .contains(&format!("snapshot of the content of `{file}`"))
+            );
+            assert_eq!(planned.params.cwd, workspace.path());
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_that_stay_inside_and_a_symlinked_workspace_root_are_attached() {
+        let workspace = tempfile::tempdir().unwrap();
+        std::fs::write(workspace.path().join("real.rs"), "x").unwrap();
+        std::os::unix::fs::symlink("real.rs", workspace.path().join("alias.rs")).unwrap();
+        let mut ctx = context(workspace.path(), "x", None);
+        ctx.file_path = Some(workspace.path().join("alias.rs"));
+        let planned = build_run(&ctx, "Explain", template()).unwrap();
+        assert!(planned.snapshots.is_none());
+        assert_eq!(buffer_attachment(&planned).0, PathBuf::from("alias.rs"));
+
+        let links = tempfile::tempdir().unwrap();
+        let root = links.path().join("ws");
+        std::os::unix::fs::symlink(workspace.path(), &root).unwrap();
+        let mut ctx = context(&root, "x", None);
+        ctx.file_path = Some(root.join("real.rs"));
+        let planned = build_run(&ctx, "Explain", template()).unwrap();
+        assert!(planned.snapshots.is_none());
+        assert_eq!(buffer_attachment(&planned).0, PathBuf::from("real.rs"));
+    }
+
+    #[test]
+    fn the_documents_own_file_outside_every_folder_is_attached_by_its_path() {
+        let (workspace, outside) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let own = outside.path().join("own.rs");
+        std::fs::write(&own, "x").unwrap();
+        let mut ctx = context(workspace.path(), "x", None);
+        ctx.file_path = Some(own.clone());
+        let planned = build_run(&ctx, "Explain", template()).unwrap();
+        assert!(planned.snapshots.is_none());
+        assert_eq!(planned.params.cwd, outside.path());
+        let (path, _) = buffer_attachment(&planned);
+        assert_eq!(planned.params.cwd.join(path), own);
+    }
+
+    #[test]
+    fn a_climbing_path_is_handled_like_an_untitled_buffer() {
+        let (workspace, outside) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        std::fs::write(outside.path().join("secret.rs"), "x").unwrap();
+        let climbing = workspace
+            .path()
+            .join("..")
+            .join(outside.path().file_name().unwrap())
+            .join("secret.rs");
+        let mut ctx = context(workspace.path(), "x", None);
+        ctx.file_path = Some(climbing.clone());
+        ctx.fallback_name = format!("file://{}", climbing.display());
+        let planned = build_run(&ctx, "Explain", template()).unwrap();
+        let (path, placeholder) = buffer_attachment(&planned);
+        assert_eq!(placeholder, "secret.rs");
+        assert!(path.starts_with(planned.snapshots.as_ref().unwrap().path()));
+        assert_eq!(planned.params.cwd, workspace.path());
+        assert!(
+            !planned.params.prompt.contains(".."),
+            "{}",
+            planned.params.prompt
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_not_read() {
+        let workspace = tempfile::tempdir().unwrap();
+        let fifo = workspace.path().join("pipe.rs");
+        let name = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).unwrap();
+        // SAFETY: mkfifo reads a NUL-terminated path and touches nothing else.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        let mut ctx = context(workspace.path(), "", None);
+        ctx.file_path = Some(fifo);
+        // Reading the FIFO would block forever; it goes in a snapshot.
+        let planned = build_run(&ctx, "Explain", template()).unwrap();
+        assert!(planned.snapshots.is_some());
     }
 
     #[test]

@@ -39,9 +39,11 @@ pub enum PromptRunError {
     )]
     DocumentChanged { expected: i32, actual: i32 },
     #[error(
-        "the `danger-full-access` sandbox needs explicit approval in your configuration (`sandbox`)"
+        "the `danger-full-access` sandbox is refused unless the codex-ls configuration sets `allowPrivilegedEscalation: true`"
     )]
     EscalationNotApproved,
+    #[error("{0}")]
+    InvalidAnswer(#[from] super::structured::InvalidAnswer),
 }
 
 /// What codex said of a failed turn.
@@ -86,6 +88,8 @@ pub mod codes {
     pub const INTERNAL: &str = "internal-error";
     pub const INTERRUPTED: &str = "interrupted";
     pub const CONFIGURATION: &str = "configuration";
+    pub const INVALID_ANSWER: &str = "invalid-answer";
+    pub const MERGE_CONFLICT: &str = "merge-conflict";
 }
 
 impl PromptRunError {
@@ -106,6 +110,7 @@ impl PromptRunError {
             PromptRunError::BackendUnavailable(_) => codes::BACKEND_UNAVAILABLE,
             PromptRunError::DocumentChanged { .. } => codes::DOCUMENT_CHANGED,
             PromptRunError::EscalationNotApproved => codes::CONFIGURATION,
+            PromptRunError::InvalidAnswer(_) => codes::INVALID_ANSWER,
         }
     }
 

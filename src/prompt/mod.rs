@@ -3,14 +3,19 @@
 //! become `@path` attachments (snapshot files for unsaved text), and how a
 //! run drives one turn and streams its answer. Knows nothing of LSP.
 
+pub mod actions;
+pub mod anchor;
+pub mod approval;
 pub mod context;
 pub mod error;
+pub mod file_change;
 pub mod input;
 pub mod params;
 pub mod presets;
 pub mod run;
 pub mod snapshot;
 pub mod stream;
+pub mod structured;
 
 pub use context::{RunContext, Selection, build_run};
 pub use error::PromptRunError;

@@ -9,9 +9,12 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::codex::protocol::{SandboxMode, ThreadStartParams, TurnStartParams, TurnStatus};
+use crate::codex::protocol::{
+    SandboxMode, ThreadResumeParams, ThreadStartParams, TurnStartParams, TurnStatus,
+};
 use crate::codex::{AppServer, Supervisor, TurnEvent, TurnStream};
 
+use super::approval::{self, ApprovalSettings, ProposedChanges};
 use super::error::{PromptRunError, TurnFailure};
 use super::input::build_input;
 use super::params::{PromptAttachment, PromptRunParams, PromptRunResult};
@@ -28,6 +31,13 @@ pub enum RunEvent {
     Started { thread_id: String, turn_id: String },
     /// A piece of the answer.
     Delta(AnswerDelta),
+    /// Something the user should know about the run's conversation.
+    Notice(String),
+    /// The agent is about to change files (a started `fileChange` item, as
+    /// sent): the files on disk are still as the change's diff expects.
+    FileChangeProposed(serde_json::Value),
+    /// The agent changed files (a completed `fileChange` item, as sent).
+    FileChanged(serde_json::Value),
 }
 
 /// A thread a run continued or started, valid for one app-server generation.
@@ -35,6 +45,8 @@ pub enum RunEvent {
 pub struct ThreadBinding {
     pub generation: u64,
     pub thread_id: String,
+    /// Turns run on the thread through codex-ls.
+    pub turns: u32,
 }
 
 /// Runs `params` on `codex_path`'s app-server. `thread` is the thread to
@@ -45,6 +57,7 @@ pub async fn execute(
     codex_path: &str,
     params: &PromptRunParams,
     thread: Option<ThreadBinding>,
+    approvals: &ApprovalSettings,
     events: &mpsc::UnboundedSender<RunEvent>,
     cancel: &CancellationToken,
 ) -> (
@@ -61,15 +74,58 @@ pub async fn execute(
         },
         () = cancel.cancelled() => return (Err(PromptRunError::Interrupted { requested: true }), thread),
     };
-    let binding = match thread.filter(|binding| binding.generation == server.generation()) {
-        Some(binding) => binding,
-        None => match start_thread(&server, params).await {
-            Ok(binding) => binding,
-            Err(err) => return (Err(err), None),
-        },
+    let binding = match bind_thread(&server, params, thread, events).await {
+        Ok(binding) => binding,
+        Err(err) => return (Err(err), None),
     };
-    let result = run_turn(&server, &binding.thread_id, params, events, cancel).await;
+    let result = run_turn(&server, &binding, params, approvals, events, cancel).await;
+    let binding = ThreadBinding {
+        turns: binding.turns + 1,
+        ..binding
+    };
     (result, Some(binding))
+}
+
+/// Continues `thread` if it lives on this app-server, resumes it if it was
+/// started by an earlier one (the app-server persists threads), else starts
+/// a new thread, saying so when an earlier conversation is lost.
+async fn bind_thread(
+    server: &AppServer,
+    params: &PromptRunParams,
+    thread: Option<ThreadBinding>,
+    events: &mpsc::UnboundedSender<RunEvent>,
+) -> Result<ThreadBinding, PromptRunError> {
+    let Some(previous) = thread else {
+        return start_thread(server, params).await;
+    };
+    if previous.generation == server.generation() {
+        return Ok(previous);
+    }
+    let resumed = server
+        .thread_resume(&ThreadResumeParams {
+            thread_id: previous.thread_id.clone(),
+            cwd: params.cwd.to_string_lossy().into_owned(),
+            sandbox: params.sandbox_policy,
+            approval_policy: params.approval_policy,
+            model: params.model.clone(),
+            exclude_turns: true,
+        })
+        .await;
+    match resumed {
+        Ok(thread_id) => Ok(ThreadBinding {
+            generation: server.generation(),
+            thread_id,
+            turns: previous.turns,
+        }),
+        Err(err) => {
+            tracing::info!("could not resume thread {}: {err}", previous.thread_id);
+            let _ = events.send(RunEvent::Notice(
+                "Codex restarted and the conversation could not be resumed; started a new one"
+                    .to_string(),
+            ));
+            start_thread(server, params).await
+        }
+    }
 }
 
 fn check_params(params: &PromptRunParams) -> Result<(), PromptRunError> {
@@ -107,16 +163,19 @@ async fn start_thread(
     Ok(ThreadBinding {
         generation: server.generation(),
         thread_id,
+        turns: 0,
     })
 }
 
 async fn run_turn(
     server: &AppServer,
-    thread_id: &str,
+    binding: &ThreadBinding,
     params: &PromptRunParams,
+    approvals: &ApprovalSettings,
     events: &mpsc::UnboundedSender<RunEvent>,
     cancel: &CancellationToken,
 ) -> Result<PromptRunResult, PromptRunError> {
+    let thread_id = binding.thread_id.as_str();
     // Subscribe before the turn starts so no notification is missed.
     let mut stream = TurnStream::new(server.subscribe(thread_id));
     let started = server
@@ -143,6 +202,10 @@ async fn run_turn(
     let deadline = Instant::now() + params.timeout;
     let mut answer = AnswerText::default();
     let mut last_error = None;
+    let mut proposed = ProposedChanges::default();
+    // Pending approvals are declined when the turn ends, whatever the way.
+    let approvals_done = cancel.child_token();
+    let _decline_pending = approvals_done.clone().drop_guard();
     loop {
         let event = tokio::select! {
             event = stream.next() => event,
@@ -175,6 +238,25 @@ async fn run_turn(
                     error.message
                 );
                 last_error = Some(error);
+            }
+            TurnEvent::FileChange { item, completed } => {
+                proposed.record(&item);
+                let applied =
+                    item.get("status").and_then(serde_json::Value::as_str) == Some("completed");
+                if !completed {
+                    let _ = events.send(RunEvent::FileChangeProposed(item));
+                } else if applied {
+                    let _ = events.send(RunEvent::FileChanged(item));
+                }
+            }
+            TurnEvent::Request(request) => {
+                let changes = approval::changes_for(&request, &proposed);
+                tokio::spawn(approval::answer(
+                    request,
+                    approvals.clone(),
+                    changes,
+                    approvals_done.clone(),
+                ));
             }
             TurnEvent::Completed(turn) => {
                 return finish(turn, &ids, &mut answer, last_error, events);

@@ -209,6 +209,71 @@ impl Transcript {
         Transcript::parse(&text)
     }
 
+    /// The same turn with the agent answering `text` instead, streamed as
+    /// one delta: for structured answers (edits, reviews) in tests.
+    pub fn with_answer(&self, text: &str) -> Transcript {
+        let mut transcript = self.clone();
+        let mut delta_seen = false;
+        transcript.turn_part.retain_mut(|entry| {
+            let method = entry.msg["method"].as_str().unwrap_or("").to_string();
+            match method.as_str() {
+                "item/agentMessage/delta" => {
+                    if delta_seen {
+                        return false;
+                    }
+                    delta_seen = true;
+                    entry.msg["params"]["delta"] = json!(text);
+                }
+                "item/completed" if entry.msg["params"]["item"]["type"] == "agentMessage" => {
+                    entry.msg["params"]["item"]["text"] = json!(text);
+                }
+                "turn/completed" => {
+                    if let Some(items) = entry.msg["params"]["turn"]["items"].as_array_mut() {
+                        for item in items.iter_mut().filter(|i| i["type"] == "agentMessage") {
+                            item["text"] = json!(text);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            true
+        });
+        if let Some(summary) = transcript.summary.as_mut() {
+            summary["assistant_text"] = json!(text);
+        }
+        transcript
+    }
+
+    /// The same turn with a completed `fileChange` item (the agent changed
+    /// files) sent before `turn/completed`.
+    pub fn with_file_change(&self, changes: Value) -> Transcript {
+        let mut transcript = self.clone();
+        let at = transcript
+            .turn_part
+            .iter()
+            .position(|e| e.from_server && e.msg["method"] == "turn/completed")
+            .expect("a turn/completed");
+        let t = transcript.turn_part[at].t;
+        let item = json!({"type": "fileChange", "id": "call_patch_1", "changes": changes, "status": "completed"});
+        let params =
+            json!({"item": item, "threadId": transcript.thread_id, "turnId": transcript.turn_id});
+        for (offset, method) in ["item/started", "item/completed"].iter().enumerate() {
+            let mut msg = json!({"method": method, "params": params.clone()});
+            if *method == "item/started" {
+                msg["params"]["item"]["status"] = json!("inProgress");
+            }
+            transcript.turn_part.insert(
+                at + offset,
+                Entry {
+                    t,
+                    from_server: true,
+                    msg,
+                },
+            );
+        }
+        transcript
+    }
+
     /// `summary.assistant_text` (concatenation of all agent message deltas).
     pub fn assistant_text(&self) -> Option<String> {
         self.summary

@@ -44,6 +44,15 @@ pub enum Scenario {
     Hang { chunks_before: Vec<String> },
     /// 200, sends some deltas then resets the connection (RST) without response.completed.
     Reset { chunks_before: Vec<String> },
+    /// 200, the model calls `exec_command` with `cmd`, asking to run outside the sandbox
+    /// (`sandbox_permissions: "require_escalated"`, so codex asks for approval under
+    /// `approvalPolicy: "on-request"`). Codex then sends the next request with the
+    /// `function_call_output`: give it the next scenario (the answer).
+    ExecCommand {
+        call_id: String,
+        cmd: String,
+        justification: String,
+    },
 }
 
 impl Scenario {
@@ -593,6 +602,17 @@ async fn handle_request(conn: &mut Conn, shared: &Shared, req: Request) -> Outco
             }
             Outcome::Close
         }
+        Scenario::ExecCommand {
+            call_id,
+            cmd,
+            justification,
+        } => {
+            match stream_exec_command(&mut conn.stream, &ids, &call_id, &cmd, &justification).await
+            {
+                Ok(()) => Outcome::KeepGoing,
+                Err(_) => Outcome::Close,
+            }
+        }
         Scenario::Reset { chunks_before } => {
             let _ = stream_prefix(&mut conn.stream, &ids, &chunks_before).await;
             // SO_LINGER 0: close() sends RST instead of FIN, without blocking.
@@ -728,6 +748,75 @@ async fn stream_head_and_deltas(
         .await?;
     }
     Ok(())
+}
+
+/// A response whose only output is an `exec_command` function call.
+async fn stream_exec_command(
+    stream: &mut TcpStream,
+    ids: &Ids,
+    call_id: &str,
+    cmd: &str,
+    justification: &str,
+) -> std::io::Result<()> {
+    stream
+        .write_all(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\ntransfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n",
+        )
+        .await?;
+    send_event(
+        stream,
+        "response.created",
+        json!({ "response": {
+            "id": ids.resp, "object": "response", "created_at": ids.created_at,
+            "status": "in_progress", "model": "mock-model",
+        }}),
+    )
+    .await?;
+    let arguments = json!({
+        "cmd": cmd, "sandbox_permissions": "require_escalated", "justification": justification,
+    })
+    .to_string();
+    let item_id = format!("fc_{}", ids.msg);
+    let item = |status: &str| {
+        json!({
+            "type": "function_call", "id": item_id, "call_id": call_id,
+            "name": "exec_command", "arguments": arguments, "status": status,
+        })
+    };
+    send_event(
+        stream,
+        "response.output_item.added",
+        json!({ "output_index": 0, "item": item("in_progress") }),
+    )
+    .await?;
+    send_event(
+        stream,
+        "response.function_call_arguments.done",
+        json!({ "item_id": item_id, "output_index": 0, "arguments": arguments }),
+    )
+    .await?;
+    send_event(
+        stream,
+        "response.output_item.done",
+        json!({ "output_index": 0, "item": item("completed") }),
+    )
+    .await?;
+    send_event(
+        stream,
+        "response.completed",
+        json!({ "response": {
+            "id": ids.resp, "object": "response", "created_at": ids.created_at,
+            "status": "completed", "model": "mock-model", "output": [],
+            "usage": {
+                "input_tokens": 10, "input_tokens_details": { "cached_tokens": 0 },
+                "output_tokens": 5, "output_tokens_details": { "reasoning_tokens": 0 },
+                "total_tokens": 15,
+            },
+        }}),
+    )
+    .await?;
+    stream.write_all(b"0\r\n\r\n").await?;
+    stream.flush().await
 }
 
 async fn stream_prefix(

@@ -3,5 +3,6 @@
 
 pub mod editor;
 pub mod fake_app_server;
+pub mod harness;
 pub mod lsp_client;
 pub mod mock_model;

@@ -1,0 +1,239 @@
+//! Applying an edit run's replacement through the editor with
+//! `workspace/applyEdit`, as one undoable edit on the document version the
+//! server has now. If the user typed during the run, the edit follows the
+//! selected text to where it moved; if that text changed, nothing is
+//! applied, the replacement stays in the run's result, and a
+//! `document-changed` diagnostic says so.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tower_lsp_server::ls_types::{
+    self as lsp, AnnotatedTextEdit, ChangeAnnotation, DocumentChanges, NumberOrString, OneOf,
+    OptionalVersionedTextDocumentIdentifier, TextDocumentEdit, TextEdit, Uri, WorkspaceEdit,
+};
+
+use crate::config::Config;
+use crate::document::{self, DocumentSnapshot, PositionEncoding};
+use crate::lsp::{ext, to_proto};
+use crate::prompt::anchor::reanchor;
+use crate::prompt::error::codes;
+use crate::prompt::structured::EditProposal;
+use crate::session::Session;
+
+/// How long the client may take to apply an edit it does not ask about.
+const APPLY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where an edit run's answer goes, as seen when the run started.
+#[derive(Debug, Clone)]
+pub struct EditTarget {
+    /// The selection (or, to insert, the end of the document).
+    pub range: document::Range,
+    /// The selection's first character.
+    pub start_char: usize,
+    /// The selected text; empty when inserting.
+    pub selected: String,
+    pub version: i32,
+    /// Insert at the end of the document instead of replacing.
+    pub insert: bool,
+    /// Ask the user to confirm (where the client can); `None` follows
+    /// `editPreview`.
+    pub preview: Option<bool>,
+    pub label: String,
+}
+
+/// What became of the edit, and the diagnostic to publish if the document
+/// changed under it.
+pub struct EditOutcome {
+    pub report: ext::EditReport,
+    pub changed: Option<lsp::Diagnostic>,
+}
+
+pub async fn apply(
+    session: &Session,
+    uri: &Uri,
+    target: &EditTarget,
+    proposal: &EditProposal,
+    config: &Config,
+) -> EditOutcome {
+    let preview = target.preview.unwrap_or(config.edit_preview);
+    let encoding = session.encoding();
+    let report =
+        |status: &str, range: Option<lsp::Range>, reason: Option<String>| ext::EditReport {
+            status: status.to_string(),
+            replacement: proposal.replacement.clone(),
+            explanation: proposal.explanation.clone(),
+            range,
+            reason,
+        };
+    if !session.support().apply_edit {
+        let reason = "the editor cannot apply edits (no workspace/applyEdit support)";
+        return EditOutcome {
+            report: report("rejected", None, Some(reason.to_string())),
+            changed: None,
+        };
+    }
+    // Two tries: a client that rejects because the user typed between our
+    // read and its apply gets the edit re-anchored once more.
+    let mut last_rejection = None;
+    for _ in 0..2 {
+        let Some(now) = session.documents.snapshot(uri.as_str()) else {
+            return EditOutcome {
+                report: report("notApplied", None, Some("the document was closed".into())),
+                changed: None,
+            };
+        };
+        let Some(range) = locate(&now, target, encoding) else {
+            let reason = "the selected text changed while Codex worked, so the edit was not applied; the replacement is kept in the run's result";
+            return EditOutcome {
+                report: report("notApplied", None, Some(reason.to_string())),
+                changed: Some(changed_diagnostic(target, reason)),
+            };
+        };
+        let lsp_range = to_proto::range(range);
+        let edit = workspace_edit(session, uri, &now, lsp_range, target, proposal, preview);
+        let timeout = if preview {
+            config.approval_timeout()
+        } else {
+            APPLY_TIMEOUT
+        };
+        match tokio::time::timeout(timeout, session.client.apply_edit(edit)).await {
+            Ok(Ok(response)) if response.applied => {
+                return EditOutcome {
+                    report: report("applied", Some(lsp_range), None),
+                    changed: None,
+                };
+            }
+            Ok(Ok(response)) => {
+                last_rejection = Some(
+                    response
+                        .failure_reason
+                        .unwrap_or_else(|| "the editor did not apply the edit".to_string()),
+                );
+                let moved = session
+                    .documents
+                    .snapshot(uri.as_str())
+                    .is_some_and(|later| later.version != now.version);
+                if !moved {
+                    break;
+                }
+            }
+            Ok(Err(err)) => {
+                last_rejection = Some(format!("workspace/applyEdit failed: {err}"));
+                break;
+            }
+            Err(_) => {
+                last_rejection = Some("the editor did not answer workspace/applyEdit".into());
+                break;
+            }
+        }
+    }
+    let reason = last_rejection.unwrap_or_else(|| "the editor did not apply the edit".into());
+    EditOutcome {
+        report: report("rejected", None, Some(reason)),
+        changed: None,
+    }
+}
+
+/// The range the edit replaces in the document as it is now.
+fn locate(
+    now: &DocumentSnapshot,
+    target: &EditTarget,
+    encoding: PositionEncoding,
+) -> Option<document::Range> {
+    if target.insert {
+        let end = document::position(&now.text, now.text.len_chars(), encoding);
+        return Some(document::Range::new(end, end));
+    }
+    if now.version == target.version {
+        return Some(target.range);
+    }
+    let text = now.contents();
+    let start = reanchor(&text, &target.selected, target.start_char)?;
+    let end = start + target.selected.chars().count();
+    Some(document::Range::new(
+        document::position(&now.text, start, encoding),
+        document::position(&now.text, end, encoding),
+    ))
+}
+
+fn workspace_edit(
+    session: &Session,
+    uri: &Uri,
+    now: &DocumentSnapshot,
+    range: lsp::Range,
+    target: &EditTarget,
+    proposal: &EditProposal,
+    preview: bool,
+) -> WorkspaceEdit {
+    let new_text = if target.insert {
+        insertion(now, &proposal.replacement)
+    } else {
+        proposal.replacement.clone()
+    };
+    let text_edit = TextEdit { range, new_text };
+    let support = session.support();
+    if !support.document_changes {
+        return WorkspaceEdit {
+            changes: Some(HashMap::from([(uri.clone(), vec![text_edit])])),
+            ..Default::default()
+        };
+    }
+    let preview = preview && support.change_annotations;
+    let annotation_id = "codex".to_string();
+    let edit = if preview {
+        OneOf::Right(AnnotatedTextEdit {
+            text_edit,
+            annotation_id: annotation_id.clone(),
+        })
+    } else {
+        OneOf::Left(text_edit)
+    };
+    WorkspaceEdit {
+        document_changes: Some(DocumentChanges::Edits(vec![TextDocumentEdit {
+            text_document: OptionalVersionedTextDocumentIdentifier {
+                uri: uri.clone(),
+                version: Some(now.version),
+            },
+            edits: vec![edit],
+        }])),
+        change_annotations: preview.then(|| {
+            HashMap::from([(
+                annotation_id,
+                ChangeAnnotation {
+                    label: target.label.clone(),
+                    needs_confirmation: Some(true),
+                    description: Some(proposal.explanation.clone()),
+                },
+            )])
+        }),
+        ..Default::default()
+    }
+}
+
+/// Text inserted at the end of the document starts on a line of its own,
+/// after a blank line, and ends with a line break.
+fn insertion(now: &DocumentSnapshot, text: &str) -> String {
+    let len = now.text.len_chars();
+    let ends_with_newline = len > 0 && now.text.char(len - 1) == '\n';
+    let mut inserted = String::new();
+    if len > 0 {
+        inserted.push_str(if ends_with_newline { "\n" } else { "\n\n" });
+    }
+    inserted.push_str(text);
+    if !text.ends_with('\n') {
+        inserted.push('\n');
+    }
+    inserted
+}
+
+fn changed_diagnostic(target: &EditTarget, reason: &str) -> lsp::Diagnostic {
+    lsp::Diagnostic {
+        range: to_proto::range(target.range),
+        severity: Some(lsp::DiagnosticSeverity::WARNING),
+        code: Some(NumberOrString::String(codes::DOCUMENT_CHANGED.to_string())),
+        source: Some(to_proto::DIAGNOSTIC_SOURCE.to_string()),
+        message: format!("{}: {reason}. Run it again on the new text.", target.label),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,725 @@
+//! In-process end-to-end tests of the actions that act on the editor: edit
+//! runs applied with `workspace/applyEdit` (re-anchored, or refused when the
+//! selection changed), reviews into diagnostics, approvals through
+//! `window/showMessageRequest`, user-defined actions, conversations, and
+//! agent file changes merged into unsaved buffers. The fake app-server
+//! replays recorded turns with the answer replaced by structured JSON.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::fake_app_server::{FakeOptions, Transcript};
+use support::harness::{FakeLauncher, Harness, Plan, WAIT, range, transcript};
+
+/// A client that streams, asks approvals, and applies versioned edits.
+fn editor_caps() -> Value {
+    json!({
+        "window": {"workDoneProgress": true, "showMessage": {}},
+        "workspace": {"applyEdit": true, "workspaceEdit": {"documentChanges": true}},
+        "general": {"positionEncodings": ["utf-16"]}
+    })
+}
+
+fn playing(transcripts: Vec<Transcript>) -> FakeLauncher {
+    FakeLauncher::new(vec![Plan {
+        transcripts,
+        options: FakeOptions::default(),
+    }])
+}
+
+fn edit_answer(replacement: &str) -> String {
+    json!({"replacement": replacement, "explanation": "returns two"}).to_string()
+}
+
+const SOURCE: &str = "// head\nfn x() {\n    1\n}\n";
+const REPLACEMENT: &str = "fn x() -> i32 {\n    2\n}";
+
+async fn editor(transcripts: Vec<Transcript>, options: Value) -> Harness {
+    Harness::start_with(playing(transcripts), editor_caps(), options).await
+}
+
+/// The single TextEdit of a versioned `workspace/applyEdit`.
+fn only_edit(params: &Value) -> (&Value, &Value) {
+    let change = &params["edit"]["documentChanges"][0];
+    (&change["textDocument"], &change["edits"][0])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rewrite_asks_for_structured_output_and_applies_one_versioned_edit() {
+    let mut h = editor(
+        vec![transcript("ok").with_answer(&edit_answer(REPLACEMENT))],
+        json!({}),
+    )
+    .await;
+    let uri = h.open("x.rs", SOURCE, Some(SOURCE)).await;
+    let token = json!("rewrite");
+    h.command(
+        "codex.rewrite",
+        json!({"textDocument": {"uri": uri}, "range": range(1, 0, 3, 1), "preset": "simplify", "progressToken": token}),
+    )
+    .await
+    .unwrap();
+    let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
+    let (document, edit) = only_edit(&params);
+    assert_eq!(document["version"], 1);
+    assert_eq!(edit["range"], range(1, 0, 3, 1));
+    assert_eq!(edit["newText"], REPLACEMENT);
+    assert!(
+        params["edit"].get("changeAnnotations").is_none(),
+        "no preview unless asked"
+    );
+    h.client.respond(id, json!({"applied": true})).await;
+    let (begin, _, end) = h.progress_until_end(&token).await;
+    assert_eq!(begin["title"], "Codex: Rewrite");
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    assert_eq!(end["codex"]["edit"]["status"], "applied");
+    assert_eq!(end["codex"]["edit"]["replacement"], REPLACEMENT);
+    assert_eq!(end["message"], "Edit applied");
+    let turn = &h.launcher.fake(0).received_method("turn/start")[0]["params"];
+    assert_eq!(
+        turn["outputSchema"]["required"],
+        json!(["replacement", "explanation"])
+    );
+    assert!(
+        turn["input"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Simplify the selected code")
+    );
+    h.finish().await;
+}
+
+/// Runs an edit on the approval transcript, which blocks until the approval
+/// is answered: the test edits the document meanwhile, then lets it go on.
+async fn edit_while_user_types(change: Value) -> (Harness, String, Value) {
+    let approval = transcript("approval").with_answer(&edit_answer(REPLACEMENT));
+    let mut h = editor(vec![approval], json!({})).await;
+    let uri = h.open("x.rs", SOURCE, Some(SOURCE)).await;
+    let token = json!("typing");
+    h.command(
+        "codex.rewrite",
+        json!({"textDocument": {"uri": uri}, "range": range(1, 0, 3, 1), "progressToken": token}),
+    )
+    .await
+    .unwrap();
+    let (id, _) = h
+        .client
+        .expect_request("window/showMessageRequest", WAIT)
+        .await;
+    h.client
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [change]}),
+        )
+        .await;
+    h.client.respond(id, json!({"title": "Decline"})).await;
+    (h, uri, token)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_follows_its_text_when_the_user_typed_above_it() {
+    let typed = json!({"range": range(0, 0, 0, 0), "text": "// 😀 new\n"});
+    let (mut h, _uri, token) = edit_while_user_types(typed).await;
+    let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
+    let (document, edit) = only_edit(&params);
+    assert_eq!(document["version"], 2);
+    assert_eq!(edit["range"], range(2, 0, 4, 1), "moved down one line");
+    h.client.respond(id, json!({"applied": true})).await;
+    let (_, end) = h.rest_until_end(&token).await;
+    assert_eq!(end["codex"]["edit"]["status"], "applied", "{end}");
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_whose_text_changed_is_kept_and_reported_not_applied() {
+    let typed = json!({"range": range(2, 4, 2, 5), "text": "42"});
+    let (mut h, uri, token) = edit_while_user_types(typed).await;
+    let (_, end) = h.rest_until_end(&token).await;
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    assert_eq!(end["codex"]["edit"]["status"], "notApplied");
+    assert_eq!(
+        end["codex"]["edit"]["replacement"], REPLACEMENT,
+        "nothing is lost"
+    );
+    let published = h.diagnostics(&uri).await;
+    let diagnostic = &published["diagnostics"][0];
+    assert_eq!(diagnostic["code"], "document-changed");
+    assert!(
+        diagnostic["message"]
+            .as_str()
+            .unwrap()
+            .contains("not applied"),
+        "{diagnostic}"
+    );
+    // The first publish is the clear of failures on success; take the one
+    // with the diagnostic if it came second.
+    h.client.drain(support::harness::DRAIN).await;
+    h.client
+        .take_notifications("textDocument/publishDiagnostics");
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_edit_says_so_and_keeps_the_replacement() {
+    let mut h = editor(
+        vec![transcript("ok").with_answer(&edit_answer(REPLACEMENT))],
+        json!({}),
+    )
+    .await;
+    let uri = h.open("x.rs", SOURCE, Some(SOURCE)).await;
+    let token = json!("reject");
+    h.command(
+        "codex.rewrite",
+        json!({"textDocument": {"uri": uri}, "range": range(1, 0, 3, 1), "instruction": "make it return 2", "progressToken": token}),
+    )
+    .await
+    .unwrap();
+    let (id, _) = h.client.expect_request("workspace/applyEdit", WAIT).await;
+    h.client
+        .respond(
+            id,
+            json!({"applied": false, "failureReason": "read-only buffer"}),
+        )
+        .await;
+    let (_, _, end) = h.progress_until_end(&token).await;
+    assert_eq!(end["codex"]["edit"]["status"], "rejected", "{end}");
+    assert_eq!(end["codex"]["edit"]["reason"], "read-only buffer");
+    assert_eq!(end["codex"]["edit"]["replacement"], REPLACEMENT);
+    let shown = h
+        .client
+        .expect_notification("window/showMessage", WAIT)
+        .await;
+    assert!(
+        shown["message"]
+            .as_str()
+            .unwrap()
+            .contains("read-only buffer"),
+        "{shown}"
+    );
+    let prompt =
+        h.launcher.fake(0).received_method("turn/start")[0]["params"]["input"][0]["text"].clone();
+    assert!(
+        prompt
+            .as_str()
+            .unwrap()
+            .contains("Instruction: make it return 2"),
+        "{prompt}"
+    );
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preview_asks_the_editor_to_confirm_through_a_change_annotation() {
+    let mut caps = editor_caps();
+    caps["workspace"]["workspaceEdit"]["changeAnnotationSupport"] = json!({"groupsOnLabel": true});
+    let launcher = playing(vec![
+        transcript("ok").with_answer(&edit_answer(REPLACEMENT)),
+    ]);
+    let mut h = Harness::start_with(launcher, caps, json!({"editPreview": true})).await;
+    let uri = h.open("x.rs", SOURCE, Some(SOURCE)).await;
+    let token = json!("preview");
+    h.command(
+        "codex.fix",
+        json!({"textDocument": {"uri": uri}, "range": range(1, 0, 3, 1), "progressToken": token,
+               "diagnostics": [{"range": range(2, 4, 2, 5), "message": "expected i32", "source": "rustc", "code": "E0308"}]}),
+    )
+    .await
+    .unwrap();
+    let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
+    let (_, edit) = only_edit(&params);
+    assert_eq!(edit["annotationId"], "codex");
+    let annotation = &params["edit"]["changeAnnotations"]["codex"];
+    assert_eq!(annotation["needsConfirmation"], true);
+    assert_eq!(annotation["label"], "Codex: Fix");
+    h.client.respond(id, json!({"applied": true})).await;
+    let (_, _, end) = h.progress_until_end(&token).await;
+    assert_eq!(end["codex"]["edit"]["status"], "applied");
+    let prompt =
+        h.launcher.fake(0).received_method("turn/start")[0]["params"]["input"][0]["text"].clone();
+    assert!(
+        prompt
+            .as_str()
+            .unwrap()
+            .contains("[rustc E0308] line 3: expected i32"),
+        "{prompt}"
+    );
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tests_in_edit_mode_are_inserted_at_the_end_of_the_file() {
+    let tests = "#[cfg(test)]\nmod tests {}";
+    let mut h = editor(
+        vec![transcript("ok").with_answer(&edit_answer(tests))],
+        json!({}),
+    )
+    .await;
+    let uri = h.open("x.rs", SOURCE, Some(SOURCE)).await;
+    let token = json!("tests");
+    h.command(
+        "codex.tests",
+        json!({"textDocument": {"uri": uri}, "range": range(1, 0, 3, 1), "mode": "edit", "progressToken": token}),
+    )
+    .await
+    .unwrap();
+    let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
+    let (_, edit) = only_edit(&params);
+    assert_eq!(edit["range"], range(4, 0, 4, 0));
+    assert_eq!(edit["newText"], format!("\n{tests}\n"));
+    h.client.respond(id, json!({"applied": true})).await;
+    let (_, _, end) = h.progress_until_end(&token).await;
+    assert_eq!(end["codex"]["edit"]["status"], "applied");
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_answer_that_is_not_json_fails_with_invalid_answer() {
+    let mut h = editor(vec![transcript("ok")], json!({})).await;
+    let uri = h.open("x.rs", SOURCE, Some(SOURCE)).await;
+    let token = json!("prose");
+    h.command(
+        "codex.rewrite",
+        json!({"textDocument": {"uri": uri}, "range": range(1, 0, 3, 1), "progressToken": token}),
+    )
+    .await
+    .unwrap();
+    let (_, _, end) = h.progress_until_end(&token).await;
+    assert_eq!(end["codex"]["status"], "failed");
+    assert_eq!(end["codex"]["error"]["code"], "invalid-answer");
+    let published = h.diagnostics(&uri).await;
+    assert_eq!(published["diagnostics"][0]["code"], "invalid-answer");
+    let empty = h
+        .command(
+            "codex.rewrite",
+            json!({"textDocument": {"uri": uri}, "range": range(1, 0, 1, 0)}),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        empty["message"]
+            .as_str()
+            .unwrap()
+            .contains("non-empty `range`"),
+        "{empty}"
+    );
+    h.finish().await;
+}
+
+fn review_answer(findings: Value) -> String {
+    json!({"findings": findings}).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_review_publishes_valid_findings_that_a_quick_fix_applies_and_clear_removes() {
+    let first = review_answer(json!([
+        {"startLine": 3, "endLine": 3, "severity": "warning", "message": "magic number", "suggestion": "    ONE"},
+        {"startLine": 9, "endLine": 12, "severity": "error", "message": "past the end", "suggestion": null},
+        {"startLine": 1, "endLine": 1, "severity": "hint", "message": "outside the selection", "suggestion": null}
+    ]));
+    let second = review_answer(json!([
+        {"startLine": 2, "endLine": 4, "severity": "information", "message": "fine now", "suggestion": null}
+    ]));
+    let turns = vec![
+        transcript("ok").with_answer(&first),
+        transcript("ok").with_answer(&second),
+    ];
+    let mut h = editor(turns, json!({})).await;
+    let uri = h.open("x.rs", SOURCE, Some(SOURCE)).await;
+    let token = json!("review-1");
+    h.command(
+        "codex.review",
+        json!({"textDocument": {"uri": uri}, "range": range(1, 0, 3, 1), "progressToken": token}),
+    )
+    .await
+    .unwrap();
+    let (_, _, end) = h.progress_until_end(&token).await;
+    assert_eq!(end["codex"]["findings"], 1, "{end}");
+    assert_eq!(end["message"], "Review: 1 finding");
+    let turn = &h.launcher.fake(0).received_method("turn/start")[0]["params"];
+    assert!(turn["outputSchema"]["properties"]["findings"].is_object());
+    let published = h.diagnostics(&uri).await;
+    let diagnostics = published["diagnostics"].as_array().unwrap();
+    assert_eq!(diagnostics.len(), 1, "{published}");
+    let finding = &diagnostics[0];
+    assert_eq!(finding["source"], "codex-review");
+    assert_eq!(finding["severity"], 2);
+    assert_eq!(finding["range"], range(2, 0, 2, 5));
+
+    let actions = h
+        .client
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": range(2, 0, 2, 0),
+                   "context": {"diagnostics": [finding], "only": ["quickfix"]}}),
+        )
+        .await
+        .unwrap();
+    let apply = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["title"] == "Codex: Apply suggestion")
+        .expect("an apply-suggestion quick fix");
+    let edit = &apply["edit"]["changes"][&uri][0];
+    assert_eq!(edit["range"], range(2, 0, 3, 0));
+    assert_eq!(edit["newText"], "    ONE\n");
+
+    // A second review of lines 2-4 replaces the findings there.
+    let token = json!("review-2");
+    h.command(
+        "codex.review",
+        json!({"textDocument": {"uri": uri}, "range": range(1, 0, 3, 1), "progressToken": token}),
+    )
+    .await
+    .unwrap();
+    h.progress_until_end(&token).await;
+    let published = h.diagnostics(&uri).await;
+    let messages: Vec<&str> = published["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages, ["fine now"]);
+    let cleared = h
+        .command("codex.clearReview", json!({"textDocument": {"uri": uri}}))
+        .await
+        .unwrap();
+    assert_eq!(cleared["cleared"], 1);
+    assert_eq!(h.diagnostics(&uri).await["diagnostics"], json!([]));
+    h.finish().await;
+}
+
+/// Runs on the approval transcript and answers its command approval with
+/// `answer` (None: the client cannot ask). Returns what the fake received
+/// as the approval's answer.
+async fn approval_answered(caps: Value, options: Value, answer: Option<Value>) -> Value {
+    let launcher = playing(vec![transcript("approval")]);
+    let mut h = Harness::start_with(launcher, caps, options).await;
+    let uri = h.open("a.rs", "fn a() {}\n", Some("fn a() {}\n")).await;
+    let token = json!("approval");
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Make a file", "progressToken": token}))
+        .await;
+    if let Some(answer) = answer {
+        let (id, params) = h
+            .client
+            .expect_request("window/showMessageRequest", WAIT)
+            .await;
+        let message = params["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("Codex wants to run a command:"),
+            "{message}"
+        );
+        assert!(
+            message.contains("echo hi > created-by-mock.txt"),
+            "{message}"
+        );
+        assert!(
+            message.contains("Reason: The mock wants to write created-by-mock.txt"),
+            "{message}"
+        );
+        let titles: Vec<&str> = params["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["title"].as_str().unwrap())
+            .collect();
+        assert!(
+            titles.contains(&"Accept") && titles.contains(&"Decline"),
+            "{titles:?}"
+        );
+        h.client.respond(id, answer).await;
+    }
+    let (_, _, end) = h.progress_until_end(&token).await;
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    let fake = h.launcher.fake(0);
+    let responses: Vec<Value> = fake
+        .received()
+        .into_iter()
+        .filter(|m| m.get("method").is_none() && m.get("result").is_some())
+        .collect();
+    assert_eq!(
+        responses.len(),
+        1,
+        "one answer to the approval: {responses:?}"
+    );
+    h.finish().await;
+    responses[0]["result"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_accepted_in_the_editor_is_accepted() {
+    let result =
+        approval_answered(editor_caps(), json!({}), Some(json!({"title": "Accept"}))).await;
+    assert_eq!(result, json!({"decision": "accept"}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_declined_or_dismissed_in_the_editor_is_declined() {
+    let result =
+        approval_answered(editor_caps(), json!({}), Some(json!({"title": "Decline"}))).await;
+    assert_eq!(result, json!({"decision": "decline"}));
+    let result = approval_answered(editor_caps(), json!({}), Some(Value::Null)).await;
+    assert_eq!(result, json!({"decision": "decline"}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_nobody_answers_is_declined_after_the_timeout() {
+    let launcher = playing(vec![transcript("approval")]);
+    let mut h =
+        Harness::start_with(launcher, editor_caps(), json!({"approvalTimeoutSecs": 1})).await;
+    let uri = h.open("a.rs", "fn a() {}\n", Some("fn a() {}\n")).await;
+    let token = json!("unanswered");
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Make a file", "progressToken": token}))
+        .await;
+    let (_id, _) = h
+        .client
+        .expect_request("window/showMessageRequest", WAIT)
+        .await;
+    // Never answered: the turn goes on once the timeout declines.
+    let (_, _, end) = h.progress_until_end(&token).await;
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    let fake = h.launcher.fake(0);
+    let answer = fake
+        .received()
+        .into_iter()
+        .find(|m| m.get("result").is_some() && m.get("method").is_none())
+        .expect("the approval was answered");
+    assert_eq!(answer["result"], json!({"decision": "decline"}));
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_cannot_ask_gets_approvals_declined_without_a_request() {
+    let mut caps = editor_caps();
+    caps["window"]
+        .as_object_mut()
+        .unwrap()
+        .remove("showMessage");
+    let result = approval_answered(caps, json!({}), None).await;
+    assert_eq!(result, json!({"decision": "decline"}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn danger_full_access_needs_the_escalation_flag() {
+    let launcher = playing(vec![transcript("ok")]);
+    let mut h = Harness::start_with(
+        launcher,
+        editor_caps(),
+        json!({"sandbox": "danger-full-access"}),
+    )
+    .await;
+    let uri = h.open("d.rs", "fn d() {}\n", Some("fn d() {}\n")).await;
+    let token = json!("danger");
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "x", "progressToken": token}))
+        .await;
+    let (_, _, end) = h.progress_until_end(&token).await;
+    assert_eq!(end["codex"]["error"]["code"], "configuration");
+    assert!(
+        end["codex"]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("allowPrivilegedEscalation"),
+        "{end}"
+    );
+    let published = h.diagnostics(&uri).await;
+    assert_eq!(published["diagnostics"][0]["code"], "configuration");
+    assert_eq!(h.launcher.launches(), 0, "refused before codex starts");
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_actions_fill_their_template_and_bad_ones_are_named() {
+    let actions = json!({"actions": [
+        {"title": "Port", "prompt": "Port this {language} from {file}: {selection} ({instruction})", "mode": "answer"}
+    ]});
+    let mut h = editor(vec![transcript("ok")], actions).await;
+    let uri = h.open("p.rs", SOURCE, Some(SOURCE)).await;
+    let listed = h
+        .client
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": range(2, 0, 2, 5), "context": {"diagnostics": [], "only": ["refactor.codex.action"]}}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["title"], "Codex: Port", "{listed}");
+    let token = json!("port");
+    h.command(
+        "codex.action",
+        json!({"textDocument": {"uri": uri}, "range": range(2, 0, 2, 5), "title": "Port", "instruction": "to Go", "progressToken": token}),
+    )
+    .await
+    .unwrap();
+    let (begin, _, end) = h.progress_until_end(&token).await;
+    assert_eq!(begin["title"], "Codex: Port");
+    assert_eq!(end["codex"]["status"], "completed");
+    let prompt =
+        h.launcher.fake(0).received_method("turn/start")[0]["params"]["input"][0]["text"].clone();
+    let prompt = prompt.as_str().unwrap();
+    assert!(prompt.starts_with("Port this rust from /"), "{prompt}");
+    assert!(prompt.contains("p.rs:     1 (to Go)"), "{prompt}");
+    let unknown = h
+        .command(
+            "codex.action",
+            json!({"textDocument": {"uri": uri}, "title": "Nope"}),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        unknown["message"].as_str().unwrap().contains("known: Port"),
+        "{unknown}"
+    );
+
+    h.client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"codex": {"actions": [{"title": "Bad", "prompt": "Fix {selction}"}]}}}),
+        )
+        .await;
+    let shown = h
+        .client
+        .expect_notification("window/showMessage", WAIT)
+        .await;
+    let message = shown["message"].as_str().unwrap();
+    assert!(
+        message.contains("\"Bad\"") && message.contains("{selction}"),
+        "{message}"
+    );
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conversations_continue_reset_and_can_span_the_workspace() {
+    let mut h = editor(vec![transcript("ok")], json!({})).await;
+    let a = h.open("a.rs", "fn a() {}\n", Some("fn a() {}\n")).await;
+    let b = h.open("b.rs", "fn b() {}\n", Some("fn b() {}\n")).await;
+    run(&mut h, &a, "document", "a1").await;
+    run(&mut h, &a, "document", "a2").await;
+    run(&mut h, &a, "workspace", "w1").await;
+    run(&mut h, &b, "workspace", "w2").await;
+    let fake = h.launcher.fake(0);
+    assert_eq!(
+        fake.received_method("thread/start").len(),
+        2,
+        "one per conversation"
+    );
+    let status = h.command("codex.status", json!({})).await.unwrap();
+    let threads = status["threads"].as_array().unwrap();
+    assert_eq!(threads.len(), 2, "{status}");
+    let document = threads.iter().find(|t| t["scope"] == "document").unwrap();
+    assert_eq!(document["uri"], a);
+    assert_eq!(document["turns"], 2);
+    let workspace = threads.iter().find(|t| t["scope"] == "workspace").unwrap();
+    assert_eq!(workspace["turns"], 2);
+    assert!(workspace["folder"].is_string());
+
+    let reset = h
+        .command("codex.newThread", json!({"textDocument": {"uri": a}}))
+        .await
+        .unwrap();
+    assert_eq!(reset["threadReset"], true);
+    run(&mut h, &a, "document", "a3").await;
+    assert_eq!(
+        fake.received_method("thread/start").len(),
+        3,
+        "a fresh thread after newThread"
+    );
+    h.finish().await;
+}
+
+async fn run(h: &mut Harness, uri: &str, scope: &str, name: &str) {
+    let token = json!(name);
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Hi", "scope": scope, "progressToken": token}))
+        .await;
+    let (_, _, end) = h.progress_until_end(&token).await;
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+}
+
+fn diff_change(path: &str, diff: &str) -> Value {
+    json!([{"path": path, "kind": {"type": "update", "move_path": null}, "diff": diff}])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_change_reaches_a_dirty_buffer_without_losing_the_users_edits() {
+    let on_disk_before = "fn a() {\n    1\n}\n\nfn b() {}\n";
+    let agent_wrote = "fn a() {\n    2\n}\n\nfn b() {}\n";
+    let diff = "@@ -1,3 +1,3 @@\n fn a() {\n-    1\n+    2\n }\n";
+    let changes = diff_change("f.rs", diff);
+    let mut h = editor(
+        vec![transcript("ok").with_file_change(changes)],
+        json!({"sandbox": "workspace-write"}),
+    )
+    .await;
+    // The user's unsaved edit: a comment at the end.
+    let dirty = format!("{on_disk_before}// mine\n");
+    let uri = h.open("f.rs", &dirty, Some(agent_wrote)).await;
+    let token = json!("agent-writes");
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Change a", "progressToken": token}))
+        .await;
+    let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
+    let (document, edit) = only_edit(&params);
+    assert_eq!(document["version"], 1);
+    assert_eq!(edit["range"], range(1, 0, 2, 0));
+    assert_eq!(edit["newText"], "    2\n");
+    h.client.respond(id, json!({"applied": true})).await;
+    h.progress_until_end(&token).await;
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_change_that_conflicts_leaves_the_buffer_and_says_merge_conflict() {
+    let diff = "@@ -1,3 +1,3 @@\n fn a() {\n-    1\n+    2\n }\n";
+    let changes = diff_change("f.rs", diff);
+    let mut h = editor(
+        vec![transcript("ok").with_file_change(changes)],
+        json!({"sandbox": "workspace-write"}),
+    )
+    .await;
+    // The user rewrote the very line the agent changed.
+    let uri = h
+        .open(
+            "f.rs",
+            "fn a() {\n    100\n}\n",
+            Some("fn a() {\n    2\n}\n"),
+        )
+        .await;
+    let token = json!("conflict");
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Change a", "progressToken": token}))
+        .await;
+    let published = h.diagnostics(&uri).await;
+    let diagnostic = &published["diagnostics"][0];
+    assert_eq!(diagnostic["code"], "merge-conflict", "{published}");
+    assert!(
+        diagnostic["message"].as_str().unwrap().contains("f.rs"),
+        "{diagnostic}"
+    );
+    h.progress_until_end(&token).await;
+    h.client.drain(support::harness::DRAIN).await;
+    h.client
+        .take_notifications("textDocument/publishDiagnostics");
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_change_to_a_clean_buffer_shows_the_agents_version() {
+    let before = "fn a() {\n    1\n}\n";
+    let diff = "@@ -1,3 +1,3 @@\n fn a() {\n-    1\n+    2\n }\n";
+    let mut h = editor(
+        vec![transcript("ok").with_file_change(diff_change("f.rs", diff))],
+        json!({"sandbox": "workspace-write"}),
+    )
+    .await;
+    // Clean when opened; the agent then writes the file on disk.
+    let uri = h.open("f.rs", before, Some(before)).await;
+    std::fs::write(h.workspace.path().join("f.rs"), "fn a() {\n    2\n}\n").unwrap();
+    let token = json!("clean");
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Change a", "progressToken": token}))
+        .await;
+    let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
+    let (_, edit) = only_edit(&params);
+    assert_eq!(edit["newText"], "    2\n");
+    h.client.respond(id, json!({"applied": true})).await;
+    h.progress_until_end(&token).await;
+    h.finish().await;
+}
