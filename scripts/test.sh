@@ -19,6 +19,7 @@ if [ ! -x "$codex_bin" ] || ! "$codex_bin" --version 2>/dev/null | grep -q "$cod
 fi
 export CODEX_LS_TEST_CODEX="$codex_bin"
 echo "== $("$codex_bin" --version)"
+CODEX_LS_TEST_NVIM=$(bash scripts/install-nvim.sh); export CODEX_LS_TEST_NVIM
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

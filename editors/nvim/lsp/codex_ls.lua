@@ -1,0 +1,44 @@
+-- codex-ls: the Codex coding agent as a language server.
+--
+-- A `vim.lsp.Config` in nvim-lspconfig's `lsp/*.lua` format. With this
+-- plugin's folder on 'runtimepath', Neovim 0.11 users enable it with
+--
+--   vim.lsp.enable('codex_ls')
+--
+-- and change any field with `vim.lsp.config('codex_ls', { ... })`. It attaches
+-- to every buffer that holds a file (no `filetypes`). `settings.codex` is the
+-- server's configuration, one to one (see `:help codex_ls-settings`); the
+-- server pulls it with `workspace/configuration`.
+--
+-- Neovim 0.10 has no `vim.lsp.enable`: call `require('codex_ls').setup()`,
+-- which starts the same configuration with `vim.lsp.start`.
+
+---@type vim.lsp.Config
+return {
+  cmd = { 'codex-ls' },
+  root_markers = { '.git', '.hg', '.jj', '.svn' },
+  settings = {
+    codex = vim.empty_dict(),
+  },
+  -- The same settings go along with `initialize`, so that a run started
+  -- right after the client attaches does not race the first
+  -- `workspace/configuration` pull.
+  before_init = function(params, config)
+    local settings = config.settings and config.settings.codex
+    if type(settings) == 'table' then
+      params.initializationOptions = settings
+    end
+  end,
+  handlers = {
+    -- Approvals arrive as `window/showMessageRequest`; answer them with
+    -- `vim.ui.select` showing the whole command or file list.
+    ['window/showMessageRequest'] = function(...)
+      return require('codex_ls.approvals').show_message_request(...)
+    end,
+    -- Configuration errors arrive as `window/showMessage`; remember them for
+    -- `:checkhealth codex_ls`, then show them as usual.
+    ['window/showMessage'] = function(...)
+      return require('codex_ls.health').show_message(...)
+    end,
+  },
+}

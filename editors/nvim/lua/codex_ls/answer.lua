@@ -1,0 +1,216 @@
+--- The live answer window: a markdown scratch buffer in a float or a split
+--- that grows as a run's `$/progress` reports arrive, shows the run's status
+--- in its title, and ends with the outcome. `q` closes it, `<C-c>` (the
+--- `answer.cancel_key` option) cancels the run. Each run has its own window.
+local M = {}
+
+---@class codex_ls.AnswerWindow
+---@field buf integer
+---@field win? integer
+---@field token string
+---@field style 'float'|'split'
+---@field slot integer the float's place in the stack of open answer floats
+local Window = {}
+Window.__index = Window
+
+--- Open answer windows by token.
+---@type table<string, codex_ls.AnswerWindow>
+M.windows = {}
+
+local function options()
+  return require('codex_ls').options.answer
+end
+
+local function size(value, total)
+  if value < 1 then
+    return math.max(1, math.floor(total * value))
+  end
+  return math.min(total, math.floor(value))
+end
+
+--- The first free slot in the stack of floats, so several answers stay
+--- visible at once.
+local function free_slot()
+  local taken = {}
+  for _, window in pairs(M.windows) do
+    if window.style == 'float' and window:is_open() then
+      taken[window.slot] = true
+    end
+  end
+  local slot = 0
+  while taken[slot] do
+    slot = slot + 1
+  end
+  return slot
+end
+
+--- The title: the run's title and its status.
+---@param run codex_ls.Run
+local function title_of(run)
+  local status = run.status
+  if run.status == 'failed' and run.error and run.error.code then
+    status = 'failed: ' .. run.error.code
+  end
+  return (' %s · %s '):format(run.title, status)
+end
+
+--- The buffer's lines: the streamed answer, then the outcome when the run
+--- did not complete.
+---@param run codex_ls.Run
+---@return string[]
+local function lines_of(run)
+  local lines = vim.split(run.text, '\n', { plain = true })
+  if run.ended_at and run.status ~= 'completed' then
+    local outcome
+    if run.status == 'interrupted' then
+      outcome = '_Cancelled._'
+    elseif run.error then
+      outcome = ('**%s** (`%s`): %s'):format(run.status, run.error.code or '?', run.error.message or '')
+    else
+      outcome = ('**%s**'):format(run.status)
+    end
+    if run.text ~= '' then
+      vim.list_extend(lines, { '', '---' })
+    else
+      lines = {}
+    end
+    vim.list_extend(lines, vim.split(outcome, '\n', { plain = true }))
+  elseif not run.ended_at and run.text == '' then
+    lines = { '_Waiting for Codex…_' }
+  end
+  return lines
+end
+
+--- Opens the answer window for a run that is starting.
+---@param run codex_ls.Run
+---@param actions { cancel: fun() }
+---@return codex_ls.AnswerWindow
+function M.open(run, actions)
+  local opts = options()
+  local buf = vim.api.nvim_create_buf(false, true)
+  vim.bo[buf].bufhidden = 'wipe'
+  vim.bo[buf].filetype = 'markdown'
+  vim.b[buf].codex_ls_token = run.token
+  local window = setmetatable({ buf = buf, token = run.token, style = opts.style, slot = 0 }, Window)
+  M.windows[run.token] = window
+
+  local map = { buffer = buf, nowait = true, silent = true }
+  vim.keymap.set('n', opts.close_key, function()
+    window:close()
+  end, vim.tbl_extend('force', map, { desc = 'Close the Codex answer' }))
+  vim.keymap.set('n', opts.cancel_key, actions.cancel, vim.tbl_extend('force', map, { desc = 'Cancel the Codex run' }))
+  vim.api.nvim_buf_create_user_command(buf, 'CodexCancel', actions.cancel, { desc = 'Cancel the Codex run' })
+  vim.api.nvim_create_autocmd('BufWipeout', {
+    buffer = buf,
+    once = true,
+    callback = function()
+      M.windows[run.token] = nil
+    end,
+  })
+
+  if opts.style == 'split' then
+    local previous = vim.api.nvim_get_current_win()
+    window.win = vim.api.nvim_open_win(buf, false, { split = opts.split, win = -1 })
+    vim.wo[window.win].wrap = true
+    vim.wo[window.win].winbar = title_of(run)
+    if vim.api.nvim_win_is_valid(previous) then
+      vim.api.nvim_set_current_win(previous)
+    end
+  else
+    window.slot = free_slot()
+    window.win = vim.api.nvim_open_win(buf, false, window:float_config(run, 1))
+    vim.wo[window.win].wrap = true
+  end
+  window:update(run)
+  return window
+end
+
+--- The float's placement: top right, below the answers already open.
+---@param run codex_ls.Run
+---@param height integer
+function Window:float_config(run, height)
+  local opts = options()
+  local columns, rows = vim.o.columns, vim.o.lines - vim.o.cmdheight - 1
+  local width = size(opts.width, columns)
+  local max_height = size(opts.height, rows)
+  local config = {
+    relative = 'editor',
+    anchor = 'NE',
+    row = math.min(self.slot * 3, math.max(0, rows - 3)),
+    col = columns,
+    width = math.max(20, math.min(width, columns - 2)),
+    height = math.max(1, math.min(height, max_height)),
+    style = 'minimal',
+    border = opts.border,
+    focusable = true,
+    zindex = 60 + self.slot,
+  }
+  -- A float's title needs a border.
+  if opts.border ~= 'none' and opts.border ~= '' then
+    config.title = title_of(run)
+    config.title_pos = 'left'
+  end
+  return config
+end
+
+---@return boolean
+function Window:is_open()
+  return self.win ~= nil and vim.api.nvim_win_is_valid(self.win)
+end
+
+--- The buffer's text (what the user reads).
+---@return string
+function Window:text()
+  if not vim.api.nvim_buf_is_valid(self.buf) then
+    return ''
+  end
+  return table.concat(vim.api.nvim_buf_get_lines(self.buf, 0, -1, false), '\n')
+end
+
+--- Redraws the text and the title from the run.
+---@param run codex_ls.Run
+function Window:update(run)
+  if not vim.api.nvim_buf_is_valid(self.buf) then
+    return
+  end
+  local lines = lines_of(run)
+  vim.bo[self.buf].modifiable = true
+  vim.api.nvim_buf_set_lines(self.buf, 0, -1, false, lines)
+  vim.bo[self.buf].modifiable = false
+  vim.bo[self.buf].modified = false
+  if not self:is_open() then
+    return
+  end
+  if self.style == 'split' then
+    vim.wo[self.win].winbar = title_of(run)
+  else
+    -- Grow with the text: the height counts wrapped lines.
+    local config = self:float_config(run, 1)
+    local height = 0
+    for _, line in ipairs(lines) do
+      height = height + math.max(1, math.ceil(vim.fn.strdisplaywidth(line) / config.width))
+    end
+    config = self:float_config(run, height)
+    vim.api.nvim_win_set_config(self.win, config)
+    if not config.title then
+      vim.wo[self.win].winbar = title_of(run)
+    end
+  end
+  -- Follow the end of the answer while it streams, unless the user moved in it.
+  if vim.api.nvim_get_current_win() ~= self.win then
+    pcall(vim.api.nvim_win_set_cursor, self.win, { #lines, 0 })
+  end
+end
+
+--- Closes the window (the scratch buffer goes with it). The run goes on.
+function Window:close()
+  if self:is_open() then
+    pcall(vim.api.nvim_win_close, self.win, true)
+  end
+  if vim.api.nvim_buf_is_valid(self.buf) then
+    pcall(vim.api.nvim_buf_delete, self.buf, { force = true })
+  end
+  M.windows[self.token] = nil
+end
+
+return M

@@ -1,0 +1,558 @@
+--- The `:Codex*` commands, buffer-local where codex-ls attaches, and the
+--- registry of the runs they start.
+---
+--- Each run command calls the server's command (`codex.run`,
+--- `codex.explain`, ...) with a `progressToken` of its own, so the run's
+--- `$/progress` reports (which Neovim also feeds to `vim.lsp.status()` and
+--- the `LspProgress` event) are found by token and drawn into the run's
+--- answer window.
+local codex_ls = require('codex_ls')
+local answer = require('codex_ls.answer')
+
+local M = {}
+
+---@class codex_ls.Run
+---@field token string the progressToken this plugin made
+---@field command string the server's command, e.g. `codex.explain`
+---@field title string
+---@field kind 'answer'|'edit'|'review' answer runs stream into a window
+---@field bufnr integer the source buffer
+---@field uri string
+---@field client_id integer
+---@field run_id? integer from the server's answer or the `begin` report
+---@field status 'starting'|'running'|'completed'|'failed'|'interrupted'|'timeout'
+---@field text string the streamed answer: the deltas since the last reset
+---@field reports integer `report`s received
+---@field resets integer reports that started the answer over
+---@field started_at number `vim.uv.hrtime()` when the command was sent
+---@field ended_at? number `vim.uv.hrtime()` when the run ended
+---@field result? table the `codex` object of the `end` report
+---@field error? { code: string, message: string }
+---@field answer? codex_ls.AnswerWindow
+
+--- Every run this Neovim started, by token; ended runs stay for inspection
+--- until their window closes (or the next 50 runs push them out).
+---@type table<string, codex_ls.Run>
+M.runs = {}
+
+local sequence = 0
+local ended_order = {} ---@type string[]
+
+local function new_token()
+  sequence = sequence + 1
+  return ('codex_ls.nvim/%d/%d'):format(vim.fn.getpid(), sequence)
+end
+
+local function notify(message, level)
+  vim.notify('codex-ls: ' .. message, level or vim.log.levels.INFO, { title = 'codex-ls' })
+end
+
+--- The LSP range of a command's selection: the Visual selection (charwise
+--- when it was made with `v`), or the `:range` lines; nil without a range.
+---@param bufnr integer
+---@param opts table the user command's arguments
+---@param encoding string the client's position encoding
+---@return lsp.Range?
+function M.selection_range(bufnr, opts, encoding)
+  if not opts or (opts.range or 0) == 0 then
+    return nil
+  end
+  local line1, line2 = opts.line1, opts.line2
+  local first = vim.api.nvim_buf_get_mark(bufnr, '<')
+  local last = vim.api.nvim_buf_get_mark(bufnr, '>')
+  if vim.fn.visualmode() == 'v' and first[1] == line1 and last[1] == line2 then
+    local start_line = vim.api.nvim_buf_get_lines(bufnr, line1 - 1, line1, false)[1] or ''
+    local end_line = vim.api.nvim_buf_get_lines(bufnr, line2 - 1, line2, false)[1] or ''
+    local start = {
+      line = line1 - 1,
+      character = vim.lsp.util.character_offset(bufnr, line1 - 1, math.min(first[2], #start_line), encoding),
+    }
+    local finish
+    if last[2] >= #end_line then
+      -- The selection takes the end of the line, its line break included.
+      finish = { line = line2, character = 0 }
+    else
+      -- '> marks the first byte of the last character; the range ends after it.
+      local after = last[2] + 1 + vim.str_utf_end(end_line, last[2] + 1)
+      finish = {
+        line = line2 - 1,
+        character = vim.lsp.util.character_offset(bufnr, line2 - 1, after, encoding),
+      }
+    end
+    return { start = start, ['end'] = finish }
+  end
+  return { start = { line = line1 - 1, character = 0 }, ['end'] = { line = line2, character = 0 } }
+end
+
+--- The current line as a range (for edit commands given no range).
+local function current_line_range()
+  local line = vim.api.nvim_win_get_cursor(0)[1]
+  return { start = { line = line - 1, character = 0 }, ['end'] = { line = line, character = 0 } }
+end
+
+--- The buffer's diagnostics on the range's lines as LSP diagnostics, for
+--- `codex.fix`. codex-ls's own failure reports (source `codex`) are left out:
+--- they are about the run, not the code.
+---@param bufnr integer
+---@param range lsp.Range
+---@return lsp.Diagnostic[]
+function M.diagnostics_in(bufnr, range)
+  local last = range['end'].line
+  if range['end'].character == 0 and last > range.start.line then
+    last = last - 1
+  end
+  local picked = {}
+  for _, diagnostic in ipairs(vim.diagnostic.get(bufnr)) do
+    local finish = diagnostic.end_lnum or diagnostic.lnum
+    if diagnostic.lnum <= last and finish >= range.start.line and diagnostic.source ~= 'codex' then
+      table.insert(picked, diagnostic)
+    end
+  end
+  if vim.lsp.diagnostic.from then
+    return vim.lsp.diagnostic.from(picked)
+  end
+  return vim.tbl_map(function(diagnostic)
+    local lsp = diagnostic.user_data and diagnostic.user_data.lsp
+    return lsp
+      or {
+        range = {
+          start = { line = diagnostic.lnum, character = diagnostic.col },
+          ['end'] = { line = diagnostic.end_lnum or diagnostic.lnum, character = diagnostic.end_col or diagnostic.col },
+        },
+        severity = diagnostic.severity,
+        message = diagnostic.message,
+        source = diagnostic.source,
+        code = diagnostic.code,
+      }
+  end, picked)
+end
+
+local function forget_ended()
+  while #ended_order > 50 do
+    local token = table.remove(ended_order, 1)
+    local run = M.runs[token]
+    if run and not (run.answer and run.answer:is_open()) then
+      M.runs[token] = nil
+    end
+  end
+end
+
+--- Registers a run under a new progress token (and, for answer runs,
+--- opens its answer window), so its `$/progress` reports find it.
+---@param spec { command: string, title: string, kind: 'answer'|'edit'|'review', bufnr: integer, uri: string }
+---@param client vim.lsp.Client
+---@return codex_ls.Run
+function M.register(spec, client)
+  local token = new_token()
+  ---@type codex_ls.Run
+  local run = {
+    token = token,
+    command = spec.command,
+    title = spec.title,
+    kind = spec.kind,
+    bufnr = spec.bufnr,
+    uri = spec.uri,
+    client_id = client.id,
+    status = 'starting',
+    text = '',
+    reports = 0,
+    resets = 0,
+    started_at = vim.uv.hrtime(),
+  }
+  M.runs[token] = run
+  if run.kind == 'answer' then
+    run.answer = answer.open(run, {
+      cancel = function()
+        M.cancel_token(token)
+      end,
+    })
+  end
+  return run
+end
+
+--- Starts a run: registers it, then sends `command` with `argument` plus
+--- the run's progressToken.
+---@param spec { command: string, title: string, kind: 'answer'|'edit'|'review', argument: table, bufnr?: integer }
+---@return codex_ls.Run?
+function M.start_run(spec)
+  local bufnr = spec.bufnr or vim.api.nvim_get_current_buf()
+  local client = codex_ls.client(bufnr)
+  if not client then
+    notify('codex-ls is not attached to this buffer (see :checkhealth codex_ls)', vim.log.levels.ERROR)
+    return nil
+  end
+  local run = M.register({
+    command = spec.command,
+    title = spec.title,
+    kind = spec.kind,
+    bufnr = bufnr,
+    uri = spec.argument.textDocument.uri,
+  }, client)
+  local argument = vim.tbl_extend('force', spec.argument, { progressToken = run.token })
+  codex_ls.exec(client, spec.command, argument, function(err, result)
+    if err then
+      M.finish(run, 'failed', { code = 'rpc-error', message = err.message or tostring(err) })
+      return
+    end
+    if type(result) == 'table' and result.runId and run.run_id == nil then
+      run.run_id = result.runId
+    end
+  end, bufnr)
+  return run
+end
+
+--- Ends a run (from its `end` report, or when the command itself failed).
+---@param run codex_ls.Run
+---@param status string
+---@param err? { code: string, message: string }
+---@param result? table the `end` report's `codex` object
+function M.finish(run, status, err, result)
+  if run.ended_at then
+    return
+  end
+  run.ended_at = vim.uv.hrtime()
+  run.status = status
+  run.error = err
+  run.result = result
+  if run.text == '' and result and type(result.assistantText) == 'string' then
+    run.text = result.assistantText
+  end
+  table.insert(ended_order, run.token)
+  forget_ended()
+  if run.answer then
+    run.answer:update(run)
+  end
+  M.announce(run)
+  vim.api.nvim_exec_autocmds('User', {
+    pattern = 'CodexLsRunEnd',
+    modeline = false,
+    data = { token = run.token, status = run.status, error = run.error, result = run.result },
+  })
+end
+
+--- What the user hears when a run without a window ends, or a run fails.
+---@param run codex_ls.Run
+function M.announce(run)
+  local result = run.result or {}
+  if run.status == 'failed' or run.status == 'timeout' then
+    local err = run.error or {}
+    if not run.answer then
+      notify(('%s %s (%s): %s'):format(run.title, run.status, err.code or '?', err.message or ''), vim.log.levels.ERROR)
+    end
+    return
+  end
+  if run.status == 'interrupted' then
+    if not run.answer then
+      notify(run.title .. ' cancelled')
+    end
+    return
+  end
+  if run.kind == 'edit' then
+    local edit = result.edit or {}
+    local message = ('%s: edit %s'):format(run.title, edit.status or 'done')
+    if edit.reason then
+      message = message .. ' (' .. edit.reason .. ')'
+    end
+    if edit.explanation and edit.explanation ~= '' then
+      message = message .. '\n' .. edit.explanation
+    end
+    notify(message, edit.status == 'applied' and vim.log.levels.INFO or vim.log.levels.WARN)
+  elseif run.kind == 'review' then
+    notify(('%s: %d finding(s), shown as diagnostics'):format(run.title, tonumber(result.findings) or 0))
+  end
+end
+
+--- Feeds one `$/progress` notification of the codex-ls client to its run.
+---@param client_id integer
+---@param params { token: any, value: table }
+function M.on_progress(client_id, params)
+  if type(params) ~= 'table' or type(params.value) ~= 'table' then
+    return
+  end
+  local run = M.runs[params.token]
+  if not run or run.client_id ~= client_id or run.ended_at then
+    return
+  end
+  local value = params.value
+  local ext = type(value.codex) == 'table' and value.codex or {}
+  if value.kind == 'begin' then
+    run.status = 'running'
+    run.run_id = run.run_id or ext.runId
+    if value.title then
+      run.title = value.title
+    end
+  elseif value.kind == 'report' then
+    run.status = 'running'
+    run.reports = run.reports + 1
+    if ext.reset then
+      run.resets = run.resets + 1
+      run.text = ''
+    end
+    if type(ext.delta) == 'string' then
+      run.text = run.text .. ext.delta
+    end
+  elseif value.kind == 'end' then
+    M.finish(run, ext.status or 'completed', ext.error, ext)
+    return
+  end
+  if run.answer then
+    run.answer:update(run)
+  end
+end
+
+--- Ends the runs of a client that left the buffer (stopped or crashed):
+--- no `end` report will come for them.
+---@param client_id integer
+---@param bufnr integer
+function M.client_detached(client_id, bufnr)
+  for _, run in pairs(M.runs) do
+    if run.client_id == client_id and run.bufnr == bufnr and not run.ended_at then
+      M.finish(run, 'failed', { code = 'client-detached', message = 'codex-ls detached from the buffer' })
+    end
+  end
+end
+
+--- Cancels one run by its token.
+---@param token string
+function M.cancel_token(token)
+  local run = M.runs[token]
+  if not run or run.ended_at then
+    return
+  end
+  local client = vim.lsp.get_client_by_id(run.client_id)
+  if not client then
+    return
+  end
+  codex_ls.exec(client, 'codex.cancel', { token = token }, function(err)
+    if err then
+      notify('cancel failed: ' .. (err.message or ''), vim.log.levels.ERROR)
+    end
+  end, run.bufnr)
+end
+
+local function document(bufnr)
+  return { uri = vim.uri_from_bufnr(bufnr) }
+end
+
+local function encoding_of(bufnr)
+  local client = codex_ls.client(bufnr)
+  return client and client.offset_encoding or 'utf-16'
+end
+
+local function joined(opts)
+  local text = opts.args or ''
+  return vim.trim(text)
+end
+
+--- `:CodexCancel`: in an answer window, cancels its run; elsewhere, every
+--- run of the current buffer's document.
+function M.cancel()
+  local token = vim.b.codex_ls_token
+  if token then
+    M.cancel_token(token)
+    return
+  end
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = codex_ls.client(bufnr)
+  if not client then
+    notify('codex-ls is not attached to this buffer', vim.log.levels.ERROR)
+    return
+  end
+  codex_ls.exec(client, 'codex.cancel', { textDocument = document(bufnr) }, function(err, result)
+    if err then
+      notify('cancel failed: ' .. (err.message or ''), vim.log.levels.ERROR)
+    elseif result and result.cancelled and #result.cancelled == 0 then
+      notify('no run of this buffer to cancel')
+    end
+  end, bufnr)
+end
+
+--- `:CodexStatus`: the server's and the backend's state in a message.
+function M.status()
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = codex_ls.client(bufnr)
+  if not client then
+    notify('codex-ls is not attached to this buffer', vim.log.levels.ERROR)
+    return
+  end
+  codex_ls.exec(client, 'codex.status', nil, function(err, result)
+    if err or type(result) ~= 'table' then
+      notify('status failed: ' .. (err and err.message or 'no answer'), vim.log.levels.ERROR)
+      return
+    end
+    notify(table.concat(M.status_lines(result), '\n'))
+  end, bufnr)
+end
+
+--- `codex.status`'s answer as lines of text.
+---@param status table
+---@return string[]
+function M.status_lines(status)
+  local backend = status.backend or {}
+  local function text(value)
+    return (value == nil or value == vim.NIL) and '-' or tostring(value)
+  end
+  local lines = {
+    'codex-ls ' .. text(status.serverVersion),
+    ('backend: %s, Codex CLI %s (%s), pid %s'):format(
+      text(backend.state),
+      text(backend.codexVersion),
+      text(backend.codexPath),
+      text(backend.pid)
+    ),
+  }
+  if backend.lastError ~= nil and backend.lastError ~= vim.NIL then
+    table.insert(lines, 'last error: ' .. text(backend.lastError))
+  end
+  for _, run in ipairs(status.activeRuns or {}) do
+    table.insert(lines, ('run %s: %s %s'):format(text(run.runId), text(run.title), text(run.uri)))
+  end
+  for _, thread in ipairs(status.threads or {}) do
+    table.insert(
+      lines,
+      ('thread %s (%s%s): %s turn(s)'):format(
+        text(thread.threadId),
+        text(thread.scope),
+        thread.uri and (' ' .. text(thread.uri)) or '',
+        text(thread.turns)
+      )
+    )
+  end
+  return lines
+end
+
+--- `:CodexNewThread`: the next run on this document starts a fresh thread.
+function M.new_thread()
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = codex_ls.client(bufnr)
+  if not client then
+    notify('codex-ls is not attached to this buffer', vim.log.levels.ERROR)
+    return
+  end
+  codex_ls.exec(client, 'codex.newThread', { textDocument = document(bufnr) }, function(err)
+    if err then
+      notify('new thread failed: ' .. (err.message or ''), vim.log.levels.ERROR)
+    else
+      notify('the next run starts a new Codex thread')
+    end
+  end, bufnr)
+end
+
+--- The run commands: name → how to build the server command's argument.
+---@type table<string, { command: string, title: string, kind: string, nargs: string|integer, desc: string, argument: fun(bufnr: integer, range: lsp.Range?, opts: table): table? }>
+M.run_commands = {
+  CodexAsk = {
+    command = 'codex.run',
+    title = 'Codex: Ask',
+    kind = 'answer',
+    nargs = '+',
+    desc = 'Ask Codex about the selection (or the file)',
+    argument = function(bufnr, range, opts)
+      return { textDocument = document(bufnr), range = range, prompt = joined(opts) }
+    end,
+  },
+  CodexExplain = {
+    command = 'codex.explain',
+    title = 'Codex: Explain',
+    kind = 'answer',
+    nargs = 0,
+    desc = 'Explain the selection (or the file)',
+    argument = function(bufnr, range)
+      return { textDocument = document(bufnr), range = range }
+    end,
+  },
+  CodexRewrite = {
+    command = 'codex.rewrite',
+    title = 'Codex: Rewrite',
+    kind = 'edit',
+    nargs = '*',
+    desc = 'Rewrite the selection (or the line), with an optional instruction',
+    argument = function(bufnr, range, opts)
+      local instruction = joined(opts)
+      local argument = { textDocument = document(bufnr), range = range or current_line_range() }
+      if instruction == '' then
+        argument.preset = 'improve'
+      else
+        argument.instruction = instruction
+      end
+      return argument
+    end,
+  },
+  CodexFix = {
+    command = 'codex.fix',
+    title = 'Codex: Fix',
+    kind = 'edit',
+    nargs = 0,
+    desc = 'Fix the diagnostics in the selection (or on the line)',
+    argument = function(bufnr, range)
+      range = range or current_line_range()
+      return { textDocument = document(bufnr), range = range, diagnostics = M.diagnostics_in(bufnr, range) }
+    end,
+  },
+  CodexReview = {
+    command = 'codex.review',
+    title = 'Codex: Review',
+    kind = 'review',
+    nargs = 0,
+    desc = 'Review the selection (or the file); findings become diagnostics',
+    argument = function(bufnr, range)
+      return { textDocument = document(bufnr), range = range }
+    end,
+  },
+}
+
+--- Starts the run command `name` from a user command's arguments.
+---@param name string e.g. `CodexExplain`
+---@param opts table the user command's arguments
+---@return codex_ls.Run?
+function M.run(name, opts)
+  local spec = M.run_commands[name]
+  local bufnr = vim.api.nvim_get_current_buf()
+  local range = M.selection_range(bufnr, opts, encoding_of(bufnr))
+  return M.start_run({
+    command = spec.command,
+    title = spec.title,
+    kind = spec.kind,
+    bufnr = bufnr,
+    argument = spec.argument(bufnr, range, opts or {}),
+  })
+end
+
+--- Creates the buffer-local commands in a buffer codex-ls attached to.
+---@param bufnr integer
+function M.attach(bufnr)
+  for name, spec in pairs(M.run_commands) do
+    vim.api.nvim_buf_create_user_command(bufnr, name, function(opts)
+      M.run(name, opts)
+    end, { range = true, nargs = spec.nargs, desc = spec.desc })
+  end
+  vim.api.nvim_buf_create_user_command(
+    bufnr,
+    'CodexCancel',
+    M.cancel,
+    { desc = 'Cancel the Codex runs of this buffer' }
+  )
+  vim.api.nvim_buf_create_user_command(bufnr, 'CodexNewThread', M.new_thread, {
+    desc = 'Start a new Codex thread for this buffer',
+  })
+  vim.api.nvim_buf_create_user_command(bufnr, 'CodexStatus', M.status, { desc = 'Show codex-ls status' })
+end
+
+--- Removes the buffer-local commands when the last codex-ls client detaches.
+---@param bufnr integer
+function M.detach(bufnr)
+  for _, name in ipairs({
+    'CodexAsk',
+    'CodexExplain',
+    'CodexRewrite',
+    'CodexFix',
+    'CodexReview',
+    'CodexCancel',
+    'CodexNewThread',
+    'CodexStatus',
+  }) do
+    pcall(vim.api.nvim_buf_del_user_command, bufnr, name)
+  end
+end
+
+return M

@@ -1,0 +1,50 @@
+-- An HTTP 500 from the model service: a vim.diagnostic entry with code
+-- `server-error` on the selection, and the outcome in the answer window.
+local H = require('harness')
+
+H.test('an HTTP 500 becomes a server-error diagnostic on the selection', function()
+  local bufnr = H.open('src/lib.rs')
+  local before = H.open_tokens()
+  H.type('2GVjj')
+  H.wait('Visual line mode on lines 2-4', function()
+    return vim.fn.mode() == 'V' and vim.fn.line('.') == 4
+  end)
+  H.type(':CodexExplain<CR>')
+  local window = H.new_answer_window(before)
+
+  local diagnostic = H.wait('a server-error diagnostic', function()
+    for _, d in ipairs(vim.diagnostic.get(bufnr)) do
+      if d.code == 'server-error' then
+        return d
+      end
+    end
+  end)
+  H.eq('codex', diagnostic.source, 'diagnostic source')
+  H.eq(vim.diagnostic.severity.ERROR, diagnostic.severity, 'severity')
+  H.eq(
+    { 1, 0, 4, 0 },
+    { diagnostic.lnum, diagnostic.col, diagnostic.end_lnum, diagnostic.end_col },
+    'range = the selection'
+  )
+
+  window = H.wait('the answer window to show the failure', function()
+    local current = H.answer_window(window.token)
+    return current and current.title:find('failed: server-error', 1, true) and current
+  end)
+  H.truthy(window.text:find('server-error', 1, true), 'the outcome is in the window: ' .. window.text)
+end)
+
+H.test('with style = split the answer opens in a split, its status in the winbar', function()
+  require('codex_ls').options.answer.style = 'split'
+  local source_win = vim.api.nvim_get_current_win()
+  local before = H.open_tokens()
+  H.type(':%CodexAsk Why?<CR>')
+  local window = H.new_answer_window(before)
+  H.eq('', window.config.relative, 'a split, not a float')
+  H.eq(source_win, vim.api.nvim_get_current_win(), 'the cursor stays in the source window')
+  window = H.wait('the winbar to show the failure', function()
+    local current = H.answer_window(window.token)
+    return current and vim.wo[current.win].winbar:find('failed: server-error', 1, true) and current
+  end)
+  H.truthy(window.text:find('server-error', 1, true), 'the outcome is in the split: ' .. window.text)
+end)

