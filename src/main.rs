@@ -41,7 +41,11 @@ fn main() {
         },
         None => {
             init_tracing("info");
-            runtime().block_on(serve());
+            let runtime = runtime();
+            runtime.block_on(serve());
+            // The blocking stdin read may still be pending (after SIGTERM
+            // with the editor's pipe open): do not wait for it.
+            runtime.shutdown_background();
         }
         Some(other) => {
             eprintln!("codex-ls: unknown argument {other}\n\n{HELP}");
@@ -85,11 +89,15 @@ async fn serve() {
     // Orphaned codex helpers are reparented to us, so we can reap them.
     process::become_subreaper();
     let (service, socket, supervisor) = codex_ls::build_service(Arc::new(ProcessLauncher));
-    let serve = Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).serve(service);
+    // A bad frame from the client must not end the session (see lsp::wire).
+    let wire = codex_ls::lsp::wire::guard(tokio::io::stdin(), tokio::io::stdout());
+    let serve = Server::new(wire.input, wire.output, socket).serve(service);
     tokio::select! {
         () = serve => tracing::info!("the client closed the connection"),
         () = terminated() => tracing::info!("terminated by signal"),
     }
+    // The server's last answers (e.g. to `shutdown`) go out before we exit.
+    let _ = tokio::time::timeout(Duration::from_millis(500), wire.flushed).await;
     // After exit, or stdin EOF without shutdown: nothing may outlive us.
     supervisor.shutdown().await;
     process::kill_and_reap_descendants(Duration::from_millis(500), &[]);

@@ -1,6 +1,6 @@
 //! Conversions from LSP types to ours, named after their target.
 
-use std::path::PathBuf;
+use std::path::{Component, PathBuf};
 
 use tower_lsp_server::ls_types::{self as lsp, Uri};
 
@@ -27,9 +27,25 @@ pub fn text_change(change: lsp::TextDocumentContentChangeEvent) -> TextChange {
     }
 }
 
-/// The document's file path, for `file:` URIs.
+/// The local file a URI names: a `file:` URI (no host, or `localhost`)
+/// whose path is absolute and has no `..` segment. Anything else names no
+/// file of ours: other schemes (`untitled:`, `https:`; their paths are not
+/// paths on this machine), other hosts, and paths that climb with `..`
+/// (where they lead depends on symlinks, not on how they read). Documents
+/// with such URIs are handled like untitled buffers.
 pub fn file_path(uri: &Uri) -> Option<PathBuf> {
-    uri.to_file_path().map(|path| path.into_owned())
+    if !uri.scheme().as_str().eq_ignore_ascii_case("file") {
+        return None;
+    }
+    let host = uri.authority().map(|authority| authority.host());
+    if host.is_some_and(|host| !host.is_empty() && !host.eq_ignore_ascii_case("localhost")) {
+        return None;
+    }
+    let path = uri.to_file_path()?.into_owned();
+    let climbs = path
+        .components()
+        .any(|component| matches!(component, Component::ParentDir));
+    (path.is_absolute() && !climbs).then_some(path)
 }
 
 /// The encoding to use, from the client's offered `positionEncodings`.
@@ -48,5 +64,40 @@ pub fn token_key(token: &lsp::ProgressToken) -> String {
     match token {
         lsp::NumberOrString::Number(n) => format!("n:{n}"),
         lsp::NumberOrString::String(s) => format!("s:{s}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    fn path_of(uri: &str) -> Option<PathBuf> {
+        file_path(&Uri::from_str(uri).unwrap())
+    }
+
+    #[test]
+    fn only_plain_local_file_uris_name_files() {
+        assert_eq!(
+            path_of("file:///w/src/a.rs"),
+            Some(PathBuf::from("/w/src/a.rs"))
+        );
+        assert_eq!(
+            path_of("FILE://localhost/w/a%20b.rs"),
+            Some(PathBuf::from("/w/a b.rs"))
+        );
+        assert_eq!(path_of("file:///w/./a.rs"), Some(PathBuf::from("/w/a.rs")));
+        for uri in [
+            "file:///a/../b",
+            "file:///w/%2E%2E/etc/passwd",
+            "file:///w/sub/..",
+            "file://server/share/a.rs",
+            "untitled:Untitled-1",
+            "https://example.com/etc/passwd",
+            "file:relative/a.rs",
+        ] {
+            assert_eq!(path_of(uri), None, "{uri}");
+        }
     }
 }

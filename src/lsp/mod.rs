@@ -3,3 +3,4 @@
 pub mod ext;
 pub mod from_proto;
 pub mod to_proto;
+pub mod wire;

@@ -95,7 +95,15 @@ impl SnapshotDir {
             &clean
         });
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            // Directories inside are as private as the run's directory.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                builder.mode(0o700);
+            }
+            builder.create(parent)?;
         }
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
@@ -133,6 +141,7 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode(dir.path()), 0o700);
+            assert_eq!(mode(&dir.path().join("src")), 0o700);
             assert_eq!(mode(&path), 0o600);
         }
         let root = dir.path().to_path_buf();

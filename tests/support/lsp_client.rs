@@ -36,6 +36,8 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 enum Out {
     Msg(Value, Option<oneshot::Sender<()>>),
+    /// Bytes written as they are (no framing), for malformed input.
+    Raw(Vec<u8>, oneshot::Sender<()>),
     Close(oneshot::Sender<()>),
 }
 
@@ -141,6 +143,14 @@ impl TestClient {
                         if let Some(ack) = ack {
                             let _ = ack.send(());
                         }
+                    }
+                    Out::Raw(bytes, ack) => {
+                        if let Some(w) = writer.as_mut()
+                            && (w.write_all(&bytes).await.is_err() || w.flush().await.is_err())
+                        {
+                            writer = None;
+                        }
+                        let _ = ack.send(());
                     }
                     Out::Close(ack) => {
                         if let Some(mut w) = writer.take() {
@@ -320,6 +330,37 @@ impl TestClient {
             Ok(resp) => resp,
             Err(why) => panic!(
                 "no response to request `{method}` (id {id}): {why}\nunclaimed messages:\n{}",
+                self.describe_unclaimed()
+            ),
+        };
+        match resp.get("error") {
+            Some(err) => Err(err.clone()),
+            None => Ok(resp.get("result").cloned().unwrap_or(Value::Null)),
+        }
+    }
+
+    /// Writes `bytes` to the server as they are, in order with the other
+    /// messages: frame them yourself (or not, to send garbage).
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        let (ack_tx, ack_rx) = oneshot::channel();
+        if self.out.send(Out::Raw(bytes.to_vec(), ack_tx)).is_ok() {
+            let _ = ack_rx.await;
+        }
+    }
+
+    /// Claims the response with `id` (e.g. to a request sent with
+    /// [`send_raw`](Self::send_raw); `null` for the error answer to a
+    /// message the server could not read): `Ok(result)` or `Err(error)`.
+    /// Panics on timeout.
+    pub async fn expect_response(&mut self, id: &Value, timeout: Duration) -> Result<Value, Value> {
+        let id = id.clone();
+        let resp = match self
+            .claim(|m| is_response(m) && m["id"] == id, timeout)
+            .await
+        {
+            Ok(resp) => resp,
+            Err(why) => panic!(
+                "expected a response with id {id}: {why}\nunclaimed messages:\n{}",
                 self.describe_unclaimed()
             ),
         };

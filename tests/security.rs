@@ -1,0 +1,820 @@
+//! Security: snapshot files are private and short-lived, a run never
+//! attaches a path outside the workspace folders (or the document's own
+//! file) nor follows a symlink out of them, `danger-full-access` and more
+//! sandbox permissions are refused unless the configuration allows them,
+//! prompts, answers and file contents stay out of the log at `info`, and
+//! codex-ls never runs a shell.
+//!
+//! Already covered elsewhere: the modes of a snapshot directory and its
+//! files, and the removal of directories of dead processes, as unit tests
+//! (src/prompt/snapshot.rs); snapshots gone after a successful run
+//! (tests/in_process.rs `ok_run_streams_losslessly_with_mentions_and_removes_snapshots`).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use codex_ls::codex::{BackendError, Launched, Launcher};
+use serde_json::{Value, json};
+use support::editor::{file_uri, progress_until_end, serve_in_process};
+use support::harness::{FakeLauncher, Harness, Plan, WAIT, range, streaming_caps};
+use support::lsp_client::TestClient;
+use support::mock_model::{MockModel, Scenario};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+const PREFIX: &str = "codex-ls-run-";
+
+// ---------------------------------------------------------------------------
+// What Codex was asked
+// ---------------------------------------------------------------------------
+
+/// The `n`-th turn as the fake app-server received it: its thread's cwd, the
+/// prompt and the attached `(path, placeholder)`s.
+struct Asked {
+    cwd: PathBuf,
+    prompt: String,
+    attachments: Vec<(PathBuf, String)>,
+}
+
+fn asked(launcher: &FakeLauncher, n: usize) -> Asked {
+    let fake = launcher.fake(0);
+    let turn = &fake.received_method("turn/start")[n];
+    let thread_id = &turn["params"]["threadId"];
+    let sent = fake.sent();
+    let cwd = fake
+        .received_method("thread/start")
+        .into_iter()
+        .find(|start| {
+            sent.iter()
+                .any(|m| m["id"] == start["id"] && m["result"]["thread"]["id"] == *thread_id)
+        })
+        .and_then(|start| start["params"]["cwd"].as_str().map(PathBuf::from))
+        .expect("the turn's thread/start");
+    let input = &turn["params"]["input"][0];
+    let prompt = input["text"].as_str().unwrap().to_string();
+    let attachments = input["text_elements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|element| {
+            let start = element["byteRange"]["start"].as_u64().unwrap() as usize;
+            let end = element["byteRange"]["end"].as_u64().unwrap() as usize;
+            (
+                PathBuf::from(prompt[start..end].trim_start_matches('@')),
+                element["placeholder"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    Asked {
+        cwd,
+        prompt,
+        attachments,
+    }
+}
+
+/// The codex-ls snapshot directory `path` is in, if any.
+fn snapshot_root(path: &Path) -> Option<PathBuf> {
+    path.ancestors()
+        .find(|dir| {
+            dir.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with(PREFIX))
+        })
+        .map(Path::to_path_buf)
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Every entry under `root` (itself included).
+fn tree(root: &Path) -> Vec<PathBuf> {
+    let mut found = vec![root.to_path_buf()];
+    let mut i = 0;
+    while i < found.len() {
+        if found[i].is_dir() {
+            for entry in std::fs::read_dir(&found[i]).unwrap() {
+                found.push(entry.unwrap().path());
+            }
+        }
+        i += 1;
+    }
+    found
+}
+
+async fn open(h: &mut Harness, uri: &str, text: &str) {
+    h.client
+        .notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}),
+        )
+        .await;
+}
+
+async fn run_to_completion(h: &mut Harness, uri: &str, token: &str) {
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": token}))
+        .await;
+    let (_, _, end) = h.progress_until_end(&json!(token)).await;
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+}
+
+// ---------------------------------------------------------------------------
+// Snapshots
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_are_private_while_a_run_lasts_and_gone_after_any_outcome() {
+    // The first turn hangs until it is cancelled; the second fails.
+    let mut h = Harness::start(FakeLauncher::new(vec![Plan::new(&[
+        "hang-interrupt",
+        "http500",
+    ])]))
+    .await;
+    let uri = h
+        .open(
+            "src/deep/lib.rs",
+            "fn unsaved() {\n    1\n}\n",
+            Some("fn saved() {}\n"),
+        )
+        .await;
+    let token = json!("private");
+    h.run(json!({"textDocument": {"uri": uri}, "range": range(1, 0, 2, 0), "prompt": "Explain", "progressToken": token}))
+        .await;
+    assert_eq!(h.next_progress(&token).await["kind"], "begin");
+    assert_eq!(h.next_progress(&token).await["kind"], "report");
+    let first = asked(&h.launcher, 0);
+    let root = snapshot_root(&first.attachments[0].0).expect("a snapshot directory");
+    assert_eq!(first.attachments.len(), 2);
+    let entries = tree(&root);
+    assert!(
+        entries.iter().any(|p| p.ends_with("buffer/src/deep")),
+        "{entries:?}"
+    );
+    // SAFETY: getuid has no preconditions.
+    let me = unsafe { libc::getuid() };
+    for entry in &entries {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::symlink_metadata(entry).unwrap();
+        assert_eq!(meta.uid(), me, "{}", entry.display());
+        let expected = if meta.is_dir() { 0o700 } else { 0o600 };
+        assert!(
+            meta.is_dir() || meta.is_file(),
+            "{} is neither a directory nor a file",
+            entry.display()
+        );
+        assert_eq!(mode(entry), expected, "mode of {}", entry.display());
+    }
+    h.command("codex.cancel", json!({"token": token}))
+        .await
+        .unwrap();
+    let (_, end) = h.rest_until_end(&token).await;
+    assert_eq!(end["codex"]["status"], "interrupted", "{end}");
+    assert!(!root.exists(), "cancelled: {} is left", root.display());
+
+    // A failed run removes its snapshots too, before its end report.
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": "fails"}))
+        .await;
+    let (_, _, end) = h.progress_until_end(&json!("fails")).await;
+    assert_eq!(end["codex"]["status"], "failed", "{end}");
+    let second = asked(&h.launcher, 1);
+    let root = snapshot_root(&second.attachments[0].0).expect("a snapshot directory");
+    assert!(!root.exists(), "failed: {} is left", root.display());
+    let published = h.diagnostics(&uri).await;
+    assert_eq!(published["diagnostics"][0]["code"], "server-error");
+    h.finish().await;
+}
+
+/// The Codex CLI the test command installed (see tests/real_codex.rs).
+fn codex_binary() -> PathBuf {
+    let path = std::env::var_os("CODEX_LS_TEST_CODEX")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/codex/node_modules/.bin/codex")
+        });
+    assert!(
+        path.exists(),
+        "the Codex CLI is not installed at {}: run `bash scripts/test.sh`, which installs it",
+        path.display()
+    );
+    path
+}
+
+/// `codex-ls` over pipes with the real Codex CLI behind it, pointed at
+/// `mock`; its stderr goes to `stderr.log` in `home`.
+struct Binary {
+    client: TestClient,
+    child: Child,
+}
+
+fn codex_ls(home: &Path, log: Option<&str>, stderr: Stdio) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_codex-ls"));
+    command
+        .env("CODEX_HOME", home)
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("TMPDIR", home.join("tmp"))
+        .env_remove("CODEX_LS_LOG")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .kill_on_drop(true);
+    if let Some(filter) = log {
+        command.env("CODEX_LS_LOG", filter);
+    }
+    command.spawn().unwrap()
+}
+
+impl Binary {
+    async fn start(home: &Path, workspace: &Path, log: Option<&str>, stderr: Stdio) -> Binary {
+        let mut child = codex_ls(home, log, stderr);
+        let mut client = TestClient::new(child.stdout.take().unwrap(), child.stdin.take().unwrap());
+        client
+            .initialize(json!({
+                "capabilities": {"window": {"workDoneProgress": true}},
+                "workspaceFolders": [{"uri": file_uri(workspace), "name": "ws"}],
+                "initializationOptions": {"codexPath": codex_binary().display().to_string()},
+            }))
+            .await;
+        Binary { client, child }
+    }
+
+    async fn open(&mut self, path: &Path, text: &str) -> String {
+        let uri = file_uri(path);
+        self.client
+            .notify(
+                "textDocument/didOpen",
+                json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}),
+            )
+            .await;
+        uri
+    }
+
+    async fn run(&mut self, args: Value) {
+        self.client
+            .request(
+                "workspace/executeCommand",
+                json!({"command": "codex.run", "arguments": [args]}),
+            )
+            .await
+            .expect("codex.run");
+    }
+}
+
+/// A home for codex-ls and Codex: `config.toml` for `mock`, and `tmp/`.
+fn home_for(mock: &MockModel) -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("config.toml"), mock.codex_config_toml()).unwrap();
+    std::fs::create_dir(home.path().join("tmp")).unwrap();
+    home
+}
+
+fn snapshot_dirs(tmp: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with(PREFIX))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn snapshots_left_by_a_killed_codex_ls_are_removed_at_the_next_start() {
+    let mock = MockModel::start(vec![Scenario::Hang {
+        chunks_before: vec!["Thinking".into()],
+    }])
+    .await;
+    let home = home_for(&mock);
+    let tmp = home.path().join("tmp");
+    let workspace = tempfile::tempdir().unwrap();
+    // A directory of a live codex-ls (this test's pid) and one that is not
+    // a snapshot directory: both must stay.
+    let alive = tmp.join(format!("{PREFIX}{}-alive", std::process::id()));
+    let unrelated = tmp.join(format!("{PREFIX}not-a-pid"));
+    for dir in [&alive, &unrelated] {
+        std::fs::create_dir_all(dir.join("buffer")).unwrap();
+    }
+
+    let mut first = Binary::start(home.path(), workspace.path(), None, Stdio::null()).await;
+    let uri = first
+        .open(&workspace.path().join("a.rs"), "fn unsaved() {}\n")
+        .await;
+    first
+        .run(json!({"textDocument": {"uri": uri}, "range": range(0, 0, 0, 5), "prompt": "Explain", "progressToken": "crash"}))
+        .await;
+    first
+        .client
+        .expect_notification_where("$/progress", |p| p["value"]["kind"] == "report", WAIT)
+        .await;
+    let left = snapshot_dirs(&tmp)
+        .into_iter()
+        .filter(|dir| *dir != alive && *dir != unrelated)
+        .collect::<Vec<_>>();
+    assert_eq!(left.len(), 1, "{left:?}");
+    // A crash: no shutdown, no cleanup.
+    first.child.start_kill().unwrap();
+    first.child.wait().await.unwrap();
+    assert!(left[0].exists());
+    first.client.allow_unclaimed("$/progress");
+    drop(first);
+
+    let mut second =
+        Binary::start(home.path(), workspace.path(), Some("info"), Stdio::piped()).await;
+    let stderr = second.child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let removed = tokio::time::timeout(WAIT, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("snapshot directories left by a crashed codex-ls") {
+                return line;
+            }
+        }
+        String::new()
+    })
+    .await
+    .expect("no cleanup was logged");
+    assert!(removed.contains("removed 1 "), "{removed}");
+    assert!(!left[0].exists(), "{} is left", left[0].display());
+    assert!(alive.exists() && unrelated.exists());
+    second.client.shutdown_and_exit().await;
+    let exited = tokio::time::timeout(WAIT, second.child.wait()).await;
+    assert!(exited.is_ok_and(|status| status.is_ok()));
+}
+
+// ---------------------------------------------------------------------------
+// Paths
+// ---------------------------------------------------------------------------
+
+/// Asserts the turn attached nothing but snapshots (gone by now), and that
+/// neither an attachment nor the prompt leads to `outside`.
+fn attached_only_snapshots(asked: &Asked, outside: &Path) {
+    let outside_real = outside.canonicalize().unwrap();
+    for (path, placeholder) in &asked.attachments {
+        assert!(
+            snapshot_root(path).is_some(),
+            "{} ({placeholder}) was attached by its path",
+            path.display()
+        );
+        assert!(!path.exists(), "{} is left", path.display());
+        let real = asked.cwd.join(path).canonicalize();
+        assert!(
+            !real.is_ok_and(|real| real.starts_with(&outside_real)),
+            "{} ({placeholder}) leads outside",
+            path.display()
+        );
+    }
+    assert!(
+        !asked.prompt.contains(&outside.display().to_string()),
+        "{}",
+        asked.prompt
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_symlink_out_of_the_workspace_is_never_attached_or_followed() {
+    let mut h = Harness::start(FakeLauncher::playing(&["hang-interrupt"])).await;
+    let outside = tempfile::tempdir().unwrap();
+    let secret_text = "fn secret() {}\n";
+    std::fs::write(outside.path().join("secret.rs"), secret_text).unwrap();
+    let ws = h.workspace.path().to_path_buf();
+    // The document is a symlink to a file outside; another document sits
+    // in a symlinked directory that leads outside.
+    std::os::unix::fs::symlink(outside.path().join("secret.rs"), ws.join("link.rs")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), ws.join("linked")).unwrap();
+    for (n, relative) in ["link.rs", "linked/secret.rs"].iter().enumerate() {
+        let uri = file_uri(&ws.join(relative));
+        // The buffer equals the file it reaches: attaching by path would
+        // look right, and lead Codex out of the workspace.
+        open(&mut h, &uri, secret_text).await;
+        let token = json!(format!("link-{n}"));
+        h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": token}))
+            .await;
+        assert_eq!(h.next_progress(&token).await["kind"], "begin");
+        assert_eq!(h.next_progress(&token).await["kind"], "report");
+        let asked = asked(&h.launcher, n);
+        let (snapshot, placeholder) = &asked.attachments[0];
+        assert!(
+            snapshot_root(snapshot).is_some(),
+            "{relative} was attached by its path: {}",
+            snapshot.display()
+        );
+        assert_eq!(placeholder, relative);
+        assert_eq!(asked.cwd, ws);
+        // While the turn runs, the snapshot holds what the editor shows.
+        assert_eq!(std::fs::read_to_string(snapshot).unwrap(), secret_text);
+        h.command("codex.cancel", json!({"token": token}))
+            .await
+            .unwrap();
+        let (_, end) = h.rest_until_end(&token).await;
+        assert_eq!(end["codex"]["status"], "interrupted", "{end}");
+        attached_only_snapshots(&asked, outside.path());
+    }
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn symlinks_that_stay_inside_and_a_symlinked_workspace_root_still_attach_by_path() {
+    let workspace = tempfile::tempdir().unwrap();
+    std::fs::write(workspace.path().join("real.rs"), "fn real() {}\n").unwrap();
+    std::os::unix::fs::symlink("real.rs", workspace.path().join("alias.rs")).unwrap();
+    // The editor names the workspace through a symlink to it.
+    let links = tempfile::tempdir().unwrap();
+    let root = links.path().join("ws");
+    std::os::unix::fs::symlink(workspace.path(), &root).unwrap();
+    let launcher = Arc::new(FakeLauncher::playing(&["ok"]));
+    let mut client = serve_in_process(launcher.clone());
+    let init_result = client
+        .initialize(json!({
+            "capabilities": streaming_caps(),
+            "workspaceFolders": [{"uri": file_uri(&root), "name": "ws"}],
+            "initializationOptions": {"codexPath": "codex-in-process-fake"},
+        }))
+        .await;
+    let mut h = Harness {
+        client,
+        launcher,
+        workspace,
+        init_result,
+    };
+    for (n, name) in ["alias.rs", "real.rs"].iter().enumerate() {
+        let uri = file_uri(&root.join(name));
+        open(&mut h, &uri, "fn real() {}\n").await;
+        run_to_completion(&mut h, &uri, &format!("inside-{n}")).await;
+        let asked = asked(&h.launcher, n);
+        assert_eq!(asked.cwd, root);
+        assert_eq!(
+            asked.attachments,
+            vec![(PathBuf::from(name), name.to_string())]
+        );
+    }
+    h.finish().await;
+}
+
+// ---------------------------------------------------------------------------
+// The log
+// ---------------------------------------------------------------------------
+
+const SECRET_PROMPT: &str = "PROMPT-SECRET-5b1e0c";
+const SECRET_FILE: &str = "FILE-SECRET-9d27aa";
+const SECRET_ANSWER: &str = "ANSWER-SECRET-41f3e8";
+
+/// One full run through the binary, the real Codex CLI and the mock model,
+/// with secrets in the prompt, the document and the answer; returns what
+/// codex-ls wrote to stderr.
+async fn stderr_of_a_run(log: Option<&str>) -> String {
+    let mock = MockModel::start(vec![Scenario::text(["The answer: ", SECRET_ANSWER, "."])]).await;
+    let home = home_for(&mock);
+    let workspace = tempfile::tempdir().unwrap();
+    let log_file = home.path().join("stderr.log");
+    let stderr = Stdio::from(std::fs::File::create(&log_file).unwrap());
+    let mut server = Binary::start(home.path(), workspace.path(), log, stderr).await;
+    let text = format!("fn unsaved() {{\n    let key = \"{SECRET_FILE}\";\n}}\n");
+    std::fs::write(workspace.path().join("lib.rs"), "fn saved() {}\n").unwrap();
+    let uri = server.open(&workspace.path().join("lib.rs"), &text).await;
+    server
+        .run(
+            json!({"textDocument": {"uri": uri}, "range": range(1, 0, 2, 0),
+            "prompt": format!("Explain {SECRET_PROMPT}"), "progressToken": "log"}),
+        )
+        .await;
+    let (_, end) = progress_until_end(&mut server.client, &json!("log")).await;
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    let answer = end["codex"]["assistantText"].as_str().unwrap();
+    assert!(answer.contains(SECRET_ANSWER), "{answer}");
+    let sent = mock.requests()[0].to_string();
+    assert!(sent.contains(SECRET_PROMPT) && sent.contains(SECRET_FILE));
+    server.client.shutdown_and_exit().await;
+    let _ = tokio::time::timeout(WAIT, server.child.wait()).await;
+    std::fs::read_to_string(&log_file).unwrap()
+}
+
+#[tokio::test]
+async fn prompts_answers_and_file_contents_stay_out_of_the_log_at_info() {
+    for log in [None, Some("info"), Some("warn")] {
+        let stderr = stderr_of_a_run(log).await;
+        for secret in [SECRET_PROMPT, SECRET_FILE, SECRET_ANSWER] {
+            assert!(
+                !stderr.contains(secret),
+                "CODEX_LS_LOG={log:?}: the log holds {secret}:\n{stderr}"
+            );
+        }
+        if log.is_none() {
+            assert!(
+                stderr.contains("INFO"),
+                "the default level is info:\n{stderr}"
+            );
+        }
+    }
+    // The check can see a leak: at trace level the transport logs messages.
+    let traced = stderr_of_a_run(Some("trace")).await;
+    assert!(traced.contains(SECRET_PROMPT), "trace logs no messages?");
+}
+
+// ---------------------------------------------------------------------------
+// Sandbox and escalation
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn danger_full_access_is_refused_unless_the_configuration_allows_it() {
+    // A command cannot ask for it: the argument is refused (or ignored).
+    let mut h = Harness::start(FakeLauncher::playing(&["ok"])).await;
+    let uri = h.open("a.rs", "x\n", Some("x\n")).await;
+    let asked_for = h
+        .command(
+            "codex.run",
+            json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": "args",
+                "sandbox": "danger-full-access", "sandboxPolicy": {"type": "dangerFullAccess"}}),
+        )
+        .await;
+    match asked_for {
+        Err(error) => assert_eq!(error["code"], -32602, "{error}"),
+        Ok(_) => {
+            let (_, _, end) = h.progress_until_end(&json!("args")).await;
+            assert_eq!(end["codex"]["status"], "completed", "{end}");
+        }
+    }
+    // By default: read-only.
+    run_to_completion(&mut h, &uri, "default").await;
+    for start in h.launcher.fake(0).received_method("thread/start") {
+        assert_eq!(start["params"]["sandbox"], "read-only", "{start}");
+    }
+    h.finish().await;
+
+    // Set in the configuration, but without allowPrivilegedEscalation:
+    // refused before Codex is even started.
+    let mut h = Harness::start_with(
+        FakeLauncher::playing(&["ok"]),
+        streaming_caps(),
+        json!({"sandbox": "danger-full-access"}),
+    )
+    .await;
+    let uri = h.open("a.rs", "x\n", Some("x\n")).await;
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": "refused"}))
+        .await;
+    let (_, _, end) = h.progress_until_end(&json!("refused")).await;
+    assert_eq!(end["codex"]["status"], "failed", "{end}");
+    assert_eq!(end["codex"]["error"]["code"], "configuration", "{end}");
+    let message = end["codex"]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("allowPrivilegedEscalation"), "{message}");
+    assert_eq!(h.launcher.launches(), 0);
+    let published = h.diagnostics(&uri).await;
+    assert_eq!(published["diagnostics"][0]["code"], "configuration");
+    h.finish().await;
+
+    // Both set: the thread runs with full access.
+    let mut h = Harness::start_with(
+        FakeLauncher::playing(&["ok"]),
+        streaming_caps(),
+        json!({"sandbox": "danger-full-access", "allowPrivilegedEscalation": true}),
+    )
+    .await;
+    let uri = h.open("a.rs", "x\n", Some("x\n")).await;
+    run_to_completion(&mut h, &uri, "allowed").await;
+    let start = &h.launcher.fake(0).received_method("thread/start")[0];
+    assert_eq!(start["params"]["sandbox"], "danger-full-access", "{start}");
+    h.finish().await;
+}
+
+/// An app-server that, in each turn, asks for more sandbox permissions and
+/// records the answer before it completes the turn.
+struct AsksForPermissions {
+    answers: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Launcher for AsksForPermissions {
+    fn launch(&self, _codex_path: &str) -> Result<Launched, BackendError> {
+        let (ours, theirs) = tokio::io::duplex(1 << 16);
+        tokio::spawn(ask_for_permissions(theirs, self.answers.clone()));
+        let (reader, writer) = tokio::io::split(ours);
+        Ok(Launched {
+            reader: Box::new(reader),
+            writer: Box::new(writer),
+            process: None,
+        })
+    }
+}
+
+async fn ask_for_permissions(io: tokio::io::DuplexStream, answers: Arc<Mutex<Vec<Value>>>) {
+    let (read, mut write) = tokio::io::split(io);
+    let mut lines = BufReader::new(read).lines();
+    let mut turn: Option<(Value, String)> = None;
+    while let Ok(Some(line)) = lines.next_line().await {
+        let Ok(message) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        let id = message["id"].clone();
+        let reply = |result: Value| format!("{}\n", json!({"id": id, "result": result}));
+        let send = match message["method"].as_str() {
+            Some("initialize") => reply(json!({"userAgent": "fake/0.169.0 (test)"})),
+            Some("thread/start") => reply(json!({"thread": {"id": "th"}})),
+            Some("turn/start") => {
+                let thread = message["params"]["threadId"].clone();
+                turn = Some((thread.clone(), "tu".to_string()));
+                let ask = json!({"id": "perm-1", "method": "item/permissions/requestApproval",
+                    "params": {"threadId": thread, "turnId": "tu", "itemId": "p1",
+                        "reason": "needs the network", "permissions": {"network": {"enabled": true}}}});
+                format!(
+                    "{}{ask}\n",
+                    reply(json!({"turn": {"id": "tu", "status": "inProgress"}}))
+                )
+            }
+            None if message["id"] == "perm-1" => {
+                answers.lock().unwrap().push(message.clone());
+                let Some((thread, turn_id)) = turn.take() else {
+                    continue;
+                };
+                let delta = json!({"method": "item/agentMessage/delta",
+                    "params": {"threadId": thread, "turnId": turn_id, "itemId": "m", "delta": "Done"}});
+                let done = json!({"method": "turn/completed", "params": {"threadId": thread,
+                    "turn": {"id": turn_id, "status": "completed", "error": null,
+                        "items": [{"type": "agentMessage", "id": "m", "text": "Done"}]}}});
+                format!("{delta}\n{done}\n")
+            }
+            _ => continue,
+        };
+        if write.write_all(send.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A client (that can show message requests) whose run meets a request for
+/// more permissions; `answers` gets what codex-ls answered to it.
+struct PermissionsRun {
+    client: TestClient,
+    answers: Arc<Mutex<Vec<Value>>>,
+}
+
+impl PermissionsRun {
+    async fn start(options: Value) -> PermissionsRun {
+        let answers = Arc::new(Mutex::new(Vec::new()));
+        let launcher = AsksForPermissions {
+            answers: answers.clone(),
+        };
+        let mut client = serve_in_process(Arc::new(launcher));
+        let workspace = tempfile::tempdir().unwrap();
+        let mut options = options;
+        options["codexPath"] = json!("codex-in-process-fake");
+        options["approvalPolicy"] = json!("on-request");
+        client
+            .initialize(json!({
+                "capabilities": {"window": {"workDoneProgress": true, "showMessage": {}}},
+                "workspaceFolders": [{"uri": file_uri(workspace.path()), "name": "ws"}],
+                "initializationOptions": options,
+            }))
+            .await;
+        let uri = file_uri(&workspace.path().join("a.rs"));
+        client
+            .notify(
+                "textDocument/didOpen",
+                json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": "x\n"}}),
+            )
+            .await;
+        client
+            .request(
+                "workspace/executeCommand",
+                json!({"command": "codex.run", "arguments": [
+                    {"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": "perm"}]}),
+            )
+            .await
+            .expect("codex.run");
+        PermissionsRun { client, answers }
+    }
+
+    /// The run's end, and what codex-ls answered to the request.
+    async fn outcome(&mut self) -> (Value, Value) {
+        let (_, end) = progress_until_end(&mut self.client, &json!("perm")).await;
+        let answer = self.answers.lock().unwrap().first().cloned();
+        (end, answer.expect("codex-ls answered the request"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_sandbox_permissions_are_refused_without_asking_unless_allowed() {
+    let mut run = PermissionsRun::start(json!({})).await;
+    let (end, answer) = run.outcome().await;
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    assert_eq!(answer["result"], json!({"permissions": {}}), "{answer}");
+    // The user was told, not asked.
+    let told = run
+        .client
+        .expect_notification("window/showMessage", WAIT)
+        .await;
+    let message = told["message"].as_str().unwrap();
+    assert!(message.contains("allowPrivilegedEscalation"), "{told}");
+    run.client.drain(Duration::from_millis(200)).await;
+    let asked: Vec<Value> = run
+        .client
+        .unclaimed()
+        .into_iter()
+        .filter(|m| m["method"] == "window/showMessageRequest")
+        .collect();
+    assert!(asked.is_empty(), "the user was asked: {asked:?}");
+
+    // Allowed: the user decides, and only the user's Accept grants them.
+    let mut run = PermissionsRun::start(json!({"allowPrivilegedEscalation": true})).await;
+    let (id, question) = run
+        .client
+        .expect_request("window/showMessageRequest", WAIT)
+        .await;
+    let message = question["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Codex wants more permissions"),
+        "{message}"
+    );
+    assert!(message.contains("Reason: needs the network"), "{message}");
+    run.client.respond(id, json!({"title": "Accept"})).await;
+    let (end, answer) = run.outcome().await;
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    assert_eq!(
+        answer["result"]["permissions"],
+        json!({"network": {"enabled": true}}),
+        "{answer}"
+    );
+    run.client.drain(Duration::from_millis(100)).await;
+}
+
+// ---------------------------------------------------------------------------
+// No shell
+// ---------------------------------------------------------------------------
+
+/// Every `.rs` file under src/, without its `#[cfg(test)]` tail and its
+/// comment lines: (path, line number, line).
+fn source_lines() -> Vec<(PathBuf, usize, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut lines = Vec::new();
+    for path in tree(&root) {
+        if path.extension().is_none_or(|ext| ext != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim();
+            if code.starts_with("#[cfg(test)]") {
+                break;
+            }
+            if code.starts_with("//") {
+                continue;
+            }
+            lines.push((path.clone(), n + 1, line.to_string()));
+        }
+    }
+    assert!(lines.len() > 1000, "src/ not found");
+    lines
+}
+
+#[test]
+fn codex_ls_never_runs_a_shell() {
+    let lines = source_lines();
+    let spawns: Vec<&(PathBuf, usize, String)> = lines
+        .iter()
+        .filter(|(_, _, line)| {
+            line.contains("Command::new")
+                || line.contains("CommandExt")
+                || (line.contains("process::") && line.contains("Command"))
+        })
+        .collect();
+    // One place builds a process: the app-server launcher, which runs the
+    // Codex binary itself with the `app-server` argument.
+    let launcher = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/codex/process.rs");
+    for (path, n, line) in &spawns {
+        assert_eq!(path, &launcher, "{}:{n}: {line}", path.display());
+    }
+    let builds: Vec<_> = spawns
+        .iter()
+        .filter(|(_, _, line)| line.contains("Command::new"))
+        .collect();
+    assert_eq!(builds.len(), 1, "{builds:?}");
+    let (_, n, line) = builds[0];
+    assert!(line.contains("Command::new(&binary)"), "{line}");
+    let launcher_text = std::fs::read_to_string(&launcher).unwrap();
+    let after: String = launcher_text.lines().skip(*n).take(3).collect();
+    assert!(after.contains(".arg(\"app-server\")"), "{after}");
+    // And nothing else that reaches a shell.
+    for needle in [
+        "\"sh\"",
+        "\"bash\"",
+        "/bin/sh",
+        "\"-c\"",
+        "libc::system",
+        "popen",
+        "execv",
+        "libc::fork",
+        "posix_spawn",
+    ] {
+        let found: Vec<String> = lines
+            .iter()
+            .filter(|(_, _, line)| line.contains(needle))
+            .map(|(path, n, line)| format!("{}:{n}: {}", path.display(), line.trim()))
+            .collect();
+        assert!(found.is_empty(), "{needle}:\n{}", found.join("\n"));
+    }
+}
