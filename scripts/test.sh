@@ -20,6 +20,7 @@ fi
 export CODEX_LS_TEST_CODEX="$codex_bin"
 echo "== $("$codex_bin" --version)"
 CODEX_LS_TEST_NVIM=$(bash scripts/install-nvim.sh); export CODEX_LS_TEST_NVIM
+bash scripts/install-vscode-tools.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

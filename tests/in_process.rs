@@ -914,7 +914,7 @@ async fn explain_code_action_on_a_selection_runs_end_to_end() {
     let token = started["token"].clone();
     let (begin, _, end) = h.progress_until_end(&token).await;
     assert_eq!(begin["title"], "Codex: Explain");
-    assert_eq!(begin["message"], "lines 2-2");
+    assert_eq!(begin["message"], "line 2");
     assert_eq!(end["codex"]["status"], "completed");
     let message = h
         .client

@@ -304,6 +304,9 @@ fn begin_message(
     new_thread: bool,
 ) -> String {
     let mut message = match selection {
+        Some(selection) if selection.first_line == selection.last_line => {
+            format!("line {}", selection.first_line + 1)
+        }
         Some(selection) => format!(
             "lines {}-{}",
             selection.first_line + 1,

@@ -1,0 +1,414 @@
+// The extension's state: the language client's lifecycle (start, stop, restart), the runs
+// and their streams, and the views that show them (answer panel, status bar).
+
+import * as crypto from "node:crypto";
+import * as vscode from "vscode";
+import * as lc from "vscode-languageclient/node";
+import { AnswerPanel } from "./answerPanel";
+import { BootstrapError, type ServerBinary, bootstrap } from "./bootstrap";
+import { createClient } from "./client";
+import { Config } from "./config";
+import * as ext from "./lsp_ext";
+import { panelEntry } from "./panel_model";
+import { type RunOrigin, RunRecord, describeServerRun, selectedLines } from "./run_state";
+import { SERVER_SECTION } from "./server_config";
+import { type ClientState, StatusBar } from "./status_bar";
+
+/// One run as a command asks for it.
+export interface RunSpec {
+    command: ext.RunCommand;
+    /// The entry's title, e.g. "Explain" or "Rewrite: simplify".
+    title: string;
+    /// What the user asked (a question, an instruction), shown under the title; empty for the
+    /// preset commands, whose title says it all.
+    prompt: string;
+    document: vscode.TextDocument;
+    /// The range sent as `range`; undefined for a whole-file run.
+    range: vscode.Range | undefined;
+    /// The command's own fields besides `textDocument`, `range` and `progressToken`.
+    extra?: Record<string, unknown>;
+    /// An edit run: the server applies the answer to the document.
+    edits?: boolean;
+}
+
+/// A run as the panel shows it, and the argument the command is sent with (without its
+/// progress token).
+interface Launch {
+    command: ext.RunCommand;
+    title: string;
+    prompt: string;
+    uri: vscode.Uri;
+    range: vscode.Range | undefined;
+    edits: boolean;
+    argument: (client: lc.LanguageClient) => Record<string, unknown>;
+}
+
+export class Ctx implements vscode.Disposable {
+    readonly config = new Config();
+    readonly output: vscode.OutputChannel;
+    readonly trace: vscode.OutputChannel;
+    private readonly statusBar = new StatusBar();
+    private readonly panel: AnswerPanel;
+    private readonly records = new Map<number, RunRecord>();
+    private readonly streams = new Map<number, vscode.Disposable>();
+    private _client: lc.LanguageClient | undefined;
+    private server: ServerBinary | undefined;
+    private clientState: ClientState = "stopped";
+    private clientError: string | undefined;
+    private backendStatus: ext.Status | undefined;
+    private starting: Promise<void> | undefined;
+    private nextRunId = 1;
+    /// Makes this window's progress tokens unique among all clients of a server.
+    private readonly session = crypto.randomBytes(4).toString("hex");
+    private readonly disposables: vscode.Disposable[] = [];
+
+    constructor(readonly extensionContext: vscode.ExtensionContext) {
+        this.output = vscode.window.createOutputChannel("Codex Language Server");
+        this.trace = vscode.window.createOutputChannel("Codex Language Server Trace");
+        this.panel = new AnswerPanel(extensionContext.extensionUri, {
+            cancel: (id) => {
+                const record = this.records.get(id);
+                if (record) void this.cancel([record]);
+            },
+            showDiagnostic: (id) => void this.showDiagnostic(id),
+            clear: () => this.clearFinished(),
+        });
+        this.disposables.push(
+            this.output,
+            this.trace,
+            this.statusBar,
+            this.panel,
+            vscode.workspace.onDidChangeConfiguration((event) => this.onConfigurationChanged(event)),
+        );
+    }
+
+    get client(): lc.LanguageClient | undefined {
+        return this._client;
+    }
+
+    /// Starts the server; a second call while it starts waits for the same start.
+    start(): Promise<void> {
+        this.starting ??= this.doStart().finally(() => {
+            this.starting = undefined;
+        });
+        return this.starting;
+    }
+
+    private async doStart(): Promise<void> {
+        this.setClientState("starting");
+        let server: ServerBinary;
+        try {
+            server = await bootstrap(this.extensionContext, this.config, this.output);
+        } catch (error) {
+            const message = error instanceof BootstrapError ? error.message : String(error);
+            this.output.appendLine(`codex-ls is unavailable: ${message}`);
+            this.setClientState("unavailable", message);
+            void this.showStartError(message);
+            return;
+        }
+        const client = createClient(server, this.config, this.output, this.trace, (command, argument) =>
+            this.runCodeAction(command, argument),
+        );
+        client.onDidChangeState((event) => {
+            if (this._client !== client) return;
+            if (event.newState === lc.State.Running) {
+                this.setClientState("running");
+                void this.refreshStatus();
+            } else if (event.newState === lc.State.Starting) {
+                this.setClientState("starting");
+            } else {
+                this.failActiveRuns("codex-ls stopped while the run was going");
+                this.setClientState("stopped");
+            }
+        });
+        this._client = client;
+        this.server = server;
+        try {
+            await client.start();
+        } catch (error) {
+            const message = `codex-ls failed to start: ${errorMessage(error)}`;
+            this.output.appendLine(message);
+            this.setClientState("unavailable", message);
+            void this.showStartError(message);
+            return;
+        }
+        this.setClientState("running");
+        await this.refreshStatus();
+    }
+
+    async stop(): Promise<void> {
+        await this.starting;
+        const client = this._client;
+        this._client = undefined;
+        this.failActiveRuns("codex-ls was stopped");
+        if (client) {
+            try {
+                await client.stop();
+            } catch (error) {
+                this.output.appendLine(`stopping codex-ls: ${errorMessage(error)}`);
+            }
+            await client.dispose();
+        }
+        this.backendStatus = undefined;
+        this.setClientState("stopped");
+    }
+
+    async restart(): Promise<void> {
+        await this.stop();
+        await this.start();
+    }
+
+    private async runningClient(): Promise<lc.LanguageClient> {
+        if (!this._client?.isRunning()) await this.start();
+        const client = this._client;
+        if (!client?.isRunning()) throw new Error(this.clientError ?? "codex-ls is not running");
+        return client;
+    }
+
+    /// Sends one of the server's commands (README "Protocol") and returns its answer.
+    async executeCommand(command: string, argument?: object): Promise<unknown> {
+        const client = await this.runningClient();
+        return client.sendRequest(lc.ExecuteCommandRequest.type, {
+            command,
+            arguments: argument === undefined ? [] : [argument],
+        });
+    }
+
+    async status(): Promise<ext.Status | undefined> {
+        await this.refreshStatus();
+        return this.backendStatus;
+    }
+
+    get serverInfo(): ServerBinary | undefined {
+        return this.server;
+    }
+
+    get clientProblem(): string | undefined {
+        return this.clientError;
+    }
+
+    /// Starts a run: an entry in the answer panel, a progress token of its own, and the command.
+    startRun(spec: RunSpec): Promise<RunRecord> {
+        const document = spec.document;
+        return this.launch({
+            command: spec.command,
+            title: spec.title,
+            prompt: spec.prompt,
+            uri: document.uri,
+            range: spec.range,
+            edits: spec.edits ?? false,
+            argument: (client) => ({
+                textDocument: { uri: client.code2ProtocolConverter.asUri(document.uri), version: document.version },
+                ...(spec.range ? { range: client.code2ProtocolConverter.asRange(spec.range) } : {}),
+                ...spec.extra,
+            }),
+        });
+    }
+
+    /// Starts a run that one of the server's code actions asked for, with the argument the
+    /// server put in it.
+    async runCodeAction(command: ext.RunCommand, argument: Record<string, unknown>): Promise<void> {
+        const client = await this.runningClient();
+        const textDocument = argument["textDocument"] as { uri?: unknown } | undefined;
+        if (typeof textDocument?.uri !== "string") throw new Error(`${command}: no textDocument in the code action`);
+        const uri = client.protocol2CodeConverter.asUri(textDocument.uri);
+        const range = ext.isRange(argument["range"]) ? client.protocol2CodeConverter.asRange(argument["range"]) : undefined;
+        const actionModes = new Map(this.config.actions.map((action) => [action.title, action.mode]));
+        const run = describeServerRun(command, argument, actionModes);
+        await this.launch({
+            command,
+            title: run.title,
+            prompt: run.prompt ?? "",
+            uri,
+            range,
+            edits: run.edits,
+            argument: () => argument,
+        });
+    }
+
+    private async launch(launch: Launch): Promise<RunRecord> {
+        const id = this.nextRunId++;
+        const origin: RunOrigin = { uri: launch.uri.toString(), label: vscode.workspace.asRelativePath(launch.uri, false) };
+        const lines = launch.range && selectedLines(launch.range.start, launch.range.end);
+        if (lines) origin.lines = lines;
+        const record = new RunRecord({
+            id,
+            title: launch.title,
+            prompt: launch.prompt,
+            origin,
+            token: `codex-ls-vscode/${this.session}/${id}`,
+            edits: launch.edits,
+        });
+        this.records.set(id, record);
+        this.panel.show(true);
+        this.render(record);
+
+        let client: lc.LanguageClient;
+        try {
+            client = await this.runningClient();
+        } catch (error) {
+            record.fail({ code: "backend-unavailable", message: errorMessage(error) });
+            this.render(record);
+            return record;
+        }
+        // Listen before asking: the first reports may arrive before the command's answer.
+        this.streams.set(
+            id,
+            client.onProgress(lc.WorkDoneProgress.type, record.token, (value) => this.onProgress(record, value)),
+        );
+        try {
+            const answer: unknown = await client.sendRequest(lc.ExecuteCommandRequest.type, {
+                command: launch.command,
+                arguments: [{ ...launch.argument(client), progressToken: record.token }],
+            });
+            const started = ext.parseRunStarted(answer);
+            if (started) record.started(started.runId);
+        } catch (error) {
+            record.fail({ code: "rejected", message: errorMessage(error) });
+            this.endStream(record);
+        }
+        this.render(record);
+        return record;
+    }
+
+    private onProgress(record: RunRecord, value: unknown): void {
+        const progress = ext.parseProgress(value);
+        if (progress === undefined) return;
+        const changed = record.apply(progress);
+        if (changed) this.render(record);
+        const firstReport = progress.kind === "report" && progress.codex.seq === 1;
+        if (progress.kind === "begin" || progress.kind === "end" || firstReport) void this.refreshStatus();
+        if (progress.kind === "end") this.endStream(record);
+    }
+
+    private endStream(record: RunRecord): void {
+        this.streams.get(record.id)?.dispose();
+        this.streams.delete(record.id);
+    }
+
+    activeRuns(): RunRecord[] {
+        return [...this.records.values()].filter((record) => record.active);
+    }
+
+    async cancel(records: RunRecord[]): Promise<void> {
+        for (const record of records) {
+            if (!record.active) continue;
+            record.requestCancel();
+            try {
+                await this.executeCommand(ext.CANCEL, { token: record.token } satisfies ext.CancelArgs);
+            } catch (error) {
+                this.output.appendLine(`cancelling run ${record.id}: ${errorMessage(error)}`);
+            }
+        }
+    }
+
+    private failActiveRuns(message: string): void {
+        for (const record of this.activeRuns()) {
+            record.fail({ code: "backend-unavailable", message });
+            this.endStream(record);
+            this.render(record);
+        }
+    }
+
+    private clearFinished(): void {
+        const finished = [...this.records.values()].filter((record) => !record.active).map((record) => record.id);
+        for (const id of finished) this.records.delete(id);
+        this.panel.remove(finished);
+    }
+
+    showAnswers(): void {
+        this.panel.show(false);
+    }
+
+    /// Opens the document at the failure's diagnostic and the Problems panel.
+    private async showDiagnostic(id: number): Promise<void> {
+        const record = this.records.get(id);
+        if (!record) return;
+        const uri = vscode.Uri.parse(record.origin.uri);
+        const diagnostic = vscode.languages
+            .getDiagnostics(uri)
+            .find((candidate) => candidate.source === "codex" && diagnosticCode(candidate) === record.error?.code);
+        const lines = record.origin.lines;
+        const range =
+            diagnostic?.range ?? (lines ? new vscode.Range(lines.start, 0, lines.end, 0) : new vscode.Range(0, 0, 0, 0));
+        const column = vscode.window.visibleTextEditors.find((editor) => editor.document.uri.toString() === record.origin.uri)
+            ?.viewColumn;
+        await vscode.window.showTextDocument(uri, { selection: range, viewColumn: column ?? vscode.ViewColumn.One });
+        await vscode.commands.executeCommand("workbench.panel.markers.view.focus");
+    }
+
+    private render(record: RunRecord): void {
+        this.panel.update(panelEntry(record));
+        this.statusBar.showRuns(this.activeRuns().length);
+    }
+
+    private setClientState(state: ClientState, error?: string): void {
+        this.clientState = state;
+        this.clientError = error;
+        this.updateStatusBar();
+    }
+
+    private async refreshStatus(): Promise<void> {
+        const client = this._client;
+        if (client?.isRunning()) {
+            try {
+                const answer: unknown = await client.sendRequest(lc.ExecuteCommandRequest.type, {
+                    command: ext.STATUS,
+                    arguments: [],
+                });
+                this.backendStatus = ext.parseStatus(answer);
+            } catch (error) {
+                this.output.appendLine(`codex.status: ${errorMessage(error)}`);
+            }
+        }
+        this.updateStatusBar();
+    }
+
+    private updateStatusBar(): void {
+        this.statusBar.showBackend({
+            client: this.clientState,
+            clientError: this.clientError,
+            serverVersion: this.server?.version,
+            serverPath: this.server?.path,
+            status: this.clientState === "running" ? this.backendStatus : undefined,
+        });
+    }
+
+    private async showStartError(message: string): Promise<void> {
+        const choice = await vscode.window.showErrorMessage(`Codex: ${message}`, "Open settings", "Show logs");
+        if (choice === "Open settings") {
+            await vscode.commands.executeCommand("workbench.action.openSettings", "codexLs.server.path");
+        } else if (choice === "Show logs") {
+            this.output.show();
+        }
+    }
+
+    private onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {
+        if (Config.needsRestart(event)) {
+            void vscode.window
+                .showInformationMessage("Codex: the server settings changed. Restart codex-ls to use them?", "Restart")
+                .then((choice) => (choice === "Restart" ? this.restart() : undefined));
+            return;
+        }
+        if (Config.affectsServerConfig(event) && this._client?.isRunning()) {
+            void this._client.sendNotification(lc.DidChangeConfigurationNotification.type, {
+                settings: { [SERVER_SECTION]: this.config.serverConfig() },
+            });
+        }
+    }
+
+    dispose(): void {
+        for (const stream of this.streams.values()) stream.dispose();
+        for (const disposable of this.disposables) disposable.dispose();
+    }
+}
+
+function diagnosticCode(diagnostic: vscode.Diagnostic): string | number | undefined {
+    const code = diagnostic.code;
+    return typeof code === "object" ? code.value : code;
+}
+
+export function errorMessage(error: unknown): string {
+    if (error instanceof Error) return error.message;
+    return String(error);
+}

@@ -1,0 +1,473 @@
+// Drives the extension in the real VS Code workbench: packages the .vsix, installs it into a
+// private code-server, opens a workspace in headless Chromium through playwright-core, and runs
+// the commands as a user does (command palette, selections, the answer panel, the Problems
+// panel) against the real codex-ls and the real `codex app-server`.
+//
+// tests/vscode.rs runs this with Node 24 and talks to it over stdio, one JSON object a line:
+//   stdout  {"event":"started","pgid":N}        code-server runs in process group N
+//           {"event":"scenario","step":"..."}   set the mock model's answer for the step, then
+//   stdin   {"ok":true}                         tells the script to go on
+//   stdout  {"event":"passed","step":"..."}     the step's checks held
+//           {"event":"done"}                    every step passed
+// A step that needs no model ("startup", "panel") asks for no scenario.
+// Anything else (progress, code-server's output) goes to stderr. On a failure the script
+// saves a screenshot, prints the reason on stderr and exits 1.
+//
+// Environment: WORKBENCH_DIR (an empty temp dir), CODEX_LS_BIN, CODEX_LS_CODEX, SCREENSHOTS,
+// CODE_SERVER, CHROMIUM; CODEX_HOME and XDG_CACHE_HOME pass through code-server to codex-ls.
+
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const extensionRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
+const WAIT = 60_000;
+
+function env(name) {
+    const value = process.env[name];
+    if (!value) throw new Error(`${name} is not set`);
+    return value;
+}
+
+function log(message) {
+    process.stderr.write(`[workbench] ${message}\n`);
+}
+
+function emit(event) {
+    process.stdout.write(`${JSON.stringify(event)}\n`);
+}
+
+const stdinLines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+
+/// Asks the test to set the mock model's scenario for `step` and waits for its answer.
+async function scenario(step) {
+    emit({ event: "scenario", step });
+    const line = await stdinLines.next();
+    if (line.done || JSON.parse(line.value).ok !== true) throw new Error(`no scenario for ${step}`);
+}
+
+const dir = env("WORKBENCH_DIR");
+const screenshots = env("SCREENSHOTS");
+const codeServer = env("CODE_SERVER");
+mkdirSync(screenshots, { recursive: true });
+
+// ---- the workspace, the settings and code-server's own configuration ----
+
+const workspace = join(dir, "workspace");
+const userData = join(dir, "user-data");
+const extensions = join(dir, "extensions");
+for (const folder of [join(workspace, "src"), join(userData, "User"), extensions]) mkdirSync(folder, { recursive: true });
+
+const SAMPLE = [
+    "// Sums the numbers in a list.",
+    "pub fn total(values: &[i64]) -> i64 {",
+    "    let mut sum = 0;",
+    "    for v in values {",
+    "        sum += v;",
+    "    }",
+    "    sum",
+    "}",
+    "",
+].join("\n");
+writeFileSync(join(workspace, "src", "lib.rs"), SAMPLE);
+
+// Settings of machine scope (binary paths) are the remote machine's: code-server reads them
+// from Machine/settings.json, as a user sets them under "Remote [code-server]".
+mkdirSync(join(userData, "Machine"), { recursive: true });
+writeFileSync(
+    join(userData, "Machine", "settings.json"),
+    JSON.stringify({ "codexLs.server.path": env("CODEX_LS_BIN"), "codexLs.codexPath": env("CODEX_LS_CODEX") }, null, 2),
+);
+writeFileSync(
+    join(userData, "User", "settings.json"),
+    JSON.stringify(
+        {
+            "codexLs.trace.server": "verbose",
+            "security.workspace.trust.enabled": false,
+            "workbench.startupEditor": "none",
+            "workbench.tips.enabled": false,
+            "workbench.enableExperiments": false,
+            "workbench.secondarySideBar.defaultVisibility": "hidden",
+            "telemetry.telemetryLevel": "off",
+            "extensions.autoUpdate": false,
+            "extensions.autoCheckUpdates": false,
+            "update.mode": "none",
+            "chat.disableAIFeatures": true,
+            "editor.minimap.enabled": false,
+            "files.autoSave": "off",
+            "window.restoreWindows": "none",
+        },
+        null,
+        2,
+    ),
+);
+
+const config = join(dir, "code-server.yaml");
+writeFileSync(config, "bind-addr: 127.0.0.1:0\nauth: none\ncert: false\n");
+const serverArgs = ["--config", config, "--user-data-dir", userData, "--extensions-dir", extensions];
+
+function run(command, args, what) {
+    const result = spawnSync(command, args, { cwd: extensionRoot, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    if (result.status !== 0) {
+        throw new Error(`${what} failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`);
+    }
+    return result.stdout;
+}
+
+// ---- package and install the extension ----
+
+const vsix = join(dir, "codex-ls.vsix");
+log("packaging the extension");
+run(process.execPath, ["build.mjs", "--production"], "build.mjs");
+run(
+    process.execPath,
+    [join(extensionRoot, "node_modules", "@vscode", "vsce", "vsce"), "package", "--no-rewrite-relative-links", "-o", vsix],
+    "vsce package",
+);
+log("installing the .vsix into code-server");
+const installed = run(process.execPath, [codeServer, ...serverArgs, "--install-extension", vsix], "code-server --install-extension");
+if (!/successfully installed/.test(installed) || !readdirSync(extensions).some((name) => name.startsWith("codex-ls.codex-ls-"))) {
+    throw new Error(`the extension did not install:\n${installed}`);
+}
+
+// ---- code-server, in its own process group ----
+
+const server = spawn(
+    process.execPath,
+    [
+        codeServer,
+        ...serverArgs,
+        "--disable-telemetry",
+        "--disable-update-check",
+        "--disable-workspace-trust",
+        "--disable-getting-started-override",
+        "--ignore-last-opened",
+    ],
+    {
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: {
+            ...process.env,
+            // This environment is already the one to use: the server skips running the login
+            // shell to read one (which can take long, or hang on a busy profile).
+            VSCODE_CLI: "1",
+            // No extension gallery: nothing leaves the machine.
+            EXTENSIONS_GALLERY: "{}",
+        },
+    },
+);
+emit({ event: "started", pgid: server.pid });
+let serverOutput = "";
+const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`code-server did not start:\n${serverOutput}`)), WAIT);
+    const onData = (chunk) => {
+        serverOutput += chunk;
+        process.stderr.write(chunk);
+        const match = /HTTP server listening on (http:\/\/\S+?)\/?\s/.exec(serverOutput);
+        if (match) {
+            clearTimeout(timer);
+            resolve(match[1]);
+        }
+    };
+    server.stdout.setEncoding("utf8").on("data", onData);
+    server.stderr.setEncoding("utf8").on("data", onData);
+    server.on("exit", (code) => reject(new Error(`code-server exited (${code}):\n${serverOutput}`)));
+});
+
+/// Ends code-server and everything it started (extension host, codex-ls, codex): SIGTERM to
+/// the group, then SIGKILL to whatever is left.
+async function stopServer() {
+    const pgid = server.pid;
+    if (pgid === undefined) return;
+    const alive = () => {
+        try {
+            process.kill(-pgid, 0);
+            return true;
+        } catch {
+            return false;
+        }
+    };
+    try {
+        process.kill(-pgid, "SIGTERM");
+    } catch {
+        return;
+    }
+    const deadline = Date.now() + 5000;
+    while (alive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    if (alive()) process.kill(-pgid, "SIGKILL");
+}
+
+/// The files of the extension's output channels (`name` matches their file names), which VS
+/// Code keeps under the user data dir's logs.
+function outputChannelFiles(name) {
+    const files = [];
+    const walk = (folder) => {
+        for (const entry of readdirSync(folder, { withFileTypes: true })) {
+            const path = join(folder, entry.name);
+            if (entry.isDirectory()) walk(path);
+            else if (name.test(entry.name)) files.push(path);
+        }
+    };
+    try {
+        walk(join(userData, "logs"));
+    } catch {
+        // No logs yet.
+    }
+    return files;
+}
+
+/// The protocol trace, one entry per message ("[Trace - time] Sending ...", then its payload).
+function traceEntries() {
+    return outputChannelFiles(/Codex Language Server Trace/).flatMap((file) =>
+        readFileSync(file, "utf8").split(/^(?=\[Trace - )/m),
+    );
+}
+
+/// Prints the extension's output channels (the server's log, and the protocol trace's end),
+/// which VS Code keeps under the user data dir's logs.
+/// and keeps a copy of each beside the screenshots.
+function printOutputChannels() {
+    for (const file of outputChannelFiles(/Codex Language Server/)) {
+        const text = readFileSync(file, "utf8");
+        const lines = text.split("\n");
+        log(`--- ${file} (last 60 lines) ---\n${lines.slice(-60).join("\n")}`);
+        writeFileSync(join(screenshots, basename(file)), text);
+    }
+}
+
+// ---- the browser ----
+
+const browser = await chromium.launch({
+    executablePath: process.env["CHROMIUM"] ?? "/usr/bin/chromium",
+    headless: true,
+    args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ],
+});
+const page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
+page.setDefaultTimeout(WAIT);
+
+let stepName = "startup";
+async function screenshot(name) {
+    await page.screenshot({ path: join(screenshots, `${name}.png`) });
+}
+
+/// The answer panel's page (a webview: an iframe in an iframe).
+function answerPanel() {
+    return page.frameLocator("iframe.webview.ready").frameLocator("iframe#active-frame");
+}
+
+/// The panel's entry for the extension's `id`th run (the extension numbers runs from 1).
+function entry(id) {
+    return answerPanel().locator(`article.entry[data-id="${id}"]`);
+}
+
+async function runCommand(title) {
+    await page.keyboard.press("F1");
+    const input = page.locator(".quick-input-widget input");
+    await input.waitFor({ state: "visible" });
+    await input.fill(`>${title}`);
+    const item = page.locator(".quick-input-widget .monaco-list-row", { hasText: title }).first();
+    await item.waitFor({ state: "visible" });
+    await input.press("Enter");
+}
+
+/// Selects whole lines `first` to `last` (one-based) of the active editor.
+async function selectLines(first, last) {
+    await page.locator(".monaco-editor .view-lines").first().click();
+    await page.keyboard.press("Control+g");
+    await page.locator(".quick-input-widget", { hasText: "Type a line number" }).waitFor();
+    const input = page.locator(".quick-input-widget input");
+    await input.fill(`:${first}`);
+    await input.press("Enter");
+    await page.keyboard.press("Home");
+    await page.keyboard.press("Home");
+    for (let line = first; line <= last; line++) await page.keyboard.press("Shift+ArrowDown");
+}
+
+async function expectEntries(count) {
+    const shown = await answerPanel().locator("article.entry").count();
+    if (shown !== count) throw new Error(`the answer panel shows ${shown} entries, not ${count}`);
+}
+
+async function editorText() {
+    const text = await page.locator(".monaco-editor .view-lines").first().innerText();
+    return text.replace(/\u00a0/g, " ");
+}
+
+async function waitFor(what, condition) {
+    const deadline = Date.now() + WAIT;
+    let last;
+    while (Date.now() < deadline) {
+        last = await condition();
+        if (last === true) return;
+        await page.waitForTimeout(100);
+    }
+    throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
+}
+
+try {
+    // ---- startup: the workbench loads, the extension finds codex-ls ----
+    log(`opening ${url}`);
+    await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
+    await page.locator(".monaco-workbench").waitFor();
+    // The status bar item says "ready" once the extension has found and started codex-ls.
+    await page.locator(".part.statusbar [aria-label^='Codex: ready']").first().waitFor();
+
+    await page.keyboard.press("Control+p");
+    const quickOpen = page.locator(".quick-input-widget input");
+    await quickOpen.waitFor({ state: "visible" });
+    await quickOpen.fill("lib.rs");
+    await page.locator(".quick-input-widget .monaco-list-row", { hasText: "lib.rs" }).first().waitFor();
+    await quickOpen.press("Enter");
+    await page.locator(".tab.active", { hasText: "lib.rs" }).waitFor();
+    await waitFor("the file in the editor", async () => (await editorText()).includes("let mut sum = 0;") || undefined);
+    await screenshot("01-startup");
+    emit({ event: "passed", step: "startup" });
+
+    // ---- explain: the mocked answer streams into the answer panel ----
+    stepName = "explain";
+    await scenario(stepName);
+    await selectLines(2, 8);
+    await runCommand("Codex: Explain Selection");
+    const explained = entry(1);
+    await answerPanel().locator("article.entry[data-id='1'][data-phase='completed']").waitFor();
+    const answer = await explained.locator(".entry-answer").innerText();
+    for (const expected of ["adds up the values", "values.iter().sum()"]) {
+        if (!answer.includes(expected)) throw new Error(`the answer panel shows ${JSON.stringify(answer)}, not ${expected}`);
+    }
+    const scope = await explained.locator(".entry-scope").innerText();
+    if (!scope.includes("lines 2-8")) throw new Error(`the entry's scope is ${JSON.stringify(scope)}`);
+    await explained.locator(".code-block button[data-action='insert']").waitFor();
+    await screenshot("02-explain");
+    emit({ event: "passed", step: stepName });
+
+    // ---- server-error: an HTTP 500 puts a codex diagnostic in the Problems panel ----
+    stepName = "server-error";
+    await scenario(stepName);
+    await selectLines(3, 7);
+    await runCommand("Codex: Explain Selection");
+    const failed = entry(2);
+    await failed.locator(".entry-error-code", { hasText: "server-error" }).waitFor();
+    await failed.locator("a.entry-diagnostic-link").click();
+    const problems = page.locator(".markers-panel");
+    await problems.waitFor({ state: "visible" });
+    await problems.locator(".monaco-list-row", { hasText: "codex" }).first().waitFor();
+    const problem = await problems.locator(".monaco-list-row", { hasText: "codex" }).first().innerText();
+    if (!/server-error/.test(problem)) throw new Error(`the Problems panel shows ${JSON.stringify(problem)}`);
+    await screenshot("03-server-error");
+    emit({ event: "passed", step: stepName });
+
+    // ---- rewrite: the structured answer replaces the selection in the editor ----
+    stepName = "rewrite";
+    await scenario(stepName);
+    await page.locator(".tab", { hasText: "lib.rs" }).first().click();
+    await selectLines(3, 7);
+    await runCommand("Codex: Rewrite Selection");
+    const presets = page.locator(".quick-input-widget .monaco-list-row", { hasText: "Simplify" });
+    await presets.first().waitFor();
+    await page.locator(".quick-input-widget input").fill("Simplify");
+    await page.locator(".quick-input-widget input").press("Enter");
+    const rewritten = entry(3);
+    await waitFor("the rewritten code in the editor", async () => {
+        const text = await editorText();
+        if (text.includes("values.iter().sum()") && !text.includes("let mut sum")) return true;
+        const error = await rewritten.locator(".entry-error").allInnerTexts();
+        if (error.length > 0) throw new Error(`the rewrite failed: ${error.join(" ")}`);
+        return `the editor shows ${JSON.stringify(text)}`;
+    });
+    await answerPanel().locator("article.entry[data-id='3'][data-phase='completed']").waitFor();
+    await screenshot("04-rewrite");
+    emit({ event: "passed", step: stepName });
+
+    // ---- approval: a command Codex wants to run outside the sandbox asks in a modal ----
+    stepName = "approval";
+    await scenario(stepName);
+    // A setting changed while the server runs reaches it: the server pulls its section again.
+    const userSettings = join(userData, "User", "settings.json");
+    const changed = { ...JSON.parse(readFileSync(userSettings, "utf8")), "codexLs.approvalPolicy": "on-request" };
+    await runCommand("Preferences: Open User Settings (JSON)");
+    // The editor of settings.json has the focus once it shows the file.
+    const settingsEditor = page.locator(".monaco-editor.focused", { hasText: '"workbench.startupEditor"' });
+    await settingsEditor.waitFor();
+    await page.keyboard.press("Control+a");
+    // One line: the editor would indent the lines of a multi-line text a second time.
+    await page.keyboard.insertText(JSON.stringify(changed));
+    await page.keyboard.press("Control+s");
+    await waitFor("the server to pull approvalPolicy on-request", async () =>
+        traceEntries().some(
+            (entry) => entry.includes("Sending response 'workspace/configuration") && entry.includes('"approvalPolicy": "on-request"'),
+        ) || undefined,
+    );
+    await screenshot("05-settings");
+    // Escape closes the settings editor (a modal), once any suggestion list in it is closed.
+    await waitFor("the settings editor to close", async () => {
+        await page.keyboard.press("Escape");
+        const closed = await settingsEditor
+            .waitFor({ state: "detached", timeout: 2000 })
+            .then(() => true)
+            .catch(() => false);
+        return closed || "it is still open";
+    });
+    await page.locator(".tab", { hasText: "lib.rs" }).first().click();
+    await runCommand("Codex: Ask");
+    // The input box replaces the palette in the same widget: wait for its own prompt.
+    await page.locator(".quick-input-widget", { hasText: "Ask Codex about src/lib.rs" }).waitFor();
+    const question = page.locator(".quick-input-widget input");
+    await question.fill("Make the file");
+    await question.press("Enter");
+    const dialog = page.locator(".monaco-dialog-box");
+    await dialog.waitFor({ state: "visible" });
+    const dialogText = await dialog.innerText();
+    for (const expected of ["Codex wants to run a command", "created-by-codex.txt", "Reason: The test wants a file"]) {
+        if (!dialogText.includes(expected)) throw new Error(`the approval dialog says ${JSON.stringify(dialogText)}, not ${expected}`);
+    }
+    await screenshot("06-approval");
+    await dialog.getByRole("button", { name: "Decline" }).click();
+    await answerPanel().locator("article.entry[data-id='4'][data-phase='completed']").waitFor();
+    const approved = await entry(4).locator(".entry-answer").innerText();
+    if (!approved.includes("Done.")) throw new Error(`the answer panel shows ${JSON.stringify(approved)} after the approval`);
+    emit({ event: "passed", step: stepName });
+
+    // ---- panel: the entries survive the panel being hidden and shown, closed and reopened ----
+    stepName = "panel";
+    const panelTab = page.locator(".tab", { hasText: "Codex Answers" });
+    await panelTab.click();
+    // lib.rs opened from the Explorer into the panel's group hides the panel (its page is
+    // dropped while hidden). The mouse, as the keyboard's focus is in the panel's page now.
+    await page.locator(".explorer-folders-view .monaco-list-row", { hasText: "lib.rs" }).click();
+    await page.locator(".editor-group-container.active .tab.active", { hasText: "lib.rs" }).waitFor();
+    await page.locator(".editor-group-container.active .tab", { hasText: "Codex Answers" }).waitFor();
+    await panelTab.click();
+    await answerPanel().locator("article.entry[data-id='4']").waitFor();
+    await expectEntries(4);
+    // A middle click on a tab closes it.
+    await panelTab.click({ button: "middle" });
+    await panelTab.waitFor({ state: "detached" });
+    await runCommand("Codex: Show Answer Panel");
+    await answerPanel().locator("article.entry[data-id='4']").waitFor();
+    await expectEntries(4);
+    await screenshot("07-panel");
+    emit({ event: "passed", step: stepName });
+
+    emit({ event: "done" });
+} catch (error) {
+    await screenshot(`failed-${stepName}`).catch(() => undefined);
+    log(`step ${stepName} failed: ${error instanceof Error ? error.stack : String(error)}`);
+    printOutputChannels();
+    process.exitCode = 1;
+} finally {
+    await browser.close().catch(() => undefined);
+    await stopServer();
+    process.exit();
+}
