@@ -6,6 +6,8 @@ pub mod ask;
 pub mod codex;
 pub mod config;
 pub mod document;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod handlers;
 pub mod lsp;
 pub mod prompt;
