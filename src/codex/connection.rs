@@ -274,7 +274,12 @@ where
         line.clear();
         match reader.read_until(b'\n', &mut line).await {
             Ok(0) => break,
-            Ok(_) => dispatch(&line, &outgoing, &shared),
+            Ok(_) => {
+                dispatch(&line, &outgoing, &shared);
+                // A flood of buffered lines must not starve the tasks that
+                // turn deltas into reports: yield when the budget is spent.
+                tokio::task::consume_budget().await;
+            }
             Err(err) => {
                 tracing::warn!("reading from codex app-server failed: {err}");
                 break;
