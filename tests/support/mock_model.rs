@@ -706,20 +706,7 @@ async fn stream_head_and_deltas(
     chunks: &[String],
     delay: Duration,
 ) -> std::io::Result<()> {
-    stream
-        .write_all(
-            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\ntransfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n",
-        )
-        .await?;
-    send_event(
-        stream,
-        "response.created",
-        json!({ "response": {
-            "id": ids.resp, "object": "response", "created_at": ids.created_at,
-            "status": "in_progress", "model": "mock-model",
-        }}),
-    )
-    .await?;
+    send_head(stream, ids).await?;
     send_event(
         stream,
         "response.output_item.added",
@@ -750,14 +737,9 @@ async fn stream_head_and_deltas(
     Ok(())
 }
 
-/// A response whose only output is an `exec_command` function call.
-async fn stream_exec_command(
-    stream: &mut TcpStream,
-    ids: &Ids,
-    call_id: &str,
-    cmd: &str,
-    justification: &str,
-) -> std::io::Result<()> {
+/// The status line and headers of a streamed response, and
+/// `response.created`.
+async fn send_head(stream: &mut TcpStream, ids: &Ids) -> std::io::Result<()> {
     stream
         .write_all(
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\ntransfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n",
@@ -772,6 +754,18 @@ async fn stream_exec_command(
         }}),
     )
     .await?;
+    Ok(())
+}
+
+/// A response whose only output is an `exec_command` function call.
+async fn stream_exec_command(
+    stream: &mut TcpStream,
+    ids: &Ids,
+    call_id: &str,
+    cmd: &str,
+    justification: &str,
+) -> std::io::Result<()> {
+    send_head(stream, ids).await?;
     let arguments = json!({
         "cmd": cmd, "sandbox_permissions": "require_escalated", "justification": justification,
     })
@@ -801,22 +795,7 @@ async fn stream_exec_command(
         json!({ "output_index": 0, "item": item("completed") }),
     )
     .await?;
-    send_event(
-        stream,
-        "response.completed",
-        json!({ "response": {
-            "id": ids.resp, "object": "response", "created_at": ids.created_at,
-            "status": "completed", "model": "mock-model", "output": [],
-            "usage": {
-                "input_tokens": 10, "input_tokens_details": { "cached_tokens": 0 },
-                "output_tokens": 5, "output_tokens_details": { "reasoning_tokens": 0 },
-                "total_tokens": 15,
-            },
-        }}),
-    )
-    .await?;
-    stream.write_all(b"0\r\n\r\n").await?;
-    stream.flush().await
+    send_completed(stream, ids, 5).await
 }
 
 async fn stream_prefix(
@@ -850,7 +829,16 @@ async fn stream_text(
         }}),
     )
     .await?;
-    let output_tokens = chunks.len() as u64;
+    send_completed(stream, ids, chunks.len() as u64).await
+}
+
+/// `response.completed`, then the last chunk: the response body is complete
+/// and the connection can be reused.
+async fn send_completed(
+    stream: &mut TcpStream,
+    ids: &Ids,
+    output_tokens: u64,
+) -> std::io::Result<()> {
     let input_tokens = 100u64;
     send_event(
         stream,
@@ -868,7 +856,6 @@ async fn stream_text(
         }}),
     )
     .await?;
-    // Last chunk: the response body is complete, the connection can be reused.
     stream.write_all(b"0\r\n\r\n").await?;
     stream.flush().await
 }

@@ -6,3 +6,4 @@ pub mod fake_app_server;
 pub mod harness;
 pub mod lsp_client;
 pub mod mock_model;
+pub mod tools;

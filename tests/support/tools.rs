@@ -1,0 +1,28 @@
+//! The test tools that `scripts/test.sh` installs into `.tools/`.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// The tool at `$env_var`, else at `relative` under the checkout; fails the
+/// test with how to install it when it is missing (the test command
+/// installs every tool, so a missing one is a failure, not a skip).
+pub fn installed(env_var: &str, relative: &str, what: &str) -> PathBuf {
+    let path = std::env::var_os(env_var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(relative));
+    assert!(
+        path.exists(),
+        "{what} is not installed at {}: run `bash scripts/test.sh`, which installs it",
+        path.display()
+    );
+    path
+}
+
+/// The Codex CLI the test command installed.
+pub fn codex_binary() -> PathBuf {
+    installed(
+        "CODEX_LS_TEST_CODEX",
+        ".tools/codex/node_modules/.bin/codex",
+        "the Codex CLI",
+    )
+}
