@@ -273,12 +273,22 @@ function entry(id) {
 }
 
 async function runCommand(title) {
-    await page.keyboard.press("F1");
     const input = page.locator(".quick-input-widget input");
-    await input.waitFor({ state: "visible" });
-    await input.fill(`>${title}`);
     const item = page.locator(".quick-input-widget .monaco-list-row", { hasText: title }).first();
-    await item.waitFor({ state: "visible" });
+    // The palette can close again under us (a late Escape, focus moving to
+    // an editor that is still opening): open it until the command shows.
+    await waitFor(`the command palette to offer ${title}`, async () => {
+        if (!(await input.isVisible())) await page.keyboard.press("F1");
+        const typed = await input
+            .fill(`>${title}`, { timeout: 2000 })
+            .then(() => true)
+            .catch(() => false);
+        if (!typed) return "the palette closed before the title was typed";
+        return (await item
+            .waitFor({ state: "visible", timeout: 2000 })
+            .then(() => true)
+            .catch(() => false)) || "the command is not listed yet";
+    });
     await input.press("Enter");
 }
 
