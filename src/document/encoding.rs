@@ -212,6 +212,19 @@ fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// The range of whole lines `first..=last` (0-based, clamped to the
+/// document): from the start of `first` to the end of `last`, before its
+/// line break.
+pub fn lines_range(rope: &Rope, first: u32, last: u32, enc: PositionEncoding) -> Range {
+    let start = position(
+        rope,
+        char_index_lenient(rope, Position::new(first, 0), enc),
+        enc,
+    );
+    let end_char = char_index_lenient(rope, Position::new(last, u32::MAX), enc);
+    Range::new(start, position(rope, end_char, enc))
+}
+
 /// The LSP position of the char index `char_idx` (clamped to the end of the
 /// document). Inverse of [`char_index`] for indices that do not fall between
 /// the `\r` and `\n` of a `\r\n` terminator.
@@ -252,6 +265,25 @@ pub fn char_range(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_range_spans_whole_lines_without_their_break() {
+        let rope = Rope::from_str("ab\r\n😀c\nlast");
+        let enc = PositionEncoding::Utf16;
+        let range = |first, last| lines_range(&rope, first, last, enc);
+        assert_eq!(
+            range(0, 0),
+            Range::new(Position::new(0, 0), Position::new(0, 2))
+        );
+        assert_eq!(
+            range(0, 1),
+            Range::new(Position::new(0, 0), Position::new(1, 3))
+        );
+        assert_eq!(
+            range(2, 9),
+            Range::new(Position::new(2, 0), Position::new(2, 4))
+        );
+    }
 
     const ALL: [PositionEncoding; 3] = [
         PositionEncoding::Utf8,

@@ -14,6 +14,6 @@ pub mod store;
 
 pub use encoding::{
     Position, PositionEncoding, PositionError, Range, char_index, char_index_lenient, char_range,
-    position,
+    lines_range, position,
 };
 pub use store::{Document, DocumentError, DocumentSnapshot, DocumentStore, TextChange};

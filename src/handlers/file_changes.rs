@@ -170,13 +170,7 @@ async fn conflict(
     path: &str,
     problem: &str,
 ) {
-    let encoding = session.encoding();
-    let line_end =
-        document::char_index_lenient(&buffer.text, document::Position::new(0, u32::MAX), encoding);
-    let range = document::Range::new(
-        document::Position::new(0, 0),
-        document::position(&buffer.text, line_end, encoding),
-    );
+    let range = document::lines_range(&buffer.text, 0, 0, session.encoding());
     let diagnostic = lsp::Diagnostic {
         range: to_proto::range(range),
         severity: Some(lsp::DiagnosticSeverity::WARNING),

@@ -54,18 +54,9 @@ pub async fn publish(
 }
 
 fn diagnostic(text: &Rope, finding: &ValidFinding, encoding: PositionEncoding) -> lsp::Diagnostic {
-    let last = finding.last_line as usize;
-    let end_char = if last + 1 < text.len_lines() {
-        // The end of the last line, before its break.
-        let next = text.line_to_char(last + 1);
-        next.saturating_sub(line_break_len(text, next))
-    } else {
-        text.len_chars()
-    };
-    let start = document::Position::new(finding.first_line, 0);
-    let end = document::position(text, end_char, encoding);
+    let range = document::lines_range(text, finding.first_line, finding.last_line, encoding);
     lsp::Diagnostic {
-        range: to_proto::range(document::Range::new(start, end)),
+        range: to_proto::range(range),
         severity: Some(match finding.severity {
             Severity::Error => lsp::DiagnosticSeverity::ERROR,
             Severity::Warning => lsp::DiagnosticSeverity::WARNING,
@@ -83,16 +74,5 @@ fn diagnostic(text: &Rope, finding: &ValidFinding, encoding: PositionEncoding) -
             })
         }),
         ..Default::default()
-    }
-}
-
-fn line_break_len(text: &Rope, next_line_start: usize) -> usize {
-    if next_line_start >= 2
-        && text.char(next_line_start - 1) == '\n'
-        && text.char(next_line_start - 2) == '\r'
-    {
-        2
-    } else {
-        1
     }
 }

@@ -346,17 +346,9 @@ fn selection(
     })
 }
 
-/// The first line's text, for failures of runs without a selection: a
-/// character past the end of a line clamps to its end (before the break).
+/// The first line, for failures of runs without a selection.
 fn first_line_range(snapshot: &DocumentSnapshot, encoding: PositionEncoding) -> lsp::Range {
-    let text = &snapshot.text;
-    let past_end = document::Position::new(0, u32::MAX);
-    let end = document::position(
-        text,
-        document::char_index_lenient(text, past_end, encoding),
-        encoding,
-    );
-    to_proto::range(document::Range::new(document::Position::new(0, 0), end))
+    to_proto::range(document::lines_range(&snapshot.text, 0, 0, encoding))
 }
 
 fn plan(input: PlanInput, config: &Config) -> std::result::Result<PlannedRun, PromptRunError> {
