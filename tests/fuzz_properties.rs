@@ -43,10 +43,15 @@ fn run_app_server_lines(data: &[u8]) -> Result<(), Finding> {
 /// One fuzz target's harness, run to its verdict.
 type Harness = fn(&[u8]) -> Result<(), Finding>;
 
-fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+fn corpus_dir(target: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fuzz/corpus")
-        .join(target);
+        .join(target)
+}
+
+/// Every seed of a target's committed corpus.
+fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = corpus_dir(target);
     let mut files: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
         .map(|entry| {
@@ -74,14 +79,22 @@ fn the_committed_corpus_finds_nothing() {
     }
 }
 
+fn seed(target: &str, name: &str) -> Vec<u8> {
+    std::fs::read(corpus_dir(target).join(name)).unwrap()
+}
+
+fn app_server_outcome(seed_name: &str) -> app_server_lines::Outcome {
+    let script = seed("app_server_lines", seed_name);
+    paused_runtime()
+        .block_on(app_server_lines::run(&script))
+        .unwrap()
+}
+
 /// The seeds reach deep: the server answers the session's requests, and
 /// the app-server script gets answers through to the end of a turn.
 #[test]
 fn the_seeds_reach_the_code_they_are_for() {
-    let session = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/lsp_messages/session_utf16"),
-    )
-    .unwrap();
+    let session = seed("lsp_messages", "session_utf16");
     let transcript = paused_runtime()
         .block_on(lsp_messages::run(&session))
         .unwrap();
@@ -99,13 +112,7 @@ fn the_seeds_reach_the_code_they_are_for() {
         "{transcript:?}"
     );
 
-    let script = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/app_server_lines/three_runs"),
-    )
-    .unwrap();
-    let outcome = paused_runtime()
-        .block_on(app_server_lines::run(&script))
-        .unwrap();
+    let outcome = app_server_outcome("three_runs");
     assert_eq!(outcome.runs.len(), 3);
     assert_eq!(outcome.runs[0], Ok("Hello".to_string()));
     assert_eq!(outcome.runs[1], Ok("Second".to_string()));
@@ -116,13 +123,7 @@ fn the_seeds_reach_the_code_they_are_for() {
 
     // Completed messages that differ from what streamed: the answers are
     // the completed texts (and the harness checked the corrections).
-    let script = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/app_server_lines/corrections"),
-    )
-    .unwrap();
-    let outcome = paused_runtime()
-        .block_on(app_server_lines::run(&script))
-        .unwrap();
+    let outcome = app_server_outcome("corrections");
     let answers: Vec<Result<&str, &str>> = outcome
         .runs
         .iter()

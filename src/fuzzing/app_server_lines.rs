@@ -32,6 +32,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::input::lines;
 use super::{Finding, PanicWatch, ensure_paused_clock};
 use crate::codex::{BackendError, Launched, Launcher, Supervisor};
 use crate::prompt::approval::{ApprovalDecision, ApprovalQuestion, ApprovalSettings, Approver};
@@ -139,14 +140,9 @@ async fn play(script: Arc<Script>, io: DuplexStream) {
 
 /// The input's steps: lines grouped by empty lines.
 pub fn steps(data: &[u8]) -> VecDeque<Step> {
-    let mut lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
-    // The input's final newline ends its last line, not a step.
-    if lines.last().is_some_and(|line| line.is_empty()) {
-        lines.pop();
-    }
     let mut steps = VecDeque::new();
     let mut step = Vec::new();
-    for line in lines {
+    for line in lines(data) {
         if line.is_empty() {
             steps.push_back(std::mem::take(&mut step));
         } else {

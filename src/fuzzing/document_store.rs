@@ -309,7 +309,6 @@ fn random_text(r: &mut ByteReader<'_>, long: bool) -> String {
 /// far past either end.
 fn random_position(r: &mut ByteReader<'_>, text: &str, enc: PositionEncoding) -> Position {
     let lines = model_lines(text);
-    let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     let line = match r.below(8) {
         0 => r.u32(),
         1 => to_u32(lines.len() + r.below(3)),
@@ -425,35 +424,34 @@ fn model_range(
     }
 }
 
+fn line_starts(s: &str) -> Vec<usize> {
+    model_lines(s).iter().map(|&(start, _)| start).collect()
+}
+
 /// The line that holds byte `at`: the last line starting at or before it.
-fn model_line_of(s: &str, at: usize) -> usize {
-    let starts = line_starts(s);
+fn line_of(starts: &[usize], at: usize) -> usize {
     starts.iter().rposition(|&start| start <= at).unwrap_or(0)
 }
 
-fn line_starts(s: &str) -> Vec<usize> {
-    let lines = model_lines(s);
-    std::iter::once(0)
-        .chain(lines.windows(2).map(|pair| pair[1].0))
-        .collect()
-}
-
 fn model_line_span(s: &str, a: usize, b: usize) -> (u32, u32) {
-    let first = model_line_of(s, a);
-    let mut last = model_line_of(s, b);
-    if b > a && last > first && line_starts(s)[last] == b {
+    let starts = line_starts(s);
+    let first = line_of(&starts, a);
+    let mut last = line_of(&starts, b);
+    if b > a && last > first && starts[last] == b {
         last -= 1;
     }
-    let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     (to_u32(first), to_u32(last))
 }
 
 /// The position of byte `at`, counted from the start of its line.
 fn model_position(s: &str, at: usize, enc: PositionEncoding) -> Position {
-    let line = model_line_of(s, at);
-    let start = line_starts(s)[line];
-    let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-    Position::new(to_u32(line), to_u32(units_of(&s[start..at], enc)))
+    let starts = line_starts(s);
+    let line = line_of(&starts, at);
+    Position::new(to_u32(line), to_u32(units_of(&s[starts[line]..at], enc)))
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 fn byte_of_char(s: &str, idx: usize) -> usize {

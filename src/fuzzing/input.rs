@@ -1,6 +1,14 @@
-//! Turns the fuzzer's raw bytes into choices. Reading past the end yields
-//! zeros, so every byte string is a valid input and a longer input only
-//! ever adds choices at the end (libFuzzer and proptest both shrink well).
+//! Turns the fuzzer's raw bytes into choices, or into the lines of a
+//! script. Reading past the end yields zeros, so every byte string is a
+//! valid input and a longer input only ever adds choices at the end
+//! (libFuzzer and proptest both shrink well).
+
+/// The input's lines, split at `\n`. Its final newline ends its last line
+/// and starts no new, empty one.
+pub(crate) fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    data.split_inclusive(|&b| b == b'\n')
+        .map(|line| line.strip_suffix(b"\n").unwrap_or(line))
+}
 
 pub(crate) struct ByteReader<'a> {
     data: &'a [u8],
@@ -68,6 +76,15 @@ mod tests {
         assert_eq!(r.below(1000), 0);
         assert_eq!(r.bytes(10), b"");
         assert!(r.one_in(3));
+    }
+
+    #[test]
+    fn lines_end_at_newlines_and_the_last_newline_starts_no_line() {
+        let split = |data: &'static [u8]| lines(data).collect::<Vec<_>>();
+        assert_eq!(split(b""), Vec::<&[u8]>::new());
+        assert_eq!(split(b"\n"), vec![b"".as_slice()]);
+        assert_eq!(split(b"a\n\nb"), vec![b"a".as_slice(), b"", b"b"]);
+        assert_eq!(split(b"a\n\n"), vec![b"a".as_slice(), b""]);
     }
 
     #[test]

@@ -27,8 +27,10 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufRea
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::input::lines;
 use super::{Finding, PanicWatch, ensure_paused_clock};
 use crate::codex::{BackendError, Launched, Launcher};
+use crate::lsp::wire::frame;
 
 /// Longer than any timer a run sets while it has no app-server (the
 /// 5 s wait for `workDoneProgress/create`, a 10 s progress interval).
@@ -134,13 +136,7 @@ pub enum Input {
 
 /// What the input asks for, item by item.
 pub fn input(data: &[u8]) -> Vec<Input> {
-    let mut lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
-    // The input's final newline ends its last line; it is no pause.
-    if lines.last().is_some_and(|line| line.is_empty()) {
-        lines.pop();
-    }
-    lines
-        .into_iter()
+    lines(data)
         .map(|line| {
             if line.is_empty() {
                 Input::Pause
@@ -151,14 +147,6 @@ pub fn input(data: &[u8]) -> Vec<Input> {
             }
         })
         .collect()
-}
-
-fn frame(body: &[u8]) -> Vec<u8> {
-    [
-        format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes(),
-        body,
-    ]
-    .concat()
 }
 
 /// Writes frames until told to end the input, then shuts the stream down

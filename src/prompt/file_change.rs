@@ -22,12 +22,12 @@
 //! `inProgress`), `item/completed` after (status `completed`, `failed` or
 //! `declined`); only a completed item changed the disk. The streamed
 //! `item/fileChange/patchUpdated` notification carries a different, rangeless
-//! `@@` format; [`parse_unified_diff`] rejects it as malformed.
+//! `@@` format; the parser rejects it as malformed.
 //!
 //! `similar` 2.7.0 (codex's version) sometimes writes a hunk header whose
 //! numbers are wrong while its body is right (its diff of repeated lines
 //! can come out of order); such a hunk is read to the next header and its
-//! numbers are not trusted (see [`parse_unified_diff`]).
+//! numbers are not trusted (see `parse_unified_diff`).
 //!
 //! Placement matches lines exactly, with no fuzz: a hunk's context and
 //! removed lines must appear in the buffer as consecutive lines. Only the
@@ -40,17 +40,19 @@
 //! literals and diff-like formats).
 //!
 //! Two ways to place hunks:
-//! - [`apply_to_with_base`] knows the text the document had when it was
-//!   last the file on disk (`didOpen`/`didSave`): hunks sit at their stated
-//!   lines there, and a line diff of that base and the buffer carries them
-//!   over. A hunk applies exactly when the user left all its lines alone.
-//! - [`apply_to`] has only the buffer, and searches it like `patch` with
-//!   offsets: a hunk applies where its lines are, however far they moved, if
-//!   that place is unique (in the order of the hunks). A hunk that matches
-//!   at several places is ambiguous, even at its stated line, since edits
-//!   above it may have moved an identical run there. What search cannot see
-//!   is an edit that broke a hunk's true place while an identical run
-//!   elsewhere survives: that run takes the hunk. Prefer the base.
+//! - [`FileUpdateChange::merge_into_buffer`] with a base knows the text the
+//!   file had on disk before the change (read when the change is proposed):
+//!   hunks sit at their stated lines there, and a line diff of that base and
+//!   the buffer carries them over. A hunk applies exactly when the user left
+//!   all its lines alone.
+//! - [`FileUpdateChange::merge_into_buffer`] without one has only the buffer, and
+//!   searches it like `patch` with offsets: a hunk applies where its lines
+//!   are, however far they moved, if that place is unique (in the order of
+//!   the hunks). A hunk that matches at several places is ambiguous, even at
+//!   its stated line, since edits above it may have moved an identical run
+//!   there. What search cannot see is an edit that broke a hunk's true place
+//!   while an identical run elsewhere survives: that run takes the hunk.
+//!   Prefer the base.
 
 use std::fmt;
 use std::ops::Range;
@@ -152,17 +154,9 @@ impl From<KindWire> for PatchChangeKind {
 const MOVED_TO: &str = "\n\nMoved to: ";
 
 impl FileUpdateChange {
-    /// The new path of a moved file.
-    pub fn move_path(&self) -> Option<&str> {
-        match &self.kind {
-            PatchChangeKind::Update { move_path } => move_path.as_deref(),
-            _ => None,
-        }
-    }
-
     /// The unified diff of an `update`, without the `Moved to:` line the
     /// app-server appends for a move; `None` for other kinds.
-    pub fn update_diff(&self) -> Option<&str> {
+    fn update_diff(&self) -> Option<&str> {
         let PatchChangeKind::Update { move_path } = &self.kind else {
             return None;
         };
@@ -176,28 +170,20 @@ impl FileUpdateChange {
     }
 
     /// The edits that bring this change into `buffer`, the unsaved text of
-    /// the file's open document; an `update` is merged by [`apply_to`]. An
+    /// the file's open document. With `base`, the text the file had on disk
+    /// before the change, an `update`'s hunks are placed in `base` and
+    /// carried to the buffer by a line diff, which repeated lines cannot
+    /// fool; without it, each hunk is placed by searching the buffer (see
+    /// `apply_patch`). An
     /// `add` fills only an empty buffer (or one that already has exactly the
     /// new content); a `delete` is always a conflict, since the user's
     /// unsaved buffer is never deleted. A move only edits the content:
     /// renaming the document is the caller's call.
-    pub fn merge_into_buffer(&self, buffer: &str) -> Result<Vec<Replacement>, PatchError> {
-        self.merge(buffer, None)
-    }
-
-    /// Like [`Self::merge_into_buffer`], knowing `base`, the text the
-    /// document had when it was last the file on disk (at `didOpen` or the
-    /// last `didSave`): an `update` is merged by [`apply_to_with_base`],
-    /// which repeated lines cannot fool.
-    pub fn merge_into_buffer_with_base(
+    pub fn merge_into_buffer(
         &self,
-        base: &str,
+        base: Option<&str>,
         buffer: &str,
     ) -> Result<Vec<Replacement>, PatchError> {
-        self.merge(buffer, Some(base))
-    }
-
-    fn merge(&self, buffer: &str, base: Option<&str>) -> Result<Vec<Replacement>, PatchError> {
         match &self.kind {
             PatchChangeKind::Add if buffer.is_empty() && !self.diff.is_empty() => {
                 Ok(vec![Replacement {
@@ -211,10 +197,7 @@ impl FileUpdateChange {
             PatchChangeKind::Unknown => Err(PatchError::UnknownKind),
             PatchChangeKind::Update { .. } => {
                 let patch = parse_unified_diff(self.update_diff().unwrap_or_default())?;
-                match base {
-                    Some(base) => apply_to_with_base(base, buffer, &patch),
-                    None => apply_to(buffer, &patch),
-                }
+                apply_patch(base, buffer, &patch)
             }
         }
     }
@@ -222,21 +205,21 @@ impl FileUpdateChange {
 
 /// A parsed unified diff of one file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Patch {
-    pub hunks: Vec<Hunk>,
+struct Patch {
+    hunks: Vec<Hunk>,
 }
 
 /// One `@@ -old +new @@` hunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hunk {
+struct Hunk {
     /// The old range as the header states it.
-    pub old: LineRange,
+    old: LineRange,
     /// The new range as the header states it.
-    pub new: LineRange,
-    pub lines: Vec<HunkLine>,
+    new: LineRange,
+    lines: Vec<HunkLine>,
     /// Whether the body has the lines the header counts; when not, the
     /// header's line numbers are not trusted either.
-    pub header_matches: bool,
+    header_matches: bool,
 }
 
 /// A hunk header's range: `start` is 1-based, or for an empty range the line
@@ -272,15 +255,15 @@ impl fmt::Display for LineRange {
 
 /// One line of a hunk's body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HunkLine {
-    pub kind: LineKind,
+struct HunkLine {
+    kind: LineKind,
     /// The line without its prefix, with its line break unless a
     /// `\ No newline at end of file` marker followed it.
-    pub text: String,
+    text: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LineKind {
+enum LineKind {
     Context,
     Removed,
     Added,
@@ -434,7 +417,7 @@ fn split_break(line: &str) -> (&str, &str) {
 /// counts too small, correct bodies) when its diff of repeated lines comes
 /// out of order. A body with fewer lines than its header counts is cut, and
 /// malformed.
-pub fn parse_unified_diff(diff: &str) -> Result<Patch, PatchError> {
+fn parse_unified_diff(diff: &str) -> Result<Patch, PatchError> {
     let mut hunks: Vec<Hunk> = Vec::new();
     let mut lines = split_lines(diff).zip(1..).peekable();
     while let Some((line, number)) = lines.next() {
@@ -651,13 +634,9 @@ fn check_hunk(previous: &[Hunk], hunk: &Hunk, number: usize) -> Result<(), Patch
             ));
         }
     }
-    for side in [LineKind::Removed, LineKind::Added] {
-        let mut side_lines = hunk
-            .lines
-            .iter()
-            .filter(|line| line.kind == LineKind::Context || line.kind == side);
+    for skip in [LineKind::Added, LineKind::Removed] {
         let mut ended = false;
-        for line in side_lines.by_ref() {
+        for line in hunk.lines.iter().filter(|line| line.kind != skip) {
             if ended {
                 return Err(malformed(
                     number,
@@ -670,11 +649,23 @@ fn check_hunk(previous: &[Hunk], hunk: &Hunk, number: usize) -> Result<(), Patch
     Ok(())
 }
 
-/// A buffer line: where it starts, its content, whether it has a break.
+/// A buffer line: where it starts, its content, its break (empty when it
+/// has none).
 struct BufferLine<'a> {
     start: usize,
     content: &'a str,
-    broken: bool,
+    brk: &'a str,
+}
+
+impl BufferLine<'_> {
+    fn broken(&self) -> bool {
+        !self.brk.is_empty()
+    }
+
+    /// Equal content, and both or neither with a break (of any kind).
+    fn same(&self, other: &BufferLine<'_>) -> bool {
+        self.content == other.content && self.broken() == other.broken()
+    }
 }
 
 /// A hunk's lines as they were (context and removed) or as they become
@@ -695,7 +686,7 @@ fn matches_at(buffer: &[BufferLine<'_>], at: usize, wanted: &[(&str, bool)]) -> 
         lines
             .iter()
             .zip(wanted)
-            .all(|(line, (content, broken))| line.content == *content && line.broken == *broken)
+            .all(|(line, (content, broken))| line.content == *content && line.broken() == *broken)
     })
 }
 
@@ -725,43 +716,36 @@ fn uniform_break<'a>(breaks: impl Iterator<Item = &'a str>) -> Option<&'a str> {
 /// hunk that changes something, in order and without overlaps; or, when any
 /// hunk does not apply cleanly, every such hunk's conflict.
 ///
-/// A hunk's context and removed lines must appear in `text` as consecutive
-/// lines, and the hunks in their order. A hunk with one such place is
-/// placed there, however far the user's edits moved its lines (its stated
-/// line is only where a conflict is reported). A hunk with several is
-/// ambiguous, even when one is at its stated line: with unsaved edits above
-/// it, an identical run of lines may have moved there, and `patch`'s habit
-/// of taking the nearest would then edit the wrong lines. Nor can search
-/// tell when the user's edits broke a hunk's true place while an identical
-/// run survives elsewhere: that run takes the hunk. [`apply_to_with_base`]
-/// has neither limit.
-pub fn apply_to(text: &str, patch: &Patch) -> Result<Vec<Replacement>, PatchError> {
-    let buffer = buffer_lines(text);
-    let placed = place_by_search(&buffer, patch).map_err(conflict_error)?;
-    Ok(build_replacements(text, &buffer, patch, &placed))
-}
-
-/// Like [`apply_to`], but knowing `base`, the text the buffer had when it
-/// was last the file on disk (at `didOpen` or the last `didSave`), which is
-/// the file the agent changed. The hunks are placed in `base` at their
-/// stated lines, and carried to `text` through a line diff of `base` and
-/// `text`: a hunk applies where the user's edits left all its lines
-/// untouched, and conflicts where they touched one. Repeated lines cannot
-/// make it ambiguous. When `base` is not the file the diff was made from
-/// (a hunk is not at its stated line in it), or the user's edits are too
-/// many to diff, this falls back to [`apply_to`].
-pub fn apply_to_with_base(
-    base: &str,
+/// With `base`, the text the buffer had when it was last the file on disk
+/// (at `didOpen` or the last `didSave`), which is the file the agent
+/// changed, the hunks are placed in `base` at their stated lines and
+/// carried to `text` through a line diff of `base` and `text`: a hunk
+/// applies where the user's edits left all its lines untouched, and
+/// conflicts where they touched one. Repeated lines cannot make it
+/// ambiguous. When `base` is not the file the diff was made from (a hunk is
+/// not at its stated line in it), or the user's edits are too many to diff,
+/// the hunks are placed by search, as without a base.
+///
+/// By search, a hunk's context and removed lines must appear in `text` as
+/// consecutive lines, and the hunks in their order. A hunk with one such
+/// place is placed there, however far the user's edits moved its lines (its
+/// stated line is only where a conflict is reported). A hunk with several
+/// is ambiguous, even when one is at its stated line: with unsaved edits
+/// above it, an identical run of lines may have moved there, and `patch`'s
+/// habit of taking the nearest would then edit the wrong lines. Nor can
+/// search tell when the user's edits broke a hunk's true place while an
+/// identical run survives elsewhere: that run takes the hunk. The base has
+/// neither limit.
+fn apply_patch(
+    base: Option<&str>,
     text: &str,
     patch: &Patch,
 ) -> Result<Vec<Replacement>, PatchError> {
     let buffer = buffer_lines(text);
-    let base_lines = buffer_lines(base);
-    let placed = match place_by_base(&base_lines, &buffer, patch) {
-        Some(placed) => placed,
-        None => place_by_search(&buffer, patch),
-    }
-    .map_err(conflict_error)?;
+    let placed = base
+        .and_then(|base| place_by_base(&buffer_lines(base), &buffer, patch))
+        .unwrap_or_else(|| place_by_search(&buffer, patch))
+        .map_err(conflict_error)?;
     Ok(build_replacements(text, &buffer, patch, &placed))
 }
 
@@ -779,7 +763,7 @@ fn buffer_lines(text: &str) -> Vec<BufferLine<'_>> {
         lines.push(BufferLine {
             start: offset,
             content,
-            broken: !brk.is_empty(),
+            brk,
         });
         offset += line.len();
     }
@@ -810,8 +794,6 @@ fn place_by_search(
     let mut candidates: Vec<Vec<usize>> = Vec::with_capacity(patch.hunks.len());
     for (index, hunk) in patch.hunks.iter().enumerate() {
         let wanted = &before[index];
-        let after = side(hunk, LineKind::Removed);
-        let ends_file = after.last().is_some_and(|(_, broken)| !broken);
         let mut found = if !wanted.is_empty() {
             all_matches(buffer, wanted)
         } else if count == 0 && (hunk.old.start == 0 || !hunk.header_matches) {
@@ -820,11 +802,12 @@ fn place_by_search(
             Vec::new()
         };
         let anywhere = found.first().copied();
-        if ends_file {
+        if ends_file(hunk) {
             found.retain(|&at| at + wanted.len() == count);
         }
         if found.is_empty() {
             let stated = hunk.old.first_index();
+            let after = side(hunk, LineKind::Removed);
             let already = all_matches(buffer, &after).first().copied();
             let (line, reason) = match (anywhere, already) {
                 (Some(at), _) => (at, ConflictReason::NotAtEnd),
@@ -932,9 +915,10 @@ fn place_by_base(
     buffer: &[BufferLine<'_>],
     patch: &Patch,
 ) -> Option<Result<Vec<Option<usize>>, Vec<HunkConflict>>> {
-    // Each hunk in `base`: at its stated line, or when its header is off,
-    // at its one place after the hunk before.
-    let mut in_base: Vec<usize> = Vec::with_capacity(patch.hunks.len());
+    // Each hunk's place in `base` and its count of old lines: at its stated
+    // line, or when its header is off, at its one place after the hunk
+    // before.
+    let mut in_base: Vec<(usize, usize)> = Vec::with_capacity(patch.hunks.len());
     let mut floor = 0;
     for hunk in &patch.hunks {
         let wanted = side(hunk, LineKind::Added);
@@ -958,18 +942,13 @@ fn place_by_base(
             return None;
         }
         floor = at + wanted.len();
-        in_base.push(at);
+        in_base.push((at, wanted.len()));
     }
 
     let runs = equal_runs(base, buffer, MAX_EDIT_DISTANCE)?;
     let mut placed = Vec::with_capacity(patch.hunks.len());
     let mut conflicts = Vec::new();
-    for (index, (hunk, &at)) in patch.hunks.iter().zip(&in_base).enumerate() {
-        let len = hunk
-            .lines
-            .iter()
-            .filter(|line| line.kind != LineKind::Added)
-            .count();
+    for (index, (hunk, &(at, len))) in patch.hunks.iter().zip(&in_base).enumerate() {
         let conflict = |buffer_line: usize, reason: ConflictReason| HunkConflict {
             index,
             old: hunk.old,
@@ -1033,17 +1012,14 @@ fn equal_runs(
     b: &[BufferLine<'_>],
     max_edits: usize,
 ) -> Option<Vec<EqualRun>> {
-    let same =
-        |x: &BufferLine<'_>, y: &BufferLine<'_>| x.content == y.content && x.broken == y.broken;
-    let prefix = a.iter().zip(b).take_while(|(x, y)| same(x, y)).count();
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x.same(y)).count();
     let suffix = a[prefix..]
         .iter()
         .rev()
         .zip(b[prefix..].iter().rev())
-        .take_while(|(x, y)| same(x, y))
+        .take_while(|(x, y)| x.same(y))
         .count();
     let (a_mid, b_mid) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
-    let (n, m) = (a_mid.len(), b_mid.len());
 
     let mut runs = Vec::new();
     if prefix > 0 {
@@ -1053,77 +1029,39 @@ fn equal_runs(
             len: prefix,
         });
     }
-    if n > 0 && m > 0 {
-        // `v[k + offset]` is the furthest x on diagonal k; `trace[d]` keeps
-        // the diagonals -d-1..=d+1 of `v` before step d.
-        let offset = n + m + 1;
-        let mut v = vec![0usize; 2 * offset + 1];
-        let mut trace: Vec<Vec<usize>> = Vec::new();
-        let mut found = false;
-        for d in 0..=(n + m).min(max_edits) {
-            trace.push(v[offset - d - 1..=offset + d + 1].to_vec());
-            let mut k = -(d as isize);
-            while k <= d as isize {
-                let at = |k: isize| (offset as isize + k) as usize;
-                let mut x =
-                    if k == -(d as isize) || (k != d as isize && v[at(k - 1)] < v[at(k + 1)]) {
-                        v[at(k + 1)]
-                    } else {
-                        v[at(k - 1)] + 1
-                    };
-                let mut y = (x as isize - k) as usize;
-                while x < n && y < m && same(&a_mid[x], &b_mid[y]) {
-                    x += 1;
-                    y += 1;
-                }
-                v[at(k)] = x;
-                if x >= n && y >= m {
-                    found = true;
-                    break;
-                }
-                k += 2;
-            }
-            if found {
-                break;
-            }
-        }
-        if !found {
-            return None;
-        }
-        // Walk back from the end, collecting the diagonal runs.
+    if !a_mid.is_empty() && !b_mid.is_empty() {
+        let trace = myers_trace(a_mid, b_mid, max_edits)?;
+        // Walk back from the end, collecting each step's snake.
         let mut middle: Vec<EqualRun> = Vec::new();
-        let (mut x, mut y) = (n, m);
-        for (d, snapshot) in trace.iter().enumerate().rev() {
+        let (mut x, mut y) = (a_mid.len(), b_mid.len());
+        for (d, before) in trace.iter().enumerate().rev() {
             let d = d as isize;
             let k = x as isize - y as isize;
-            let get = |k: isize| snapshot[(k + d + 1) as usize];
-            let (prev_x, prev_y) = if d == 0 {
-                (0, 0)
+            // Where the step before ended, and where this step's snake
+            // starts: one line down (an insertion) or right (a deletion).
+            let (prev, start) = if d == 0 {
+                ((0, 0), (0, 0))
             } else {
-                let prev_k = if k == -d || (k != d && get(k - 1) < get(k + 1)) {
-                    k + 1
+                let furthest = |k: isize| before[(k + d + 1) as usize];
+                let down = came_down(k, d, furthest);
+                let prev_k = if down { k + 1 } else { k - 1 };
+                let prev_x = furthest(prev_k);
+                let prev_y = (prev_x as isize - prev_k) as usize;
+                let start = if down {
+                    (prev_x, prev_y + 1)
                 } else {
-                    k - 1
+                    (prev_x + 1, prev_y)
                 };
-                let prev_x = get(prev_k);
-                (prev_x, (prev_x as isize - prev_k) as usize)
+                ((prev_x, prev_y), start)
             };
-            // The snake from the end of the previous step to (x, y).
-            let (snake_x, snake_y) = if d == 0 {
-                (0, 0)
-            } else if prev_x as isize - prev_y as isize == k - 1 {
-                (prev_x + 1, prev_y)
-            } else {
-                (prev_x, prev_y + 1)
-            };
-            if x > snake_x {
+            if x > start.0 {
                 middle.push(EqualRun {
-                    base: prefix + snake_x,
-                    buffer: prefix + snake_y,
-                    len: x - snake_x,
+                    base: prefix + start.0,
+                    buffer: prefix + start.1,
+                    len: x - start.0,
                 });
             }
-            (x, y) = (prev_x, prev_y);
+            (x, y) = prev;
         }
         middle.reverse();
         runs.extend(middle);
@@ -1136,6 +1074,50 @@ fn equal_runs(
         });
     }
     Some(runs)
+}
+
+/// Whether Myers' step `d` reaches diagonal `k` from `k + 1` (a line of
+/// `b`) rather than from `k - 1` (a line of `a`), given the furthest x the
+/// step before reached on each diagonal.
+fn came_down(k: isize, d: isize, furthest: impl Fn(isize) -> usize) -> bool {
+    k == -d || (k != d && furthest(k - 1) < furthest(k + 1))
+}
+
+/// The forward pass of Myers' diff: before each step d, the furthest x
+/// reached on the diagonals -d-1..=d+1; `None` when the diff needs more
+/// than `max_edits` steps.
+fn myers_trace(
+    a: &[BufferLine<'_>],
+    b: &[BufferLine<'_>],
+    max_edits: usize,
+) -> Option<Vec<Vec<usize>>> {
+    let (n, m) = (a.len(), b.len());
+    // `v[offset + k]` is the furthest x on diagonal k.
+    let offset = n + m + 1;
+    let mut v = vec![0usize; 2 * offset + 1];
+    let mut trace: Vec<Vec<usize>> = Vec::new();
+    for d in 0..=(n + m).min(max_edits) {
+        trace.push(v[offset - d - 1..=offset + d + 1].to_vec());
+        let d = d as isize;
+        let at = |k: isize| (offset as isize + k) as usize;
+        for k in (-d..=d).step_by(2) {
+            let mut x = if came_down(k, d, |k| v[at(k)]) {
+                v[at(k + 1)]
+            } else {
+                v[at(k - 1)] + 1
+            };
+            let mut y = (x as isize - k) as usize;
+            while x < n && y < m && a[x].same(&b[y]) {
+                x += 1;
+                y += 1;
+            }
+            v[at(k)] = x;
+            if x >= n && y >= m {
+                return Some(trace);
+            }
+        }
+    }
+    None
 }
 
 /// One replacement per placed hunk that changes something: the span from
@@ -1159,7 +1141,7 @@ fn build_replacements(
             .filter(|line| line.kind != LineKind::Added)
             .map(|line| split_break(&line.text).1)
     }));
-    let buffer_break = uniform_break(split_lines(text).map(|line| split_break(line).1));
+    let buffer_break = uniform_break(buffer.iter().map(|line| line.brk));
     let translate = match (patch_break, buffer_break) {
         (Some(from), Some(to)) if from != to && to != "\r" => Some((from, to)),
         _ => None,
@@ -1212,42 +1194,42 @@ fn build_replacements(
     replacements
 }
 
-/// `text` with `replacements` applied; `None` when they are not in order,
-/// overlap, or do not fall on character boundaries of `text`.
-pub fn splice(text: &str, replacements: &[Replacement]) -> Option<String> {
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    for replacement in replacements {
-        out.push_str(text.get(copied..replacement.range.start)?);
-        text.get(replacement.range.clone())?;
-        out.push_str(&replacement.new_text);
-        copied = replacement.range.end;
-    }
-    out.push_str(text.get(copied..)?);
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
-    fn merge(buffer: &str, diff: &str) -> Result<String, PatchError> {
+    /// `text` with `replacements` applied, as the editor applies the edit;
+    /// `None` when they are not in order, overlap, or do not fall on
+    /// character boundaries of `text`.
+    fn splice(text: &str, replacements: &[Replacement]) -> Option<String> {
+        let mut out = String::with_capacity(text.len());
+        let mut copied = 0;
+        for replacement in replacements {
+            out.push_str(text.get(copied..replacement.range.start)?);
+            text.get(replacement.range.clone())?;
+            out.push_str(&replacement.new_text);
+            copied = replacement.range.end;
+        }
+        out.push_str(text.get(copied..)?);
+        Some(out)
+    }
+
+    fn merge_on(base: Option<&str>, buffer: &str, diff: &str) -> Result<String, PatchError> {
         let patch = parse_unified_diff(diff)?;
-        let replacements = apply_to(buffer, &patch)?;
+        let replacements = apply_patch(base, buffer, &patch)?;
         for pair in replacements.windows(2) {
             assert!(pair[0].range.end <= pair[1].range.start, "{replacements:?}");
         }
         Ok(splice(buffer, &replacements).unwrap())
     }
 
+    fn merge(buffer: &str, diff: &str) -> Result<String, PatchError> {
+        merge_on(None, buffer, diff)
+    }
+
     fn merge_with_base(base: &str, buffer: &str, diff: &str) -> Result<String, PatchError> {
-        let patch = parse_unified_diff(diff)?;
-        let replacements = apply_to_with_base(base, buffer, &patch)?;
-        for pair in replacements.windows(2) {
-            assert!(pair[0].range.end <= pair[1].range.start, "{replacements:?}");
-        }
-        Ok(splice(buffer, &replacements).unwrap())
+        merge_on(Some(base), buffer, diff)
     }
 
     fn conflicts(result: Result<String, PatchError>) -> Vec<HunkConflict> {
@@ -1267,7 +1249,7 @@ mod tests {
         let patch = parse_unified_diff(DIFF).unwrap();
         assert_eq!(patch.hunks.len(), 1);
         assert_eq!(patch.hunks[0].old, LineRange { start: 5, len: 3 });
-        let replacements = apply_to(OLD, &patch).unwrap();
+        let replacements = apply_patch(None, OLD, &patch).unwrap();
         let start = OLD.find("    two").unwrap();
         assert_eq!(
             replacements,
@@ -1430,7 +1412,7 @@ mod tests {
             .replace("line 19\n", "");
         assert_eq!(merged, want);
         let patch = parse_unified_diff(diff).unwrap();
-        assert_eq!(apply_to(&old, &patch).unwrap().len(), 3);
+        assert_eq!(apply_patch(None, &old, &patch).unwrap().len(), 3);
 
         let buffer = old
             .replace("line 11\n", "line eleven\n")
@@ -1735,14 +1717,20 @@ mod tests {
                 &PatchChangeKind::Unknown,
             ]
         );
-        assert_eq!(parsed.changes[1].move_path(), Some("/w/c.rs"));
+        assert!(matches!(
+            &parsed.changes[1].kind,
+            PatchChangeKind::Update { move_path: Some(path) } if path == "/w/c.rs"
+        ));
         assert_eq!(parsed.changes[1].update_diff(), Some(DIFF));
         assert_eq!(
-            parsed.changes[1].merge_into_buffer(OLD).unwrap(),
-            parsed.changes[0].merge_into_buffer(OLD).unwrap()
+            parsed.changes[1].merge_into_buffer(None, OLD).unwrap(),
+            parsed.changes[0].merge_into_buffer(None, OLD).unwrap()
         );
         assert_eq!(parsed.changes[2].update_diff(), None);
-        assert_eq!(parsed.changes[4].merge_into_buffer("x\n").unwrap(), vec![]);
+        assert_eq!(
+            parsed.changes[4].merge_into_buffer(None, "x\n").unwrap(),
+            vec![]
+        );
         // With the document's saved text as the base, repeats do not matter.
         let repeated = format!("{OLD}{OLD}");
         let twice = FileUpdateChange {
@@ -1750,18 +1738,18 @@ mod tests {
             ..parsed.changes[0].clone()
         };
         assert!(matches!(
-            twice.merge_into_buffer(&format!("//\n{repeated}")),
+            twice.merge_into_buffer(None, &format!("//\n{repeated}")),
             Err(PatchError::Conflict(_))
         ));
         let merged = twice
-            .merge_into_buffer_with_base(&repeated, &format!("//\n{repeated}"))
+            .merge_into_buffer(Some(&repeated), &format!("//\n{repeated}"))
             .unwrap();
         assert_eq!(
             splice(&format!("//\n{repeated}"), &merged).unwrap(),
             format!("//\n{NEW}{OLD}")
         );
         assert_eq!(
-            parsed.changes[5].merge_into_buffer("x\n"),
+            parsed.changes[5].merge_into_buffer(None, "x\n"),
             Err(PatchError::UnknownKind)
         );
 
@@ -1794,14 +1782,14 @@ mod tests {
             diff: "\n\nMoved to: /w/b.rs".into(),
         };
         assert_eq!(change.update_diff(), Some(""));
-        assert_eq!(change.merge_into_buffer("unsaved\n").unwrap(), vec![]);
+        assert_eq!(change.merge_into_buffer(None, "unsaved\n").unwrap(), vec![]);
         // Without a move the same text is not stripped, and is malformed.
         let change = FileUpdateChange {
             kind: PatchChangeKind::Update { move_path: None },
             ..change
         };
         assert!(matches!(
-            change.merge_into_buffer("x"),
+            change.merge_into_buffer(None, "x"),
             Err(PatchError::Malformed { .. })
         ));
     }
@@ -1814,15 +1802,15 @@ mod tests {
             diff: "fn n() {}\n".into(),
         };
         assert_eq!(
-            add.merge_into_buffer("").unwrap(),
+            add.merge_into_buffer(None, "").unwrap(),
             vec![Replacement {
                 range: 0..0,
                 new_text: "fn n() {}\n".into()
             }]
         );
-        assert_eq!(add.merge_into_buffer("fn n() {}\n").unwrap(), vec![]);
+        assert_eq!(add.merge_into_buffer(None, "fn n() {}\n").unwrap(), vec![]);
         assert_eq!(
-            add.merge_into_buffer("// mine\n"),
+            add.merge_into_buffer(None, "// mine\n"),
             Err(PatchError::AddedOverText)
         );
         let delete = FileUpdateChange {
@@ -1831,10 +1819,10 @@ mod tests {
             diff: "fn n() {}\n".into(),
         };
         assert_eq!(
-            delete.merge_into_buffer_with_base("fn n() {}\n", "fn n() {}\n"),
+            delete.merge_into_buffer(Some("fn n() {}\n"), "fn n() {}\n"),
             Err(PatchError::Deleted)
         );
-        assert_eq!(delete.merge_into_buffer(""), Err(PatchError::Deleted));
+        assert_eq!(delete.merge_into_buffer(None, ""), Err(PatchError::Deleted));
     }
 
     #[test]
@@ -2087,13 +2075,13 @@ mod tests {
         for round in 0..400 {
             let case = random_case(&mut rng, round, false);
             // The unchanged buffer takes the diff exactly.
-            let replacements = apply_to(&case.old, &case.patch).unwrap();
+            let replacements = apply_patch(None, &case.old, &case.patch).unwrap();
             assert_eq!(splice(&case.old, &replacements).unwrap(), case.new);
 
-            let searched = check_outcome(&case, apply_to(&case.buffer, &case.patch));
+            let searched = check_outcome(&case, apply_patch(None, &case.buffer, &case.patch));
             let based = check_outcome(
                 &case,
-                apply_to_with_base(&case.old, &case.buffer, &case.patch),
+                apply_patch(Some(&case.old), &case.buffer, &case.patch),
             );
             assert_eq!(searched, !case.inside, "{}\n{}", case.diff, case.buffer);
             assert_eq!(based, !case.inside, "{}\n{}", case.diff, case.buffer);
@@ -2113,15 +2101,15 @@ mod tests {
     /// repeat. With the base a merge is exact. Without it a merge may be a
     /// conflict where it need not be; where the user's line breaks a hunk's
     /// true place, an identical run elsewhere can take the hunk (the limit
-    /// of placing by search, which `apply_to` documents); where it does not,
-    /// a success is exact.
+    /// of placing by search, which `apply_patch` documents); where it does
+    /// not, a success is exact.
     #[test]
     fn randomised_merges_of_repeated_lines_with_the_base_are_exact() {
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
         let (mut searched_clean, mut based_clean, mut conflicted, mut impostors) = (0, 0, 0, 0);
         for round in 0..600 {
             let case = random_case(&mut rng, round, true);
-            let searched = apply_to(&case.buffer, &case.patch);
+            let searched = apply_patch(None, &case.buffer, &case.patch);
             if case.inside {
                 impostors += usize::from(searched.is_ok());
             } else if check_outcome(&case, searched) {
@@ -2129,7 +2117,7 @@ mod tests {
             }
             let based = check_outcome(
                 &case,
-                apply_to_with_base(&case.old, &case.buffer, &case.patch),
+                apply_patch(Some(&case.old), &case.buffer, &case.patch),
             );
             assert_eq!(based, !case.inside, "{}\n{}", case.diff, case.buffer);
             if based {
