@@ -15,7 +15,8 @@ use tower_lsp_server::ls_types::{
 
 use crate::config::Config;
 use crate::document::{self, DocumentSnapshot, PositionEncoding};
-use crate::lsp::{ext, to_proto};
+use crate::lsp::ext::{self, EditStatus};
+use crate::lsp::to_proto;
 use crate::prompt::anchor::reanchor;
 use crate::prompt::error::codes;
 use crate::prompt::structured::EditProposal;
@@ -59,8 +60,8 @@ pub async fn apply(
     let preview = target.preview.unwrap_or(config.edit_preview);
     let encoding = session.encoding();
     let report =
-        |status: &str, range: Option<lsp::Range>, reason: Option<String>| ext::EditReport {
-            status: status.to_string(),
+        |status: EditStatus, range: Option<lsp::Range>, reason: Option<String>| ext::EditReport {
+            status,
             replacement: proposal.replacement.clone(),
             explanation: proposal.explanation.clone(),
             range,
@@ -69,7 +70,7 @@ pub async fn apply(
     if !session.support().apply_edit {
         let reason = "the editor cannot apply edits (no workspace/applyEdit support)";
         return EditOutcome {
-            report: report("rejected", None, Some(reason.to_string())),
+            report: report(EditStatus::Rejected, None, Some(reason.to_string())),
             changed: None,
         };
     }
@@ -79,14 +80,18 @@ pub async fn apply(
     for _ in 0..2 {
         let Some(now) = session.documents.snapshot(uri.as_str()) else {
             return EditOutcome {
-                report: report("notApplied", None, Some("the document was closed".into())),
+                report: report(
+                    EditStatus::NotApplied,
+                    None,
+                    Some("the document was closed".into()),
+                ),
                 changed: None,
             };
         };
         let Some(range) = locate(&now, target, encoding) else {
             let reason = "the selected text changed while Codex worked, so the edit was not applied; the replacement is kept in the run's result";
             return EditOutcome {
-                report: report("notApplied", None, Some(reason.to_string())),
+                report: report(EditStatus::NotApplied, None, Some(reason.to_string())),
                 changed: Some(changed_diagnostic(target, reason)),
             };
         };
@@ -100,7 +105,7 @@ pub async fn apply(
         match tokio::time::timeout(timeout, session.client.apply_edit(edit)).await {
             Ok(Ok(response)) if response.applied => {
                 return EditOutcome {
-                    report: report("applied", Some(lsp_range), None),
+                    report: report(EditStatus::Applied, Some(lsp_range), None),
                     changed: None,
                 };
             }
@@ -130,7 +135,7 @@ pub async fn apply(
     }
     let reason = last_rejection.unwrap_or_else(|| "the editor did not apply the edit".into());
     EditOutcome {
-        report: report("rejected", None, Some(reason)),
+        report: report(EditStatus::Rejected, None, Some(reason)),
         changed: None,
     }
 }

@@ -262,7 +262,7 @@ fn new_thread(session: &Session, args: ext::NewThreadArgs) -> Result<Value> {
             let folder = folders
                 .first()
                 .ok_or_else(|| Error::invalid_params("no workspace folder: pass textDocument"))?;
-            format!("workspace:{}", folder.display())
+            Conversation::workspace_key(folder)
         }
         (None, ext::Scope::Document) => {
             return Err(Error::invalid_params(
@@ -338,17 +338,14 @@ fn status(session: &Session) -> Value {
             .threads
             .iter()
             .map(|entry| {
-                let key = entry.key();
-                let folder = key.strip_prefix("workspace:");
+                let (scope, named) = Conversation::scope_of_key(entry.key());
+                let named = Some(named.to_string());
+                let workspace = scope == ext::Scope::Workspace;
                 ext::ThreadStatus {
                     thread_id: entry.value().thread_id.clone(),
-                    scope: if folder.is_some() {
-                        ext::Scope::Workspace
-                    } else {
-                        ext::Scope::Document
-                    },
-                    uri: folder.is_none().then(|| key.clone()),
-                    folder: folder.map(str::to_string),
+                    scope,
+                    uri: named.clone().filter(|_| !workspace),
+                    folder: named.filter(|_| workspace),
                     turns: entry.value().turns,
                 }
             })

@@ -8,11 +8,11 @@
 //! `merge-conflict` diagnostic says what happened.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
+use tokio::sync::mpsc;
 use tower_lsp_server::ls_types::{
     self as lsp, DocumentChanges, NumberOrString, OneOf, OptionalVersionedTextDocumentIdentifier,
     TextDocumentEdit, TextEdit, Uri, WorkspaceEdit,
@@ -28,42 +28,49 @@ use super::diagnostics;
 
 const APPLY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The text of open files on disk before the agent changed them, by path:
-/// the base the change's diff was made against, which lets the merge place
-/// each hunk exactly instead of by searching the buffer.
-pub type Bases = HashMap<PathBuf, String>;
-
-/// Reads, for a proposed change (a started `fileChange` item), the files it
-/// touches that are open in the editor, before the agent writes them.
-pub async fn record_bases(
-    session: &Session,
-    item: &Value,
-    cwd: &std::path::Path,
-    bases: &mut Bases,
+/// Follows the run's file changes in order, on a task of its own so that
+/// reading files and waiting on the editor never hold up the progress
+/// stream. Before the agent writes (a proposed change), the open files it
+/// touches are read: the text its diff was made against, which lets the
+/// merge place each hunk exactly instead of by searching the buffer. Once
+/// the change is applied on disk, it is merged into those buffers.
+pub async fn follow(
+    session: Arc<Session>,
+    cwd: PathBuf,
+    mut changes: mpsc::UnboundedReceiver<FileChangeEvent>,
 ) {
-    let Some(Ok(item)) = FileChangeItem::from_item(item) else {
-        return;
-    };
-    for change in item.changes {
-        let path = cwd.join(&change.path);
-        let open =
-            Uri::from_file_path(&path).is_some_and(|uri| session.documents.contains(uri.as_str()));
-        if open && let Ok(text) = tokio::fs::read_to_string(&path).await {
-            bases.insert(path, text);
+    let mut bases: HashMap<PathBuf, String> = HashMap::new();
+    while let Some(event) = changes.recv().await {
+        match event {
+            FileChangeEvent::Proposed(item) => {
+                for change in item.changes {
+                    let path = cwd.join(&change.path);
+                    let open = Uri::from_file_path(&path)
+                        .is_some_and(|uri| session.documents.contains(uri.as_str()));
+                    if open && let Ok(text) = tokio::fs::read_to_string(&path).await {
+                        bases.insert(path, text);
+                    }
+                }
+            }
+            FileChangeEvent::Applied(item) => apply(&session, item, &cwd, &mut bases).await,
         }
     }
 }
 
+/// A change the agent proposed, or applied on disk.
+pub enum FileChangeEvent {
+    Proposed(FileChangeItem),
+    Applied(FileChangeItem),
+}
+
 /// Applies a completed `fileChange` item to the open buffers it touches.
 /// `cwd` resolves relative paths.
-pub async fn apply(session: Arc<Session>, item: Value, cwd: PathBuf, bases: Bases) {
-    let item: FileChangeItem = match serde_json::from_value(item) {
-        Ok(item) => item,
-        Err(err) => {
-            tracing::warn!("ignoring a malformed fileChange item: {err}");
-            return;
-        }
-    };
+async fn apply(
+    session: &Session,
+    item: FileChangeItem,
+    cwd: &Path,
+    bases: &mut HashMap<PathBuf, String>,
+) {
     for change in item.changes {
         let path = cwd.join(&change.path);
         let Some(uri) = Uri::from_file_path(&path) else {
@@ -72,25 +79,28 @@ pub async fn apply(session: Arc<Session>, item: Value, cwd: PathBuf, bases: Base
         let Some(buffer) = session.documents.snapshot(uri.as_str()) else {
             continue; // not open: the editor reads the file when it opens it
         };
-        if matches_disk(&buffer, &path) {
+        if matches_disk(&buffer, &path).await {
             continue; // the editor already shows the agent's version
         }
-        let base = bases.get(&path).map(String::as_str);
-        if let Err(problem) = merge(&session, &uri, &buffer, &change, base).await {
+        let base = bases.remove(&path);
+        let shown_path = change.path.clone();
+        if let Err(problem) = merge(session, &uri, &buffer, change, base).await {
             // The editor may have reloaded the file meanwhile.
-            let reloaded = session
-                .documents
-                .snapshot(uri.as_str())
-                .is_some_and(|now| matches_disk(&now, &path));
+            let reloaded = match session.documents.snapshot(uri.as_str()) {
+                Some(now) => matches_disk(&now, &path).await,
+                None => false,
+            };
             if !reloaded {
-                conflict(&session, &uri, &buffer, &change.path, &problem).await;
+                conflict(session, &uri, &buffer, &shown_path, &problem).await;
             }
         }
     }
 }
 
-fn matches_disk(buffer: &DocumentSnapshot, path: &std::path::Path) -> bool {
-    std::fs::read(path).is_ok_and(|bytes| bytes == buffer.contents().as_bytes())
+async fn matches_disk(buffer: &DocumentSnapshot, path: &Path) -> bool {
+    tokio::fs::read(path)
+        .await
+        .is_ok_and(|bytes| bytes == buffer.contents().as_bytes())
 }
 
 /// Applies one file's change to its buffer; the error says why it could not.
@@ -98,15 +108,19 @@ async fn merge(
     session: &Session,
     uri: &Uri,
     buffer: &DocumentSnapshot,
-    change: &FileUpdateChange,
-    base: Option<&str>,
+    change: FileUpdateChange,
+    base: Option<String>,
 ) -> Result<(), String> {
+    // The merge's line diff is CPU work that grows with the file: off the
+    // runtime's workers.
     let text = buffer.contents();
-    let merged = match base {
-        Some(base) => change.merge_into_buffer_with_base(base, &text),
-        None => change.merge_into_buffer(&text),
-    };
-    let replacements = merged.map_err(|err| err.to_string())?;
+    let replacements = tokio::task::spawn_blocking(move || {
+        change
+            .merge_into_buffer(base.as_deref(), &text)
+            .map_err(|err| err.to_string())
+    })
+    .await
+    .map_err(|err| format!("the merge failed: {err}"))??;
     let encoding = session.encoding();
     let edits: Vec<OneOf<TextEdit, lsp::AnnotatedTextEdit>> = replacements
         .iter()

@@ -31,9 +31,10 @@ use crate::runs::RunEntry;
 use crate::session::Session;
 
 use super::approvals::ClientApprover;
+use super::diagnostics;
 use super::edit::{self, EditTarget};
+use super::file_changes::{self, FileChangeEvent};
 use super::review::{self, ReviewTarget};
-use super::{diagnostics, file_changes};
 
 /// The longest a run waits for the first configuration pull.
 const CONFIG_WAIT: Duration = Duration::from_secs(6);
@@ -101,6 +102,9 @@ enum Target {
     Review(ReviewTarget),
 }
 
+/// How a workspace conversation's key starts (a document's key is its URI).
+const WORKSPACE_KEY: &str = "workspace:";
+
 /// The conversation (Codex thread) a run continues.
 #[derive(Debug, Clone)]
 pub struct Conversation {
@@ -117,13 +121,26 @@ impl Conversation {
         let folder = working_dir(file.as_deref(), workspace_folders);
         let key = match scope {
             ext::Scope::Document => uri.as_str().to_string(),
-            ext::Scope::Workspace => format!("workspace:{}", folder.display()),
+            ext::Scope::Workspace => Conversation::workspace_key(&folder),
         };
         Conversation {
             key,
             scope,
             uri: uri.as_str().to_string(),
             folder,
+        }
+    }
+
+    /// The key of the conversation shared by the workspace folder `folder`.
+    pub fn workspace_key(folder: &std::path::Path) -> String {
+        format!("{WORKSPACE_KEY}{}", folder.display())
+    }
+
+    /// The scope a key belongs to, and the document URI or folder it names.
+    pub fn scope_of_key(key: &str) -> (ext::Scope, &str) {
+        match key.strip_prefix(WORKSPACE_KEY) {
+            Some(folder) => (ext::Scope::Workspace, folder),
+            None => (ext::Scope::Document, key),
         }
     }
 }
@@ -137,10 +154,6 @@ struct ActiveRun {
     title: String,
     diagnostic_range: lsp::Range,
     location: String,
-    /// Taken by the planning task.
-    plan: Option<PlanInput>,
-    /// The configuration when the command came, for the whole run.
-    config: Config,
     new_thread: bool,
     conversation: Conversation,
     target: Target,
@@ -194,7 +207,6 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
             "a run already streams on this progressToken; use a new token per run",
         ));
     }
-    let config = session.config();
     let target = target(&request, &snapshot, selection.as_ref(), encoding)?;
     let diagnostic_range = match (request.range, &selection) {
         (Some(range), Some(_)) => range,
@@ -247,14 +259,12 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
         title: request.title,
         diagnostic_range,
         location,
-        plan: Some(plan),
-        config,
         new_thread: request.new_thread,
         conversation,
         target,
         cancel,
     };
-    tokio::spawn(drive(session.clone(), run));
+    tokio::spawn(drive(session.clone(), run, plan));
     Ok(ext::RunStarted { run_id: id, token })
 }
 
@@ -377,12 +387,12 @@ fn plan(input: PlanInput, config: &Config) -> std::result::Result<PlannedRun, Pr
     build_run(&context, &input.prompt, template)
 }
 
-async fn drive(session: Arc<Session>, mut run: ActiveRun) {
+async fn drive(session: Arc<Session>, run: ActiveRun, input: PlanInput) {
     // A run sent right after start-up waits for the user's settings (the
-    // pull has its own timeout; this bound is only a backstop).
+    // pull has its own timeout; this bound is only a backstop). The run then
+    // keeps that configuration to its end.
     session.config_ready(CONFIG_WAIT).await;
-    run.config = session.config();
-    let config = run.config.clone();
+    let config = session.config();
     let streaming = run.client_token || create_token(&session, &run.token).await;
     if streaming {
         let begin = json!({
@@ -401,15 +411,9 @@ async fn drive(session: Arc<Session>, mut run: ActiveRun) {
         receiver,
     ));
     let plan_config = config.clone();
-    let input = run.plan.take();
-    let planned = tokio::task::spawn_blocking(move || match input {
-        Some(input) => plan(input, &plan_config),
-        None => Err(PromptRunError::Runtime(
-            "the run was planned twice".to_string(),
-        )),
-    })
-    .await
-    .unwrap_or_else(|err| Err(PromptRunError::Runtime(format!("planning failed: {err}"))));
+    let planned = tokio::task::spawn_blocking(move || plan(input, &plan_config))
+        .await
+        .unwrap_or_else(|err| Err(PromptRunError::Runtime(format!("planning failed: {err}"))));
     let outcome = match planned {
         Err(err) => Err(err),
         Ok(planned) => {
@@ -444,7 +448,7 @@ async fn drive(session: Arc<Session>, mut run: ActiveRun) {
     drop(events);
     let _ = reporter.await;
     warn_on_version_mismatch(&session).await;
-    let (outcome, mut result) = deliver(&session, &run, outcome).await;
+    let (outcome, mut result) = deliver(&session, &run, &config, outcome).await;
     if let (Ok(answer), false, Target::Answer) = (&outcome, run.client_token, &run.target) {
         result.answer_file =
             show_answer(&session, &run.title, &run.location, &run.uri, answer).await;
@@ -493,6 +497,7 @@ struct Delivered {
 async fn deliver(
     session: &Session,
     run: &ActiveRun,
+    config: &Config,
     outcome: std::result::Result<PromptRunResult, PromptRunError>,
 ) -> (
     std::result::Result<PromptRunResult, PromptRunError>,
@@ -508,8 +513,8 @@ async fn deliver(
                 Ok(proposal) => proposal,
                 Err(err) => return (Err(err.into()), Delivered::default()),
             };
-            let applied = edit::apply(session, &run.uri, target, &proposal, &run.config).await;
-            if applied.report.status == "rejected" {
+            let applied = edit::apply(session, &run.uri, target, &proposal, config).await;
+            if applied.report.status == ext::EditStatus::Rejected {
                 let reason = applied.report.reason.clone().unwrap_or_default();
                 session
                     .client
@@ -639,7 +644,10 @@ async fn report_loop(
     let mut buffer = ReportBuffer::default();
     let mut ids: (Option<String>, Option<String>) = (None, None);
     let mut last_sent: Option<Instant> = None;
-    let mut bases = file_changes::Bases::default();
+    // File changes go to a follower of their own, in order; it ends when
+    // this loop does and its queue is done.
+    let (file_changes, changes) = mpsc::unbounded_channel();
+    tokio::spawn(file_changes::follow(session.clone(), cwd, changes));
     loop {
         let due = (!buffer.is_empty())
             .then(|| last_sent.map_or_else(Instant::now, |sent| sent + interval));
@@ -651,10 +659,10 @@ async fn report_loop(
                     session.client.show_message(MessageType::INFO, notice).await;
                 }
                 Some(RunEvent::FileChangeProposed(item)) => {
-                    file_changes::record_bases(&session, &item, &cwd, &mut bases).await;
+                    let _ = file_changes.send(FileChangeEvent::Proposed(item));
                 }
                 Some(RunEvent::FileChanged(item)) => {
-                    tokio::spawn(file_changes::apply(session.clone(), item, cwd.clone(), bases.clone()));
+                    let _ = file_changes.send(FileChangeEvent::Applied(item));
                 }
                 None => break,
             },
@@ -756,10 +764,10 @@ fn end_value(
 
 fn end_message(delivered: &Delivered) -> String {
     match (&delivered.edit, delivered.findings) {
-        (Some(edit), _) => match edit.status.as_str() {
-            "applied" => "Edit applied".to_string(),
-            "notApplied" => "Edit not applied: the selection changed".to_string(),
-            _ => "Edit rejected by the editor".to_string(),
+        (Some(edit), _) => match edit.status {
+            ext::EditStatus::Applied => "Edit applied".to_string(),
+            ext::EditStatus::NotApplied => "Edit not applied: the selection changed".to_string(),
+            ext::EditStatus::Rejected => "Edit rejected by the editor".to_string(),
         },
         (None, Some(0)) => "Review: no findings".to_string(),
         (None, Some(1)) => "Review: 1 finding".to_string(),

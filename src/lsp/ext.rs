@@ -345,14 +345,23 @@ pub struct EndExt {
     pub findings: Option<usize>,
 }
 
+/// `status` of an [`EditReport`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum EditStatus {
+    Applied,
+    /// By the client or the user.
+    Rejected,
+    /// The document changed under the selection, or was closed.
+    NotApplied,
+}
+
 /// What became of an edit run's replacement. It is always here, so nothing
 /// is lost when it could not be applied.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EditReport {
-    /// `applied`, `rejected` (by the client or the user) or `notApplied`
-    /// (the document changed under the selection, or was closed).
-    pub status: String,
+    pub status: EditStatus,
     pub replacement: String,
     pub explanation: String,
     /// Where it went (or was meant to go), in the document as it is now.

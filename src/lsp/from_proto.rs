@@ -1,10 +1,11 @@
 //! Conversions from LSP types to ours, named after their target.
 
-use std::path::{Component, PathBuf};
+use std::path::PathBuf;
 
 use tower_lsp_server::ls_types::{self as lsp, Uri};
 
 use crate::document::{Position, PositionEncoding, Range, TextChange};
+use crate::prompt::context::is_plain_path;
 
 pub fn position(position: lsp::Position) -> Position {
     Position {
@@ -42,10 +43,7 @@ pub fn file_path(uri: &Uri) -> Option<PathBuf> {
         return None;
     }
     let path = uri.to_file_path()?.into_owned();
-    let climbs = path
-        .components()
-        .any(|component| matches!(component, Component::ParentDir));
-    (path.is_absolute() && !climbs).then_some(path)
+    is_plain_path(&path).then_some(path)
 }
 
 /// The encoding to use, from the client's offered `positionEncodings`.

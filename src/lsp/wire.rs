@@ -424,7 +424,8 @@ fn error_reply(code: i64, message: &str, id: Value) -> Vec<u8> {
         .into_bytes()
 }
 
-fn frame(body: &[u8]) -> Vec<u8> {
+/// `body` with its `Content-Length` header.
+pub(crate) fn frame(body: &[u8]) -> Vec<u8> {
     let mut bytes = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
     bytes.extend_from_slice(body);
     bytes

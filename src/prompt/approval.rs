@@ -20,6 +20,7 @@ use crate::codex::protocol::{
     COMMAND_APPROVAL, CommandApprovalParams, FILE_CHANGE_APPROVAL, FileChangeApprovalParams,
     PERMISSIONS_APPROVAL, PermissionsApprovalParams,
 };
+use crate::prompt::file_change::{FileChangeItem, FileUpdateChange, PatchChangeKind};
 
 /// The configuration flag that privileged escalation needs.
 pub const ESCALATION_FLAG: &str = "allowPrivilegedEscalation";
@@ -180,17 +181,10 @@ pub struct ProposedChanges {
 }
 
 impl ProposedChanges {
-    /// Records a `fileChange` item (`{id, changes: [{path, kind, diff}]}`).
-    pub fn record(&mut self, item: &Value) {
-        let Some(id) = item.get("id").and_then(Value::as_str) else {
-            return;
-        };
-        let files = item
-            .get("changes")
-            .and_then(Value::as_array)
-            .map(|changes| changes.iter().filter_map(summarize_change).collect())
-            .unwrap_or_default();
-        self.by_item.insert(id.to_string(), files);
+    /// Records a `fileChange` item's files.
+    pub fn record(&mut self, item: &FileChangeItem) {
+        let files = item.changes.iter().map(summarize_change).collect();
+        self.by_item.insert(item.id.clone(), files);
     }
 
     fn files(&self, item_id: &str) -> Vec<FileSummary> {
@@ -198,46 +192,29 @@ impl ProposedChanges {
     }
 }
 
-fn summarize_change(change: &Value) -> Option<FileSummary> {
-    let path = change.get("path").and_then(Value::as_str)?.to_string();
-    let kind = match change.get("kind") {
-        Some(Value::String(kind)) => kind.clone(),
-        Some(Value::Object(kind)) => kind
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or("update")
-            .to_string(),
-        _ => "update".to_string(),
+/// A file's kind and line counts: an `add` carries the whole new content, a
+/// `delete` the whole old content, an `update` a unified diff.
+fn summarize_change(change: &FileUpdateChange) -> FileSummary {
+    let lines = change.diff.lines().count();
+    let (kind, added, removed) = match &change.kind {
+        PatchChangeKind::Add => ("add", lines, 0),
+        PatchChangeKind::Delete => ("delete", 0, lines),
+        PatchChangeKind::Update { .. } | PatchChangeKind::Unknown => {
+            // Hunk lines only: the diff has no file headers, and the
+            // `Moved to:` line of a move starts with neither sign.
+            let count = |sign: char| {
+                let lines = change.diff.lines();
+                lines.filter(|line| line.starts_with(sign)).count()
+            };
+            ("update", count('+'), count('-'))
+        }
     };
-    let diff = change.get("diff").and_then(Value::as_str).unwrap_or("");
-    let (added, removed) = count_diff_lines(diff, &kind);
-    Some(FileSummary {
-        path,
-        kind,
+    FileSummary {
+        path: change.path.clone(),
+        kind: kind.to_string(),
         added,
         removed,
-    })
-}
-
-/// Lines added and removed by a unified diff; an `add` carries the whole
-/// new content.
-fn count_diff_lines(diff: &str, kind: &str) -> (usize, usize) {
-    if kind == "add" && !diff.starts_with("@@") && !diff.starts_with("---") {
-        return (diff.lines().count(), 0);
     }
-    let mut added = 0;
-    let mut removed = 0;
-    for line in diff.lines() {
-        if line.starts_with("+++") || line.starts_with("---") {
-            continue;
-        }
-        if line.starts_with('+') {
-            added += 1;
-        } else if line.starts_with('-') {
-            removed += 1;
-        }
-    }
-    (added, removed)
 }
 
 /// Answers one request from the app-server, asking the user when the
@@ -441,10 +418,11 @@ mod tests {
     #[test]
     fn file_changes_are_summarized_from_the_item() {
         let mut proposed = ProposedChanges::default();
-        proposed.record(&json!({"id": "i1", "type": "fileChange", "changes": [
-            {"path": "a.rs", "kind": {"type": "update", "move_path": null}, "diff": "@@ -1,2 +1,2 @@\n-old\n+new\n+more\n ctx\n"},
+        let item = json!({"id": "i1", "type": "fileChange", "changes": [
+            {"path": "a.rs", "kind": {"type": "update", "move_path": null}, "diff": "@@ -1,2 +1,3 @@\n-old\n+new\n+more\n ctx\n"},
             {"path": "b.rs", "kind": "add", "diff": "one\ntwo\n"}
-        ]}));
+        ]});
+        proposed.record(&FileChangeItem::from_item(&item).unwrap().unwrap());
         let files = proposed.files("i1");
         assert_eq!(files[0].path, "a.rs");
         assert_eq!((files[0].added, files[0].removed), (2, 1));

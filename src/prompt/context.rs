@@ -49,12 +49,7 @@ impl RunContext {
     /// Where a climbing path leads depends on symlinks, not on how it reads,
     /// so such a document is handled like an untitled buffer.
     fn file(&self) -> Option<&Path> {
-        self.file_path.as_deref().filter(|file| {
-            file.is_absolute()
-                && !file
-                    .components()
-                    .any(|component| matches!(component, Component::ParentDir))
-        })
+        self.file_path.as_deref().filter(|file| is_plain_path(file))
     }
 
     /// The document's name as the user knows it: relative to `cwd` when it is
@@ -96,6 +91,15 @@ impl RunContext {
             OnDisk::LeadsOutside
         }
     }
+}
+
+/// Whether `path` is absolute and has no `..` segment: where a climbing
+/// path leads depends on symlinks, not on how it reads.
+pub fn is_plain_path(path: &Path) -> bool {
+    path.is_absolute()
+        && !path
+            .components()
+            .any(|component| matches!(component, Component::ParentDir))
 }
 
 /// The document's file on disk, as a run sees it.

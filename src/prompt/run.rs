@@ -16,6 +16,7 @@ use crate::codex::{AppServer, Supervisor, TurnEvent, TurnStream};
 
 use super::approval::{self, ApprovalSettings, ProposedChanges};
 use super::error::{PromptRunError, TurnFailure};
+use super::file_change::{FileChangeItem, PatchApplyStatus};
 use super::input::build_input;
 use super::params::{PromptAttachment, PromptRunParams, PromptRunResult};
 use super::stream::{AnswerDelta, AnswerText};
@@ -33,11 +34,11 @@ pub enum RunEvent {
     Delta(AnswerDelta),
     /// Something the user should know about the run's conversation.
     Notice(String),
-    /// The agent is about to change files (a started `fileChange` item, as
-    /// sent): the files on disk are still as the change's diff expects.
-    FileChangeProposed(serde_json::Value),
-    /// The agent changed files (a completed `fileChange` item, as sent).
-    FileChanged(serde_json::Value),
+    /// The agent is about to change files (a started `fileChange` item):
+    /// the files on disk are still as the change's diff expects.
+    FileChangeProposed(FileChangeItem),
+    /// The agent changed files (a completed and applied `fileChange` item).
+    FileChanged(FileChangeItem),
 }
 
 /// A thread a run continued or started, valid for one app-server generation.
@@ -240,13 +241,19 @@ async fn run_turn(
                 last_error = Some(error);
             }
             TurnEvent::FileChange { item, completed } => {
-                proposed.record(&item);
-                let applied =
-                    item.get("status").and_then(serde_json::Value::as_str) == Some("completed");
+                let change = match FileChangeItem::from_item(&item) {
+                    Some(Ok(change)) => change,
+                    Some(Err(err)) => {
+                        tracing::warn!("ignoring a malformed fileChange item: {err}");
+                        continue;
+                    }
+                    None => continue,
+                };
+                proposed.record(&change);
                 if !completed {
-                    let _ = events.send(RunEvent::FileChangeProposed(item));
-                } else if applied {
-                    let _ = events.send(RunEvent::FileChanged(item));
+                    let _ = events.send(RunEvent::FileChangeProposed(change));
+                } else if change.status == PatchApplyStatus::Completed {
+                    let _ = events.send(RunEvent::FileChanged(change));
                 }
             }
             TurnEvent::Request(request) => {
