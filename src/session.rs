@@ -45,7 +45,9 @@ pub struct Session {
     /// One run at a time per conversation, so they share the thread in order.
     pub document_locks: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
     /// Failure diagnostics we published, per document.
-    pub failures: DashMap<String, Vec<Diagnostic>>,
+    /// Failure diagnostics we published, per document, with the run that
+    /// published each.
+    pub failures: DashMap<String, Vec<(u64, Diagnostic)>>,
     /// Review findings we published, per document (`source: codex-review`).
     pub reviews: DashMap<String, Vec<Diagnostic>>,
     encoding: RwLock<PositionEncoding>,

@@ -1,6 +1,7 @@
 //! Our diagnostics on a document, from two sources kept apart: failures of
-//! runs (`source: "codex"`), cleared by a later successful run and by
-//! closing the document; and review findings (`source: "codex-review"`),
+//! runs (`source: "codex"`, including what a run reports without failing:
+//! an edit that could not land, an agent change that did not merge), cleared
+//! by a later successful run and by closing the document; and review findings (`source: "codex-review"`),
 //! replaced by the next review of the same lines and cleared by
 //! `codex.clearReview` or closing the document. One publish carries both,
 //! since a publish replaces everything this server said about the document.
@@ -11,19 +12,29 @@ use tower_lsp_server::ls_types::{Diagnostic, Uri};
 
 use crate::session::Session;
 
-/// Adds `diagnostic` to the document's failures and publishes.
-pub async fn publish_failure(session: &Session, uri: &Uri, diagnostic: Diagnostic) {
+/// Adds `diagnostic`, published by run `run_id`, to the document's failures
+/// and publishes.
+pub async fn publish_failure(session: &Session, uri: &Uri, run_id: u64, diagnostic: Diagnostic) {
     session
         .failures
         .entry(uri.as_str().to_string())
         .or_default()
-        .push(diagnostic);
+        .push((run_id, diagnostic));
     publish(session, uri).await;
 }
 
-/// Clears the document's failures, if it has any.
-pub async fn clear(session: &Session, uri: &Uri) {
-    if session.failures.remove(uri.as_str()).is_some() {
+/// Clears the document's failures from runs before `run_id`, which has
+/// succeeded; what `run_id` itself reported stays.
+pub async fn clear_earlier(session: &Session, uri: &Uri, run_id: u64) {
+    let cleared = session
+        .failures
+        .get_mut(uri.as_str())
+        .is_some_and(|mut failures| {
+            let before = failures.len();
+            failures.retain(|(from, _)| *from == run_id);
+            failures.len() < before
+        });
+    if cleared {
         publish(session, uri).await;
     }
 }
@@ -75,7 +86,12 @@ async fn publish(session: &Session, uri: &Uri) {
     let mut all: Vec<Diagnostic> = session
         .failures
         .get(uri.as_str())
-        .map(|failures| failures.clone())
+        .map(|failures| {
+            failures
+                .iter()
+                .map(|(_, diagnostic)| diagnostic.clone())
+                .collect()
+        })
         .unwrap_or_default();
     if let Some(reviews) = session.reviews.get(uri.as_str()) {
         all.extend(reviews.iter().cloned());

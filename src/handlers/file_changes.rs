@@ -37,6 +37,7 @@ const APPLY_TIMEOUT: Duration = Duration::from_secs(30);
 pub async fn follow(
     session: Arc<Session>,
     cwd: PathBuf,
+    run_id: u64,
     mut changes: mpsc::UnboundedReceiver<FileChangeEvent>,
 ) {
     let mut bases: HashMap<PathBuf, String> = HashMap::new();
@@ -52,7 +53,9 @@ pub async fn follow(
                     }
                 }
             }
-            FileChangeEvent::Applied(item) => apply(&session, item, &cwd, &mut bases).await,
+            FileChangeEvent::Applied(item) => {
+                apply(&session, item, &cwd, run_id, &mut bases).await;
+            }
         }
     }
 }
@@ -69,6 +72,7 @@ async fn apply(
     session: &Session,
     item: FileChangeItem,
     cwd: &Path,
+    run_id: u64,
     bases: &mut HashMap<PathBuf, String>,
 ) {
     for change in item.changes {
@@ -91,7 +95,7 @@ async fn apply(
                 None => false,
             };
             if !reloaded {
-                conflict(session, &uri, &buffer, &shown_path, &problem).await;
+                conflict(session, &uri, run_id, &buffer, &shown_path, &problem).await;
             }
         }
     }
@@ -180,6 +184,7 @@ async fn merge(
 async fn conflict(
     session: &Session,
     uri: &Uri,
+    run_id: u64,
     buffer: &DocumentSnapshot,
     path: &str,
     problem: &str,
@@ -195,5 +200,5 @@ async fn conflict(
         ),
         ..Default::default()
     };
-    diagnostics::publish_failure(session, uri, diagnostic).await;
+    diagnostics::publish_failure(session, uri, run_id, diagnostic).await;
 }

@@ -453,14 +453,17 @@ async fn drive(session: Arc<Session>, run: ActiveRun, input: PlanInput) {
         result.answer_file =
             show_answer(&session, &run.title, &run.location, &run.uri, answer).await;
     }
+    // Out of the registry before `end`: a client that has seen the end can
+    // reuse the token, and `codex.status` no longer lists the run.
+    session.runs.remove(run.id);
     if streaming {
         send_progress(&session, &run.token, end_value(run.id, &outcome, &result)).await;
     }
     match &outcome {
         Ok(_) => {
-            diagnostics::clear(&session, &run.uri).await;
+            diagnostics::clear_earlier(&session, &run.uri, run.id).await;
             if let Some(changed) = result.changed.take() {
-                diagnostics::publish_failure(&session, &run.uri, changed).await;
+                diagnostics::publish_failure(&session, &run.uri, run.id, changed).await;
             }
         }
         Err(err) if err.is_user_cancel() => {}
@@ -474,12 +477,12 @@ async fn drive(session: Arc<Session>, run: ActiveRun, input: PlanInput) {
             diagnostics::publish_failure(
                 &session,
                 &run.uri,
+                run.id,
                 to_proto::diagnostic(err, run.diagnostic_range),
             )
             .await;
         }
     }
-    session.runs.remove(run.id);
 }
 
 /// What a run delivered besides its answer.
@@ -647,7 +650,7 @@ async fn report_loop(
     // File changes go to a follower of their own, in order; it ends when
     // this loop does and its queue is done.
     let (file_changes, changes) = mpsc::unbounded_channel();
-    tokio::spawn(file_changes::follow(session.clone(), cwd, changes));
+    tokio::spawn(file_changes::follow(session.clone(), cwd, run_id, changes));
     loop {
         let due = (!buffer.is_empty())
             .then(|| last_sent.map_or_else(Instant::now, |sent| sent + interval));
