@@ -8,8 +8,10 @@
 mod lsp_client;
 #[path = "../tests/support/mock_model.rs"]
 mod mock_model;
+#[path = "../tests/support/tools.rs"]
+mod tools;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -18,17 +20,10 @@ use mock_model::{MockModel, Scenario};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
+use tools::codex_binary;
 
 const ROUNDS: usize = 15;
 const WAIT: Duration = Duration::from_secs(30);
-
-fn codex_binary() -> PathBuf {
-    std::env::var_os("CODEX_LS_TEST_CODEX")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/codex/node_modules/.bin/codex")
-        })
-}
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -198,13 +193,9 @@ async fn through_codex_ls(home: &Path, cwd: &Path) -> (Vec<Duration>, Duration, 
 
 #[tokio::main]
 async fn main() {
-    if !codex_binary().exists() {
-        eprintln!("first_delta: the Codex CLI is not installed; run `bash scripts/test.sh` once");
-        std::process::exit(1);
-    }
     let mock = MockModel::start(vec![scenario()]).await;
     let home = tempfile::tempdir().unwrap();
-    std::fs::write(home.path().join("config.toml"), mock.codex_config_toml()).unwrap();
+    mock.write_codex_home(home.path());
     let cwd = tempfile::tempdir().unwrap();
     let direct = median(direct(home.path(), cwd.path()).await);
     // The cancel round hangs the model until the interrupt.

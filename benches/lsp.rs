@@ -414,24 +414,11 @@ impl Lsp {
         let id = self.send_request("shutdown", Value::Null);
         self.wait_response(id);
         self.notify("exit", Value::Null);
-        drop(self.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        eprintln!(
-            "lsp bench: server {} did not exit in 5 s; killing it",
-            self.pid
-        );
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.wait_exit();
     }
 
-    /// For helpers that are not LSP servers: closes their input and waits
-    /// for them to exit.
+    /// Closes the child's input and waits up to 5 s for it to exit; kills
+    /// it after that.
     fn wait_exit(mut self) {
         drop(self.stdin.take());
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -441,6 +428,10 @@ impl Lsp {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
+        eprintln!(
+            "lsp bench: process {} did not exit in 5 s; killing it",
+            self.pid
+        );
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -20,16 +20,14 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::editor::file_uri;
-use support::harness::{FakeLauncher, Harness, WAIT, range, streaming_caps};
+use support::editor::{file_uri, initialize_params, spawn_binary};
+use support::harness::{FakeLauncher, Harness, WAIT, range, snapshot_root};
 use support::lsp_client::TestClient;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 /// 50 MB, as the requirement names it.
 const BIG_DOCUMENT: usize = 50 * 1024 * 1024;
@@ -60,7 +58,7 @@ struct Binary {
     client: TestClient,
     child: Child,
     workspace: tempfile::TempDir,
-    /// XDG_CACHE_HOME and TMPDIR of the server, and its stderr.
+    /// The server's home (see `spawn_binary`), and its stderr.
     home: tempfile::TempDir,
 }
 
@@ -68,25 +66,14 @@ impl Binary {
     async fn start() -> Binary {
         let home = tempfile::tempdir().unwrap();
         let workspace = tempfile::tempdir().unwrap();
-        std::fs::create_dir(home.path().join("tmp")).unwrap();
         let stderr = std::fs::File::create(home.path().join("stderr.log")).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_codex-ls"))
-            .env("XDG_CACHE_HOME", home.path().join("cache"))
-            .env("TMPDIR", home.path().join("tmp"))
-            .env("CODEX_LS_LOG", "info")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(stderr))
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut client = TestClient::new(child.stdout.take().unwrap(), child.stdin.take().unwrap());
+        let (child, mut client) = spawn_binary(home.path(), Some("info"), Stdio::from(stderr));
         client
-            .initialize(json!({
-                "capabilities": {"window": {"workDoneProgress": true}},
-                "workspaceFolders": [{"uri": file_uri(workspace.path()), "name": "ws"}],
-                "initializationOptions": {"codexPath": "/nonexistent/codex"},
-            }))
+            .initialize(initialize_params(
+                workspace.path(),
+                json!({"window": {"workDoneProgress": true}}),
+                json!({"codexPath": "/nonexistent/codex"}),
+            ))
             .await;
         Binary {
             client,
@@ -141,7 +128,10 @@ impl Binary {
             "the server did not exit cleanly; log:\n{}",
             self.log()
         );
-        self.client.drain(Duration::from_millis(100)).await;
+        assert!(
+            self.client.wait_closed(WAIT).await,
+            "the server did not close its output"
+        );
     }
 }
 
@@ -286,115 +276,15 @@ async fn a_50_mb_document_opens_and_the_next_request_is_answered() {
 // Runs, in-process behind the same guard
 // ---------------------------------------------------------------------------
 
-/// The server in-process behind the wire guard, as `main` serves it.
-fn serve_guarded(launcher: Arc<FakeLauncher>) -> TestClient {
-    let (service, socket, _supervisor) = codex_ls::build_service(launcher);
-    let (client_side, server_side) = tokio::io::duplex(1 << 20);
-    let (server_read, server_write) = tokio::io::split(server_side);
-    let wire = codex_ls::lsp::wire::guard(server_read, server_write);
-    tokio::spawn(async move {
-        tower_lsp_server::Server::new(wire.input, wire.output, socket)
-            .serve(service)
-            .await;
-    });
-    let (client_read, client_write) = tokio::io::split(client_side);
-    TestClient::new(client_read, client_write)
-}
-
-async fn guarded_harness(launcher: FakeLauncher) -> Harness {
-    let launcher = Arc::new(launcher);
-    let mut client = serve_guarded(launcher.clone());
-    let workspace = tempfile::tempdir().unwrap();
-    let init_result = client
-        .initialize(json!({
-            "capabilities": streaming_caps(),
-            "workspaceFolders": [{"uri": file_uri(workspace.path()), "name": "ws"}],
-            "initializationOptions": {"codexPath": "codex-in-process-fake"},
-        }))
-        .await;
-    Harness {
-        client,
-        launcher,
-        workspace,
-        init_result,
-    }
-}
-
-/// What Codex was asked in the `n`-th turn: the thread's cwd and the
-/// attached `(path, placeholder)`s.
-struct Asked {
-    cwd: PathBuf,
-    prompt: String,
-    attachments: Vec<(PathBuf, String)>,
-}
-
-fn asked(h: &Harness, n: usize) -> Asked {
-    let fake = h.launcher.fake(0);
-    let turn = &fake.received_method("turn/start")[n];
-    // The cwd of the turn's thread: from the thread/start that made it.
-    let thread_id = &turn["params"]["threadId"];
-    let sent = fake.sent();
-    let cwd = fake
-        .received_method("thread/start")
-        .into_iter()
-        .find(|start| {
-            sent.iter()
-                .any(|m| m["id"] == start["id"] && m["result"]["thread"]["id"] == *thread_id)
-        })
-        .and_then(|start| start["params"]["cwd"].as_str().map(PathBuf::from))
-        .expect("the turn's thread/start");
-    let input = &turn["params"]["input"][0];
-    let prompt = input["text"].as_str().unwrap().to_string();
-    let attachments = input["text_elements"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|element| {
-            let start = element["byteRange"]["start"].as_u64().unwrap() as usize;
-            let end = element["byteRange"]["end"].as_u64().unwrap() as usize;
-            let mention = &prompt[start..end];
-            (
-                PathBuf::from(mention.trim_start_matches('@')),
-                element["placeholder"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
-    Asked {
-        cwd,
-        prompt,
-        attachments,
-    }
-}
-
-/// Whether `path` is inside a codex-ls snapshot directory.
-fn in_snapshot_dir(path: &Path) -> bool {
-    path.is_absolute()
-        && path.ancestors().any(|dir| {
-            dir.file_name()
-                .is_some_and(|name| name.to_string_lossy().starts_with("codex-ls-run-"))
-        })
-}
-
+/// Runs to completion; the next request is answered too.
 async fn run_to_completion(h: &mut Harness, uri: &str, token: &str) {
-    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": token}))
-        .await;
-    let (_, _, end) = h.progress_until_end(&json!(token)).await;
-    assert_eq!(end["codex"]["status"], "completed", "{end}");
-    let status = h.command("codex.status", json!({})).await.unwrap();
-    assert_eq!(
-        status["activeRuns"],
-        json!([]),
-        "the next request is answered"
-    );
-}
-
-fn open_params(uri: &str, text: &str) -> Value {
-    json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}})
+    h.run_to_completion(uri, token).await;
+    h.status_when_idle().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uris_with_dot_dot_or_other_schemes_never_attach_the_file_they_point_at() {
-    let mut h = guarded_harness(FakeLauncher::playing(&["ok"])).await;
+    let mut h = Harness::start_guarded(FakeLauncher::playing(&["ok"])).await;
     let outside = tempfile::tempdir().unwrap();
     let secret = outside.path().join("secret.rs");
     std::fs::write(&secret, "fn secret() {}\n").unwrap();
@@ -412,15 +302,15 @@ async fn uris_with_dot_dot_or_other_schemes_never_attach_the_file_they_point_at(
         "file:///a/../b".to_string(),
     ];
     for (n, uri) in cases.iter().enumerate() {
-        h.client
-            .notify("textDocument/didOpen", open_params(uri, "fn secret() {}\n"))
-            .await;
+        h.open_uri(uri, "fn secret() {}\n").await;
         run_to_completion(&mut h, uri, &format!("dots-{n}")).await;
-        let asked = asked(&h, n);
+        let asked = h.launcher.asked(n);
         assert_eq!(asked.cwd, h.workspace.path(), "{uri}");
+        // The buffer is attached, as a snapshot.
+        assert!(!asked.attachments.is_empty(), "{uri} attached nothing");
         for (path, placeholder) in &asked.attachments {
             assert!(
-                in_snapshot_dir(path),
+                snapshot_root(path).is_some(),
                 "{uri} attached {} ({placeholder}) by its path",
                 path.display()
             );
@@ -437,17 +327,15 @@ async fn uris_with_dot_dot_or_other_schemes_never_attach_the_file_they_point_at(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_document_outside_every_workspace_folder_runs_in_its_own_directory() {
-    let mut h = guarded_harness(FakeLauncher::playing(&["ok"])).await;
+    let mut h = Harness::start_guarded(FakeLauncher::playing(&["ok"])).await;
     let outside = tempfile::tempdir().unwrap();
     let own = outside.path().join("own.rs");
     std::fs::write(&own, "fn own() {}\n").unwrap();
     let uri = file_uri(&own);
     // Clean: its own file is attached, relative to its own directory.
-    h.client
-        .notify("textDocument/didOpen", open_params(&uri, "fn own() {}\n"))
-        .await;
+    h.open_uri(&uri, "fn own() {}\n").await;
     run_to_completion(&mut h, &uri, "own-clean").await;
-    let clean = asked(&h, 0);
+    let clean = h.launcher.asked(0);
     assert_eq!(clean.cwd, outside.path());
     assert_eq!(clean.attachments.len(), 1);
     assert_eq!(clean.cwd.join(&clean.attachments[0].0), own);
@@ -459,9 +347,9 @@ async fn a_document_outside_every_workspace_folder_runs_in_its_own_directory() {
         )
         .await;
     run_to_completion(&mut h, &uri, "own-dirty").await;
-    let dirty = asked(&h, 1);
+    let dirty = h.launcher.asked(1);
     assert!(
-        in_snapshot_dir(&dirty.attachments[0].0),
+        snapshot_root(&dirty.attachments[0].0).is_some(),
         "{:?}",
         dirty.attachments
     );
@@ -470,7 +358,7 @@ async fn a_document_outside_every_workspace_folder_runs_in_its_own_directory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nuls_invalid_bytes_and_lone_surrogates_reach_the_snapshot_as_text() {
-    let mut h = guarded_harness(FakeLauncher::playing(&["hang-interrupt"])).await;
+    let mut h = Harness::start_guarded(FakeLauncher::playing(&["hang-interrupt"])).await;
     let uri = file_uri(&h.workspace.path().join("binary.bin"));
     let body = splice(
         &format!(
@@ -485,8 +373,8 @@ async fn nuls_invalid_bytes_and_lone_surrogates_reach_the_snapshot_as_text() {
     // The turn is under way once its first report arrives.
     assert_eq!(h.next_progress(&token).await["kind"], "begin");
     assert_eq!(h.next_progress(&token).await["kind"], "report");
-    let snapshot = asked(&h, 0).attachments[0].0.clone();
-    assert!(in_snapshot_dir(&snapshot), "{}", snapshot.display());
+    let snapshot = h.launcher.asked(0).attachments[0].0.clone();
+    assert!(snapshot_root(&snapshot).is_some(), "{}", snapshot.display());
     assert_eq!(
         std::fs::read_to_string(&snapshot).unwrap(),
         "a\u{0}b\u{fffd}c\u{fffd}d\u{fffd}e\r\n\u{1b}[0m\n"
@@ -502,7 +390,7 @@ async fn nuls_invalid_bytes_and_lone_surrogates_reach_the_snapshot_as_text() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_on_a_50_mb_document_completes_and_the_next_request_is_answered() {
-    let mut h = guarded_harness(FakeLauncher::playing(&["ok"])).await;
+    let mut h = Harness::start_guarded(FakeLauncher::playing(&["ok"])).await;
     h.client.set_request_timeout(BIG_WAIT);
     let text = big_text(BIG_DOCUMENT);
     let last = (text.len() / 100) as u32 - 1;
@@ -522,11 +410,10 @@ async fn a_run_on_a_50_mb_document_completes_and_the_next_request_is_answered() 
         "clamped to the end (the selection ends where the last line starts)"
     );
     println!("a run on a 50 MB document: {:?}", started.elapsed());
-    let asked = asked(&h, 0);
+    let asked = h.launcher.asked(0);
     let selection = &asked.attachments[1];
     assert_eq!(selection.1, format!("big.rs:{}-{}", last - 1, last + 1));
     assert!(!selection.0.exists(), "snapshots are removed");
-    let status = h.command("codex.status", json!({})).await.unwrap();
-    assert_eq!(status["activeRuns"], json!([]));
+    h.status_when_idle().await;
     h.finish().await;
 }

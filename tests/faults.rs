@@ -5,18 +5,13 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use codex_ls::codex::{BackendError, Launched, Launcher};
+use codex_ls::codex::Launcher;
 use serde_json::{Value, json};
-use support::editor::{
-    file_uri, open_document, progress_until_end, serve_in_process, streamed_text,
-};
-use support::lsp_client::TestClient;
+use support::editor::streamed_text;
+use support::harness::{Harness, ScriptedLauncher, WAIT};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
-const WAIT: Duration = Duration::from_secs(10);
 
 /// How the scripted app-server misbehaves once a turn starts.
 #[derive(Clone, Copy)]
@@ -29,21 +24,6 @@ enum Script {
     TruncatedLine,
     /// Streams a delta and then nothing: the turn hangs until interrupted.
     Hang,
-}
-
-struct Scripted(Script);
-
-impl Launcher for Scripted {
-    fn launch(&self, _codex_path: &str) -> Result<Launched, BackendError> {
-        let (ours, theirs) = tokio::io::duplex(1 << 16);
-        tokio::spawn(play(self.0, theirs));
-        let (reader, writer) = tokio::io::split(ours);
-        Ok(Launched {
-            reader: Box::new(reader),
-            writer: Box::new(writer),
-            process: None,
-        })
-    }
 }
 
 async fn play(script: Script, io: tokio::io::DuplexStream) {
@@ -112,73 +92,43 @@ async fn play(script: Script, io: tokio::io::DuplexStream) {
     }
 }
 
-struct Harness {
-    client: TestClient,
-    workspace: tempfile::TempDir,
+/// A streaming client whose app-server plays `script`.
+async fn start(script: Script) -> Harness<impl Launcher> {
+    Harness::start(ScriptedLauncher(move |io| play(script, io))).await
 }
 
-impl Harness {
-    async fn start(script: Script) -> Harness {
-        let mut client = serve_in_process(Arc::new(Scripted(script)));
-        let workspace = tempfile::tempdir().unwrap();
-        client
-            .initialize(json!({
-                "capabilities": {"window": {"workDoneProgress": true}},
-                "workspaceFolders": [{"uri": file_uri(workspace.path()), "name": "ws"}],
-            }))
-            .await;
-        Harness { client, workspace }
-    }
+/// Opens `name`, the same on disk.
+async fn open(h: &mut Harness<impl Launcher>, name: &str) -> String {
+    h.open(name, "x\n", Some("x\n")).await
+}
 
-    async fn open(&mut self, name: &str) -> String {
-        open_document(
-            &mut self.client,
-            self.workspace.path(),
-            name,
-            "x\n",
-            Some("x\n"),
-        )
+async fn run(h: &mut Harness<impl Launcher>, uri: &str, token: &str) -> Value {
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": token}))
         .await
-    }
+}
 
-    async fn command(&mut self, command: &str, argument: Value) -> Result<Value, Value> {
-        self.client
-            .request(
-                "workspace/executeCommand",
-                json!({"command": command, "arguments": [argument]}),
-            )
-            .await
-    }
-
-    async fn run(&mut self, uri: &str, token: &str) -> Value {
-        let args = json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": token});
-        self.command("codex.run", args).await.expect("codex.run")
-    }
-
-    /// (reports, end) of the run on `token`.
-    async fn until_end(&mut self, token: &str) -> (Vec<Value>, Value) {
-        progress_until_end(&mut self.client, &json!(token)).await
-    }
+/// (reports, end) of the run on `token`.
+async fn until_end(h: &mut Harness<impl Launcher>, token: &str) -> (Vec<Value>, Value) {
+    h.rest_until_end(&json!(token)).await
 }
 
 #[tokio::test]
 async fn garbage_from_the_app_server_is_skipped_and_the_answer_still_arrives() {
-    let mut h = Harness::start(Script::GarbageAroundAnswer).await;
-    let uri = h.open("a.rs").await;
-    h.run(&uri, "g").await;
-    let (reports, end) = h.until_end("g").await;
+    let mut h = start(Script::GarbageAroundAnswer).await;
+    let uri = open(&mut h, "a.rs").await;
+    run(&mut h, &uri, "g").await;
+    let (reports, end) = until_end(&mut h, "g").await;
     assert_eq!(end["codex"]["status"], "completed", "{end}");
     assert_eq!(streamed_text(&reports), "Hello");
-    h.client
-        .take_notifications("textDocument/publishDiagnostics");
+    h.finish().await;
 }
 
 #[tokio::test]
 async fn a_truncated_line_and_exit_fail_the_run_as_backend_unavailable() {
-    let mut h = Harness::start(Script::TruncatedLine).await;
-    let uri = h.open("a.rs").await;
-    h.run(&uri, "t").await;
-    let (_, end) = h.until_end("t").await;
+    let mut h = start(Script::TruncatedLine).await;
+    let uri = open(&mut h, "a.rs").await;
+    run(&mut h, &uri, "t").await;
+    let (_, end) = until_end(&mut h, "t").await;
     assert_eq!(
         end["codex"]["error"]["code"], "backend-unavailable",
         "{end}"
@@ -192,10 +142,10 @@ async fn a_truncated_line_and_exit_fail_the_run_as_backend_unavailable() {
 
 #[tokio::test]
 async fn an_app_server_that_exits_after_initialize_fails_the_run() {
-    let mut h = Harness::start(Script::ExitAfterInitialize).await;
-    let uri = h.open("a.rs").await;
-    h.run(&uri, "e").await;
-    let (_, end) = h.until_end("e").await;
+    let mut h = start(Script::ExitAfterInitialize).await;
+    let uri = open(&mut h, "a.rs").await;
+    run(&mut h, &uri, "e").await;
+    let (_, end) = until_end(&mut h, "e").await;
     assert_eq!(
         end["codex"]["error"]["code"], "backend-unavailable",
         "{end}"
@@ -207,15 +157,15 @@ async fn an_app_server_that_exits_after_initialize_fails_the_run() {
 
 #[tokio::test]
 async fn a_hundred_runs_at_once_all_end_and_a_hundred_cancels_end_one_run_once() {
-    let mut h = Harness::start(Script::Hang).await;
+    let mut h = start(Script::Hang).await;
     let mut uris = Vec::new();
     for n in 0..100 {
-        uris.push(h.open(&format!("f{n}.rs")).await);
+        uris.push(open(&mut h, &format!("f{n}.rs")).await);
     }
     let started = Instant::now();
     let mut run_ids = Vec::new();
     for (n, uri) in uris.iter().enumerate() {
-        run_ids.push(h.run(uri, &format!("r{n}")).await["runId"].clone());
+        run_ids.push(run(&mut h, uri, &format!("r{n}")).await["runId"].clone());
     }
     // Every run is in flight; a hundred cancels of the first, by id and by token.
     for _ in 0..50 {
@@ -226,7 +176,7 @@ async fn a_hundred_runs_at_once_all_end_and_a_hundred_cancels_end_one_run_once()
             .notify("window/workDoneProgress/cancel", json!({"token": "r0"}))
             .await;
     }
-    let (_, end) = h.until_end("r0").await;
+    let (_, end) = until_end(&mut h, "r0").await;
     assert_eq!(end["codex"]["status"], "interrupted");
     // Cancelling every document's runs ends the other 99.
     for uri in &uris[1..] {
@@ -235,17 +185,18 @@ async fn a_hundred_runs_at_once_all_end_and_a_hundred_cancels_end_one_run_once()
             .unwrap();
     }
     for n in 1..100 {
-        let (_, end) = h.until_end(&format!("r{n}")).await;
+        let (_, end) = until_end(&mut h, &format!("r{n}")).await;
         assert_eq!(end["codex"]["status"], "interrupted", "run {n}: {end}");
     }
     println!(
         "100 runs started, cancelled and ended in {:?}",
         started.elapsed()
     );
-    let status = h.command("codex.status", Value::Null).await;
     // codex.status takes no argument; an argument of null is accepted too.
-    let status = status.unwrap_or_else(|err| panic!("{err}"));
-    assert_eq!(status["activeRuns"], json!([]));
+    h.command("codex.status", Value::Null)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    h.status_when_idle().await;
     h.client.drain(Duration::from_millis(100)).await;
     let ends = h
         .client
@@ -264,7 +215,7 @@ async fn a_hundred_runs_at_once_all_end_and_a_hundred_cancels_end_one_run_once()
 
 #[tokio::test]
 async fn cancel_of_an_unknown_run_cancels_nothing() {
-    let mut h = Harness::start(Script::Hang).await;
+    let mut h = start(Script::Hang).await;
     let answer = h
         .command("codex.cancel", json!({"runId": 424242}))
         .await
@@ -281,8 +232,8 @@ async fn cancel_of_an_unknown_run_cancels_nothing() {
 
 #[tokio::test]
 async fn bad_client_input_gets_errors_or_clamps_and_the_server_keeps_serving() {
-    let mut h = Harness::start(Script::GarbageAroundAnswer).await;
-    let uri = h.open("a.rs").await;
+    let mut h = start(Script::GarbageAroundAnswer).await;
+    let uri = open(&mut h, "a.rs").await;
     let reversed =
         json!({"start": {"line": 0, "character": 1}, "end": {"line": 0, "character": 0}});
     let error = h
@@ -340,7 +291,7 @@ async fn bad_client_input_gets_errors_or_clamps_and_the_server_keeps_serving() {
     h.command("codex.run", args)
         .await
         .expect("the server keeps serving");
-    let (_, end) = h.until_end("after").await;
+    let (_, end) = until_end(&mut h, "after").await;
     assert_eq!(end["codex"]["status"], "completed", "{end}");
     h.client.allow_unclaimed("window/logMessage");
     h.client

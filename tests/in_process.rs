@@ -3,8 +3,9 @@
 //! (replaying recorded transcripts) behind a test [`Launcher`].
 //!
 //! Every wait is a channel wait with a timeout; nothing sleeps. Each test
-//! claims every message the server sends (the client panics at drop
-//! otherwise) and ends with a short drain so late messages are caught too.
+//! claims every message
+//! the server sends (the client panics at drop otherwise) and ends with a
+//! short drain so late messages are caught too.
 
 mod support;
 
@@ -14,9 +15,10 @@ use std::time::{Duration, Instant};
 use codex_ls::codex::BackendError;
 use serde_json::{Value, json};
 use support::editor::{file_uri, streamed_text};
-use support::fake_app_server::{FakeOptions, Transcript};
+use support::fake_app_server::Transcript;
 use support::harness::{
     DRAIN, FakeLauncher, Harness, Plan, WAIT, answers_folder, range, streaming_caps, transcript,
+    turn_input,
 };
 
 /// Checks `seq` goes 1, 2, 3, ... and every report names the run.
@@ -40,29 +42,6 @@ fn final_answer(t: &Transcript) -> String {
         .and_then(|item| item["text"].as_str())
         .map(str::to_string)
         .expect("transcript has a final agent message")
-}
-
-/// The single text input of a `turn/start` the fake received:
-/// (text, [(mention, placeholder)]).
-fn turn_input(turn_start: &Value) -> (String, Vec<(String, String)>) {
-    let input = turn_start["params"]["input"].as_array().expect("input");
-    assert_eq!(input.len(), 1, "one input item expected: {turn_start}");
-    assert_eq!(input[0]["type"], "text");
-    let text = input[0]["text"].as_str().unwrap().to_string();
-    let mentions = input[0]["text_elements"]
-        .as_array()
-        .expect("text_elements (snake_case)")
-        .iter()
-        .map(|element| {
-            let start = element["byteRange"]["start"].as_u64().unwrap() as usize;
-            let end = element["byteRange"]["end"].as_u64().unwrap() as usize;
-            (
-                text[start..end].to_string(),
-                element["placeholder"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
-    (text, mentions)
 }
 
 /// The selected text inlined in the prompt (```rust fenced).
@@ -380,7 +359,7 @@ async fn cancel_by_progress_token_or_run_id_interrupts_within_a_second() {
             "{mention} missing mid-run"
         );
     }
-    let status = h.command("codex.status", json!({})).await.unwrap();
+    let status = h.status().await;
     assert_eq!(status["activeRuns"][0]["runId"], started["runId"]);
     assert_eq!(status["activeRuns"][0]["uri"], uri.as_str());
 
@@ -429,7 +408,7 @@ async fn cancel_by_progress_token_or_run_id_interrupts_within_a_second() {
     assert_eq!(fake.received_method("thread/start").len(), 1);
 
     // Nothing left to cancel; a cancel naming two things is refused.
-    h.client.drain(Duration::from_millis(50)).await;
+    h.status_when_idle().await;
     let answer = h
         .command("codex.cancel", json!({"textDocument": {"uri": uri}}))
         .await
@@ -440,7 +419,7 @@ async fn cancel_by_progress_token_or_run_id_interrupts_within_a_second() {
         .await
         .unwrap_err();
     assert_eq!(err["code"], -32602);
-    let status = h.command("codex.status", json!({})).await.unwrap();
+    let status = h.status().await;
     assert_eq!(status["activeRuns"], json!([]));
     h.finish().await; // checks: no publishDiagnostics for a user cancel
 }
@@ -507,20 +486,11 @@ async fn a_crash_fails_the_run_at_once_and_the_next_run_relaunches() {
         fake.received_method("turn/start")[0]["params"]["threadId"]
     );
     assert_eq!(fresh.received_method("thread/start").len(), 1);
-    let notice = h
-        .client
-        .expect_notification("window/showMessage", WAIT)
+    h.shown_message("could not be resumed; started a new one")
         .await;
-    assert!(
-        notice["message"]
-            .as_str()
-            .unwrap()
-            .contains("could not be resumed; started a new one"),
-        "{notice}"
-    );
     let cleared = h.diagnostics(&uri).await;
     assert_eq!(cleared["diagnostics"], json!([]));
-    let status = h.command("codex.status", json!({})).await.unwrap();
+    let status = h.status().await;
     assert_eq!(status["backend"]["state"], "ready", "{status}");
     h.finish().await;
 }
@@ -549,7 +519,7 @@ async fn a_missing_codex_is_a_backend_unavailable_diagnostic_with_advice() {
     let message = d["message"].as_str().unwrap();
     assert!(message.contains("@openai/codex"), "{message}");
     assert!(message.contains("codexPath"), "{message}");
-    let status = h.command("codex.status", json!({})).await.unwrap();
+    let status = h.status().await;
     assert_eq!(status["backend"]["state"], "unavailable", "{status}");
     assert_eq!(status["backend"]["codexPath"], "codex-in-process-fake");
     assert!(
@@ -621,6 +591,8 @@ async fn a_generic_client_gets_a_server_token_and_the_answer_file_shown() {
     h.finish().await;
 }
 
+/// A client that can neither stream nor show documents gets the answer in
+/// `window/showMessage`, and no answer file that nobody would ever see.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_without_progress_or_show_document_gets_the_answer_in_a_message() {
     let ok = transcript("ok");
@@ -636,7 +608,11 @@ async fn a_client_without_progress_or_show_document_gets_the_answer_in_a_message
         .await;
     assert_eq!(message["type"], 3, "{message}");
     assert_eq!(message["message"], ok.assistant_text().unwrap().as_str());
+    let orphans: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
     let _ = std::fs::remove_dir_all(&folder);
+    assert!(orphans.is_empty(), "orphan answer files: {orphans:?}");
     h.finish().await; // no $/progress, no create request
 }
 
@@ -774,15 +750,8 @@ async fn invalid_initialization_options_are_reported_by_name() {
         json!({"timeoutSecs": "x"}),
     )
     .await;
-    let shown = h
-        .client
-        .expect_notification("window/showMessage", WAIT)
-        .await;
+    let shown = h.shown_message("`timeoutSecs`").await;
     assert_eq!(shown["type"], 2, "{shown}");
-    assert!(
-        shown["message"].as_str().unwrap().contains("`timeoutSecs`"),
-        "{shown}"
-    );
     h.finish().await;
 }
 
@@ -795,17 +764,7 @@ async fn invalid_pushed_settings_are_reported_by_name() {
             json!({"settings": {"codex": {"progressIntervalMs": -1}}}),
         )
         .await;
-    let shown = h
-        .client
-        .expect_notification("window/showMessage", WAIT)
-        .await;
-    assert!(
-        shown["message"]
-            .as_str()
-            .unwrap()
-            .contains("`progressIntervalMs`"),
-        "{shown}"
-    );
+    h.shown_message("`progressIntervalMs`").await;
     h.finish().await;
 }
 
@@ -821,17 +780,7 @@ async fn invalid_pulled_settings_are_reported_by_name() {
     h.client
         .respond(id, json!([{"inlineSelectionLimit": "big"}]))
         .await;
-    let shown = h
-        .client
-        .expect_notification("window/showMessage", WAIT)
-        .await;
-    assert!(
-        shown["message"]
-            .as_str()
-            .unwrap()
-            .contains("`inlineSelectionLimit`"),
-        "{shown}"
-    );
+    h.shown_message("`inlineSelectionLimit`").await;
     h.finish().await;
 }
 
@@ -1038,7 +987,7 @@ async fn the_tested_codex_version_gets_no_warning() {
         .await;
     let (_, _, end) = h.progress_until_end(&json!("v")).await;
     assert_eq!(end["codex"]["status"], "completed");
-    let status = h.command("codex.status", json!({})).await.unwrap();
+    let status = h.status().await;
     assert_eq!(status["backend"]["codexVersion"], "0.169.0", "{status}");
     assert_eq!(status["backend"]["state"], "ready");
     assert_eq!(status["serverVersion"], env!("CARGO_PKG_VERSION"));
@@ -1053,11 +1002,7 @@ async fn another_codex_version_is_warned_about_once() {
         .unwrap()
         .to_string();
     t.initialize_result["userAgent"] = json!(agent.replace("/0.169.0", "/0.170.2"));
-    let launcher = FakeLauncher::new(vec![Plan {
-        transcripts: vec![t],
-        options: FakeOptions::default(),
-    }]);
-    let mut h = Harness::start(launcher).await;
+    let mut h = Harness::start(FakeLauncher::replaying(vec![t])).await;
     let uri = h.open("v.rs", "x\n", Some("x\n")).await;
     for token in ["w1", "w2"] {
         h.run(json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": token}))
@@ -1065,15 +1010,8 @@ async fn another_codex_version_is_warned_about_once() {
         let (_, _, end) = h.progress_until_end(&json!(token)).await;
         assert_eq!(end["codex"]["status"], "completed");
     }
-    let warning = h
-        .client
-        .expect_notification("window/showMessage", WAIT)
-        .await;
+    let warning = h.shown_message("0.170.2").await;
     assert_eq!(warning["type"], 2);
-    assert!(
-        warning["message"].as_str().unwrap().contains("0.170.2"),
-        "{warning}"
-    );
     h.finish().await; // a second warning would be caught here
 }
 
@@ -1127,7 +1065,7 @@ async fn a_run_queued_behind_another_on_its_document_can_be_cancelled() {
         .run(json!({"textDocument": {"uri": uri}, "prompt": "B", "progressToken": b}))
         .await;
     assert_eq!(h.next_progress(&b).await["kind"], "begin");
-    let status = h.command("codex.status", json!({})).await.unwrap();
+    let status = h.status().await;
     assert_eq!(status["activeRuns"].as_array().unwrap().len(), 2);
     // B waits for A (one turn at a time per document's thread).
     let fake = h.launcher.fake(0);
@@ -1183,26 +1121,5 @@ async fn a_run_failing_after_did_close_publishes_no_diagnostic() {
         stale.is_empty(),
         "diagnostics published for a closed document, never cleared: {stale:?}"
     );
-    h.finish().await;
-}
-
-/// A client that can neither stream nor show documents gets the answer in
-/// `window/showMessage`, and no answer file that nobody would ever see.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_answer_shown_in_a_message_leaves_no_orphan_file() {
-    let caps = json!({"general": {"positionEncodings": ["utf-16"]}});
-    let mut h = Harness::start_with(FakeLauncher::playing(&["ok"]), caps, json!({})).await;
-    let folder = answers_folder(h.workspace.path());
-    let uri = h.open("o.rs", "x\n", Some("x\n")).await;
-    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain"}))
-        .await;
-    h.client
-        .expect_notification("window/showMessage", WAIT)
-        .await;
-    let orphans: Vec<PathBuf> = std::fs::read_dir(&folder)
-        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    let _ = std::fs::remove_dir_all(&folder);
-    assert!(orphans.is_empty(), "orphan answer files: {orphans:?}");
     h.finish().await;
 }

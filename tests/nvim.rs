@@ -13,7 +13,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::mock_model::{MockModel, Scenario};
+use support::mock_model::{MockModel, Scenario, call_outputs, says_declined};
 use support::tools::codex_binary;
 use tokio::process::Command;
 use tokio::sync::Mutex;
@@ -118,8 +118,7 @@ async fn run_spec(spec: Spec) -> SpecRun {
     let mock = MockModel::start(spec.scenarios).await;
     let home = tempfile::tempdir().expect("temp dir");
     let codex_home = home.path().join("codex-home");
-    std::fs::create_dir_all(&codex_home).expect("codex home");
-    std::fs::write(codex_home.join("config.toml"), mock.codex_config_toml()).expect("config");
+    mock.write_codex_home(&codex_home);
     let workspace = home.path().join("workspace");
     std::fs::create_dir_all(workspace.join(".git")).expect("workspace");
     std::fs::create_dir_all(workspace.join("src")).expect("workspace/src");
@@ -196,17 +195,6 @@ async fn run_spec(spec: Spec) -> SpecRun {
     // Shown with `--nocapture`.
     println!("spec {}:\n{output}", spec.file);
     SpecRun { mock, output, home }
-}
-
-/// Every `function_call_output` the model was sent in a request.
-fn call_outputs(body: &Value) -> Vec<String> {
-    body["input"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|item| item["type"] == "function_call_output")
-        .map(|item| item["output"].to_string())
-        .collect()
 }
 
 #[tokio::test]
@@ -331,6 +319,7 @@ async fn cancel_ends_a_hung_run_within_one_second() {
     })
     .await;
 }
+
 #[tokio::test]
 async fn approvals_are_answered_through_vim_ui_select() {
     let accepted = "echo approved > created-by-codex.txt";
@@ -372,13 +361,9 @@ async fn approvals_are_answered_through_vim_ui_select() {
         !run.workspace().join("declined-by-codex.txt").exists(),
         "the declined command ran"
     );
-    let told = call_outputs(&run.mock.requests()[3])
-        .join(" ")
-        .to_lowercase();
+    let told = call_outputs(&run.mock.requests()[3]).join(" ");
     assert!(
-        ["reject", "declin", "denied"]
-            .iter()
-            .any(|word| told.contains(word)),
+        says_declined(&told),
         "the model was not told of the decline: {told}"
     );
 }

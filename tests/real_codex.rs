@@ -10,9 +10,11 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::editor::{file_uri, open_document, progress_until_end, streamed_text};
+use support::editor::{
+    initialize_params, open_document, progress_until_end, spawn_binary, streamed_text,
+};
 use support::lsp_client::TestClient;
-use support::mock_model::{MockModel, Scenario};
+use support::mock_model::{MockModel, Scenario, call_outputs, input_texts, says_declined};
 use support::tools::codex_binary;
 use tokio::process::{Child, Command};
 
@@ -45,36 +47,16 @@ impl Harness {
     async fn start_with(scenarios: Vec<Scenario>, capabilities: Value, options: Value) -> Harness {
         let mock = MockModel::start(scenarios).await;
         let home = tempfile::tempdir().unwrap();
-        std::fs::write(home.path().join("config.toml"), mock.codex_config_toml()).unwrap();
+        mock.write_codex_home(home.path());
         let workspace = tempfile::tempdir().unwrap();
         let stderr = std::fs::File::create(home.path().join("codex-ls.log")).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_codex-ls"))
-            .env("CODEX_HOME", home.path())
-            // Commands the agent runs use `bash -lc`: keep the user's shell
-            // profile (and whatever it does) out of the tests.
-            .env("HOME", home.path())
-            .env("XDG_CACHE_HOME", home.path().join("cache"))
-            .env("CODEX_LS_LOG", "debug")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(stderr))
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let mut client = TestClient::new(stdout, stdin);
+        let (child, mut client) = spawn_binary(home.path(), Some("debug"), Stdio::from(stderr));
         let mut options = options;
         if options.get("codexPath").is_none() {
             options["codexPath"] = json!(codex_binary().display().to_string());
         }
-        let folder = file_uri(workspace.path());
         client
-            .initialize(json!({
-                "capabilities": capabilities,
-                "workspaceFolders": [{"uri": folder, "name": "ws"}],
-                "initializationOptions": options,
-            }))
+            .initialize(initialize_params(workspace.path(), capabilities, options))
             .await;
         Harness {
             client,
@@ -96,14 +78,46 @@ impl Harness {
         .await
     }
 
-    async fn run(&mut self, args: Value) -> Value {
+    async fn command(&mut self, command: &str, args: Value) -> Value {
         self.client
             .request(
                 "workspace/executeCommand",
-                json!({"command": "codex.run", "arguments": [args]}),
+                json!({"command": command, "arguments": [args]}),
             )
             .await
-            .expect("codex.run failed")
+            .unwrap_or_else(|err| panic!("{command} failed: {err}"))
+    }
+
+    async fn run(&mut self, args: Value) -> Value {
+        self.command("codex.run", args).await
+    }
+
+    /// Runs "Explain" on `uri` with progress token `token`.
+    async fn explain(&mut self, uri: &str, token: &str) {
+        self.run(
+            json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": token}),
+        )
+        .await;
+    }
+
+    async fn status(&mut self) -> Value {
+        self.command("codex.status", json!({})).await
+    }
+
+    /// Starts codex-ls with a model that streams a little, then hangs, and
+    /// a run on `a.rs` with progress token `token`; returns once the first
+    /// report arrived, with the document's URI.
+    async fn hung_run(token: &str) -> (Harness, String) {
+        let scenario = Scenario::Hang {
+            chunks_before: vec!["Thinking".into()],
+        };
+        let mut h = Harness::start(vec![scenario], None).await;
+        let uri = h.open("a.rs", "x\n", Some("x\n")).await;
+        h.explain(&uri, token).await;
+        h.client
+            .expect_notification_where("$/progress", |p| p["value"]["kind"] == "report", WAIT)
+            .await;
+        (h, uri)
     }
 
     /// Reads the run's progress until its end; returns (reports, end).
@@ -120,29 +134,12 @@ fn selection(start_line: u32, end_line: u32) -> Value {
     json!({"start": {"line": start_line, "character": 0}, "end": {"line": end_line, "character": 0}})
 }
 
-/// Every text the model was sent in a request's input.
-fn input_texts(body: &Value) -> Vec<String> {
-    let mut texts = Vec::new();
-    for item in body["input"].as_array().into_iter().flatten() {
-        for content in item["content"].as_array().into_iter().flatten() {
-            if let Some(text) = content["text"].as_str() {
-                texts.push(text.to_string());
-            }
-        }
-    }
-    texts
-}
-
 /// The `@path` mentions in the request the model received.
 fn mentions(body: &Value) -> Vec<PathBuf> {
     input_texts(body)
         .iter()
-        .flat_map(|text| {
-            text.lines()
-                .filter_map(|line| line.strip_prefix('@'))
-                .map(PathBuf::from)
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|text| text.lines().filter_map(|line| line.strip_prefix('@')))
+        .map(PathBuf::from)
         .collect()
 }
 
@@ -238,19 +235,7 @@ async fn http_500_becomes_a_server_error_diagnostic_on_the_selection() {
 
 #[tokio::test]
 async fn cancel_interrupts_a_hung_model_within_a_second() {
-    let mut h = Harness::start(
-        vec![Scenario::Hang {
-            chunks_before: vec!["Thinking".into()],
-        }],
-        None,
-    )
-    .await;
-    let uri = h.open("a.rs", "x\n", Some("x\n")).await;
-    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": "hang"}))
-        .await;
-    h.client
-        .expect_notification_where("$/progress", |p| p["value"]["kind"] == "report", WAIT)
-        .await;
+    let (mut h, _) = Harness::hung_run("hang").await;
     let cancelled_at = Instant::now();
     h.client
         .notify("window/workDoneProgress/cancel", json!({"token": "hang"}))
@@ -262,7 +247,7 @@ async fn cancel_interrupts_a_hung_model_within_a_second() {
     println!("time to cancel: {elapsed:?}");
     h.client.take_notifications("$/progress");
     h.client.shutdown_and_exit().await;
-    h.client.drain(Duration::from_millis(100)).await;
+    assert!(h.client.wait_closed(WAIT).await, "codex-ls did not exit");
     assert!(
         h.client
             .take_notifications("textDocument/publishDiagnostics")
@@ -273,40 +258,13 @@ async fn cancel_interrupts_a_hung_model_within_a_second() {
 
 #[tokio::test]
 async fn a_killed_app_server_fails_the_run_at_once_and_the_next_run_starts_a_fresh_one() {
-    let mut h = Harness::start(
-        vec![Scenario::Hang {
-            chunks_before: vec!["Partial".into()],
-        }],
-        None,
-    )
-    .await;
-    let uri = h.open("a.rs", "x\n", Some("x\n")).await;
-    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": "first"}))
-        .await;
-    h.client
-        .expect_notification_where("$/progress", |p| p["value"]["kind"] == "report", WAIT)
-        .await;
-    let status = h
-        .client
-        .request(
-            "workspace/executeCommand",
-            json!({"command": "codex.status", "arguments": []}),
-        )
-        .await
-        .unwrap();
+    let (mut h, uri) = Harness::hung_run("first").await;
+    let status = h.status().await;
     assert_eq!(status["backend"]["state"], "ready");
     assert_eq!(status["backend"]["codexVersion"], "0.169.0");
     assert_eq!(status["activeRuns"].as_array().unwrap().len(), 1);
-    let launched = status["backend"]["pid"].as_u64().unwrap() as u32;
-    // The npm launcher is a node script that runs the native binary; kill
-    // the native app-server itself, as a crash would.
-    let native = std::iter::once(launched)
-        .chain(descendants(launched))
-        .find(|pid| {
-            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe.ends_with("codex"))
-        })
-        .expect("the native codex process");
-    let pid = native as i32;
+    // Kill the app-server itself, as a crash would.
+    let pid = native_codex(&status);
     let killed_at = Instant::now();
     // SAFETY: kill takes plain integers.
     unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -323,8 +281,7 @@ async fn a_killed_app_server_fails_the_run_at_once_and_the_next_run_starts_a_fre
 
     h.mock
         .set_scenarios(vec![Scenario::text(["Fresh ", "answer."])]);
-    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": "second"}))
-        .await;
+    h.explain(&uri, "second").await;
     let (reports, end) = h.progress_until_end(&json!("second")).await;
     assert_eq!(end["codex"]["status"], "completed", "log:\n{}", h.log());
     assert_eq!(streamed_text(&reports), "Fresh answer.");
@@ -345,8 +302,7 @@ async fn a_missing_codex_binary_is_a_backend_unavailable_diagnostic() {
     )
     .await;
     let uri = h.open("a.rs", "x\n", Some("x\n")).await;
-    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": "missing"}))
-        .await;
+    h.explain(&uri, "missing").await;
     let (_, end) = h.progress_until_end(&json!("missing")).await;
     assert_eq!(end["codex"]["error"]["code"], "backend-unavailable");
     let diagnostics = h
@@ -426,19 +382,7 @@ async fn wait_all_gone(pids: &[u32], timeout: Duration) -> Vec<u32> {
 }
 
 async fn leaves_no_process_behind(end_session: impl AsyncFnOnce(&mut TestClient)) {
-    let mut h = Harness::start(
-        vec![Scenario::Hang {
-            chunks_before: vec!["Busy".into()],
-        }],
-        None,
-    )
-    .await;
-    let uri = h.open("a.rs", "x\n", Some("x\n")).await;
-    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": "busy"}))
-        .await;
-    h.client
-        .expect_notification_where("$/progress", |p| p["value"]["kind"] == "report", WAIT)
-        .await;
+    let (mut h, _) = Harness::hung_run("busy").await;
     let server_pid = h.child.id().unwrap();
     let tree = descendants(server_pid);
     assert!(!tree.is_empty(), "codex app-server should be running");
@@ -478,7 +422,7 @@ async fn stdin_closing_leaves_no_process_behind() {
 async fn ask_prints_the_streamed_answer_and_fails_with_a_code() {
     let mock = MockModel::start(vec![Scenario::text(["Hello ", "from ", "codex."])]).await;
     let home = tempfile::tempdir().unwrap();
-    std::fs::write(home.path().join("config.toml"), mock.codex_config_toml()).unwrap();
+    mock.write_codex_home(home.path());
     let file = home.path().join("main.rs");
     std::fs::write(&file, "fn main() {}\n").unwrap();
     let ask = |codex: String| {
@@ -537,8 +481,7 @@ async fn a_run_that_outlives_its_timeout_is_interrupted_with_a_timeout_diagnosti
         .await;
     let uri = h.open("a.rs", "x\n", Some("x\n")).await;
     let started = Instant::now();
-    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": "slow"}))
-        .await;
+    h.explain(&uri, "slow").await;
     let (_, end) = h.progress_until_end(&json!("slow")).await;
     assert_eq!(end["codex"]["status"], "timeout");
     assert_eq!(end["codex"]["error"]["code"], "timeout");
@@ -585,8 +528,7 @@ async fn a_codex_path_that_is_not_executable_is_backend_unavailable() {
     )
     .await;
     let uri = h.open("a.rs", "x\n", Some("x\n")).await;
-    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": "noexec"}))
-        .await;
+    h.explain(&uri, "noexec").await;
     let (_, end) = h.progress_until_end(&json!("noexec")).await;
     assert_eq!(end["codex"]["error"]["code"], "backend-unavailable");
     let message = end["codex"]["error"]["message"].as_str().unwrap();
@@ -599,19 +541,7 @@ async fn a_codex_path_that_is_not_executable_is_backend_unavailable() {
 
 #[tokio::test]
 async fn a_stopped_app_server_still_cancels_within_a_second_and_leaves_nothing_behind() {
-    let mut h = Harness::start(
-        vec![Scenario::Hang {
-            chunks_before: vec!["Frozen".into()],
-        }],
-        None,
-    )
-    .await;
-    let uri = h.open("a.rs", "x\n", Some("x\n")).await;
-    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": "frozen"}))
-        .await;
-    h.client
-        .expect_notification_where("$/progress", |p| p["value"]["kind"] == "report", WAIT)
-        .await;
+    let (mut h, _) = Harness::hung_run("frozen").await;
     let tree = descendants(h.child.id().unwrap());
     for pid in &tree {
         // SAFETY: kill takes plain integers.
@@ -659,13 +589,11 @@ async fn a_rewrite_gets_structured_output_from_the_model_and_applies_it() {
     .await;
     let text = "// keep\nfn one() -> u32 {\n    1\n}\n";
     let uri = h.open("lib.rs", text, Some(text)).await;
-    h.client
-        .request(
-            "workspace/executeCommand",
-            json!({"command": "codex.rewrite", "arguments": [{"textDocument": {"uri": uri}, "range": selection(1, 4), "progressToken": "rw"}]}),
-        )
-        .await
-        .expect("codex.rewrite");
+    h.command(
+        "codex.rewrite",
+        json!({"textDocument": {"uri": uri}, "range": selection(1, 4), "progressToken": "rw"}),
+    )
+    .await;
     let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
     let edit = &params["edit"]["documentChanges"][0]["edits"][0];
     assert_eq!(edit["range"], selection(1, 4));
@@ -697,13 +625,11 @@ async fn a_review_from_the_model_becomes_diagnostics() {
     .await;
     let text = "fn f(x: Option<u32>) -> u32 {\n    x.unwrap()\n}\n";
     let uri = h.open("f.rs", text, Some(text)).await;
-    h.client
-        .request(
-            "workspace/executeCommand",
-            json!({"command": "codex.review", "arguments": [{"textDocument": {"uri": uri}, "progressToken": "rv"}]}),
-        )
-        .await
-        .expect("codex.review");
+    h.command(
+        "codex.review",
+        json!({"textDocument": {"uri": uri}, "progressToken": "rv"}),
+    )
+    .await;
     let (_, end) = h.progress_until_end(&json!("rv")).await;
     assert_eq!(end["codex"]["findings"], 1, "{end}");
     let published = h
@@ -718,9 +644,6 @@ async fn a_review_from_the_model_becomes_diagnostics() {
     assert_eq!(finding["source"], "codex-review");
     assert_eq!(finding["message"], "unwrap may panic");
     assert_eq!(finding["range"]["start"]["line"], 1);
-    h.client.drain(Duration::from_millis(200)).await;
-    h.client
-        .take_notifications("textDocument/publishDiagnostics");
     h.client.shutdown_and_exit().await;
 }
 
@@ -767,9 +690,8 @@ async fn command_approval(title: &str) -> (String, bool) {
         .mock
         .requests()
         .iter()
-        .flat_map(|body| body["input"].as_array().cloned().unwrap_or_default())
-        .find(|item| item["type"] == "function_call_output")
-        .map(|item| item["output"].to_string())
+        .flat_map(call_outputs)
+        .next()
         .expect("codex sent the command's output back");
     let created = h.workspace.path().join("created-by-codex.txt").exists();
     h.client.shutdown_and_exit().await;
@@ -786,24 +708,12 @@ async fn a_command_approval_accepted_in_the_editor_runs_the_command() {
 async fn a_command_approval_declined_in_the_editor_does_not_run_it() {
     let (output, created) = command_approval("Decline").await;
     assert!(!created, "the declined command must not run");
-    assert!(
-        output.to_lowercase().contains("reject")
-            || output.to_lowercase().contains("declin")
-            || output.to_lowercase().contains("denied"),
-        "{output}"
-    );
+    assert!(says_declined(&output), "{output}");
 }
 
-/// The native codex process of the app-server codex-ls started.
-async fn native_app_server(h: &mut Harness) -> i32 {
-    let status = h
-        .client
-        .request(
-            "workspace/executeCommand",
-            json!({"command": "codex.status", "arguments": []}),
-        )
-        .await
-        .unwrap();
+/// The native codex process of the app-server that `status` names. The npm
+/// launcher is a node script that runs the native binary.
+fn native_codex(status: &Value) -> i32 {
     let launched = status["backend"]["pid"].as_u64().unwrap() as u32;
     std::iter::once(launched)
         .chain(descendants(launched))
@@ -821,20 +731,13 @@ async fn after_codex_restarts_the_conversation_is_resumed() {
         .await;
     let (_, end) = h.progress_until_end(&json!("first")).await;
     assert_eq!(end["codex"]["status"], "completed");
-    let pid = native_app_server(&mut h).await;
+    let pid = native_codex(&h.status().await);
     // SAFETY: kill takes plain integers.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     // Wait for codex-ls to see the app-server gone.
     let deadline = Instant::now() + WAIT;
     loop {
-        let status = h
-            .client
-            .request(
-                "workspace/executeCommand",
-                json!({"command": "codex.status", "arguments": []}),
-            )
-            .await
-            .unwrap();
+        let status = h.status().await;
         if status["backend"]["state"] == "exited" {
             break;
         }

@@ -17,75 +17,20 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use codex_ls::codex::{BackendError, Launched, Launcher};
+use codex_ls::codex::Launcher;
 use serde_json::{Value, json};
-use support::editor::{file_uri, progress_until_end, serve_in_process};
-use support::harness::{FakeLauncher, Harness, Plan, WAIT, range, streaming_caps};
+use support::editor::{
+    did_open, file_uri, initialize_params, progress_until_end, serve_in_process, spawn_binary,
+};
+use support::harness::{
+    Asked, FakeLauncher, Harness, Plan, SNAPSHOT_PREFIX, ScriptedLauncher, WAIT, range,
+    snapshot_root, streaming_caps,
+};
 use support::lsp_client::TestClient;
 use support::mock_model::{MockModel, Scenario};
 use support::tools::codex_binary;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
-
-const PREFIX: &str = "codex-ls-run-";
-
-// ---------------------------------------------------------------------------
-// What Codex was asked
-// ---------------------------------------------------------------------------
-
-/// The `n`-th turn as the fake app-server received it: its thread's cwd, the
-/// prompt and the attached `(path, placeholder)`s.
-struct Asked {
-    cwd: PathBuf,
-    prompt: String,
-    attachments: Vec<(PathBuf, String)>,
-}
-
-fn asked(launcher: &FakeLauncher, n: usize) -> Asked {
-    let fake = launcher.fake(0);
-    let turn = &fake.received_method("turn/start")[n];
-    let thread_id = &turn["params"]["threadId"];
-    let sent = fake.sent();
-    let cwd = fake
-        .received_method("thread/start")
-        .into_iter()
-        .find(|start| {
-            sent.iter()
-                .any(|m| m["id"] == start["id"] && m["result"]["thread"]["id"] == *thread_id)
-        })
-        .and_then(|start| start["params"]["cwd"].as_str().map(PathBuf::from))
-        .expect("the turn's thread/start");
-    let input = &turn["params"]["input"][0];
-    let prompt = input["text"].as_str().unwrap().to_string();
-    let attachments = input["text_elements"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|element| {
-            let start = element["byteRange"]["start"].as_u64().unwrap() as usize;
-            let end = element["byteRange"]["end"].as_u64().unwrap() as usize;
-            (
-                PathBuf::from(prompt[start..end].trim_start_matches('@')),
-                element["placeholder"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
-    Asked {
-        cwd,
-        prompt,
-        attachments,
-    }
-}
-
-/// The codex-ls snapshot directory `path` is in, if any.
-fn snapshot_root(path: &Path) -> Option<PathBuf> {
-    path.ancestors()
-        .find(|dir| {
-            dir.file_name()
-                .is_some_and(|name| name.to_string_lossy().starts_with(PREFIX))
-        })
-        .map(Path::to_path_buf)
-}
+use tokio::process::Child;
 
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
@@ -109,22 +54,6 @@ fn tree(root: &Path) -> Vec<PathBuf> {
         i += 1;
     }
     found
-}
-
-async fn open(h: &mut Harness, uri: &str, text: &str) {
-    h.client
-        .notify(
-            "textDocument/didOpen",
-            json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}),
-        )
-        .await;
-}
-
-async fn run_to_completion(h: &mut Harness, uri: &str, token: &str) {
-    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": token}))
-        .await;
-    let (_, _, end) = h.progress_until_end(&json!(token)).await;
-    assert_eq!(end["codex"]["status"], "completed", "{end}");
 }
 
 // ---------------------------------------------------------------------------
@@ -151,7 +80,7 @@ async fn snapshots_are_private_while_a_run_lasts_and_gone_after_any_outcome() {
         .await;
     assert_eq!(h.next_progress(&token).await["kind"], "begin");
     assert_eq!(h.next_progress(&token).await["kind"], "report");
-    let first = asked(&h.launcher, 0);
+    let first = h.launcher.asked(0);
     let root = snapshot_root(&first.attachments[0].0).expect("a snapshot directory");
     assert_eq!(first.attachments.len(), 2);
     let entries = tree(&root);
@@ -185,7 +114,7 @@ async fn snapshots_are_private_while_a_run_lasts_and_gone_after_any_outcome() {
         .await;
     let (_, _, end) = h.progress_until_end(&json!("fails")).await;
     assert_eq!(end["codex"]["status"], "failed", "{end}");
-    let second = asked(&h.launcher, 1);
+    let second = h.launcher.asked(1);
     let root = snapshot_root(&second.attachments[0].0).expect("a snapshot directory");
     assert!(!root.exists(), "failed: {} is left", root.display());
     let published = h.diagnostics(&uri).await;
@@ -193,53 +122,29 @@ async fn snapshots_are_private_while_a_run_lasts_and_gone_after_any_outcome() {
     h.finish().await;
 }
 
-/// `codex-ls` over pipes with the real Codex CLI behind it, pointed at
-/// `mock`; its stderr goes to `stderr.log` in `home`.
+/// `codex-ls` over pipes with the real Codex CLI behind it (see
+/// `spawn_binary` for its home).
 struct Binary {
     client: TestClient,
     child: Child,
 }
 
-fn codex_ls(home: &Path, log: Option<&str>, stderr: Stdio) -> Child {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_codex-ls"));
-    command
-        .env("CODEX_HOME", home)
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("TMPDIR", home.join("tmp"))
-        .env_remove("CODEX_LS_LOG")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .kill_on_drop(true);
-    if let Some(filter) = log {
-        command.env("CODEX_LS_LOG", filter);
-    }
-    command.spawn().unwrap()
-}
-
 impl Binary {
     async fn start(home: &Path, workspace: &Path, log: Option<&str>, stderr: Stdio) -> Binary {
-        let mut child = codex_ls(home, log, stderr);
-        let mut client = TestClient::new(child.stdout.take().unwrap(), child.stdin.take().unwrap());
+        let (child, mut client) = spawn_binary(home, log, stderr);
         client
-            .initialize(json!({
-                "capabilities": {"window": {"workDoneProgress": true}},
-                "workspaceFolders": [{"uri": file_uri(workspace), "name": "ws"}],
-                "initializationOptions": {"codexPath": codex_binary().display().to_string()},
-            }))
+            .initialize(initialize_params(
+                workspace,
+                json!({"window": {"workDoneProgress": true}}),
+                json!({"codexPath": codex_binary().display().to_string()}),
+            ))
             .await;
         Binary { client, child }
     }
 
     async fn open(&mut self, path: &Path, text: &str) -> String {
         let uri = file_uri(path);
-        self.client
-            .notify(
-                "textDocument/didOpen",
-                json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}),
-            )
-            .await;
+        did_open(&mut self.client, &uri, text).await;
         uri
     }
 
@@ -254,11 +159,10 @@ impl Binary {
     }
 }
 
-/// A home for codex-ls and Codex: `config.toml` for `mock`, and `tmp/`.
+/// A home for codex-ls and Codex, with a `config.toml` for `mock`.
 fn home_for(mock: &MockModel) -> tempfile::TempDir {
     let home = tempfile::tempdir().unwrap();
-    std::fs::write(home.path().join("config.toml"), mock.codex_config_toml()).unwrap();
-    std::fs::create_dir(home.path().join("tmp")).unwrap();
+    mock.write_codex_home(home.path());
     home
 }
 
@@ -268,7 +172,7 @@ fn snapshot_dirs(tmp: &Path) -> Vec<PathBuf> {
         .map(|entry| entry.unwrap().path())
         .filter(|path| {
             path.file_name()
-                .is_some_and(|name| name.to_string_lossy().starts_with(PREFIX))
+                .is_some_and(|name| name.to_string_lossy().starts_with(SNAPSHOT_PREFIX))
         })
         .collect()
 }
@@ -284,8 +188,8 @@ async fn snapshots_left_by_a_killed_codex_ls_are_removed_at_the_next_start() {
     let workspace = tempfile::tempdir().unwrap();
     // A directory of a live codex-ls (this test's pid) and one that is not
     // a snapshot directory: both must stay.
-    let alive = tmp.join(format!("{PREFIX}{}-alive", std::process::id()));
-    let unrelated = tmp.join(format!("{PREFIX}not-a-pid"));
+    let alive = tmp.join(format!("{SNAPSHOT_PREFIX}{}-alive", std::process::id()));
+    let unrelated = tmp.join(format!("{SNAPSHOT_PREFIX}not-a-pid"));
     for dir in [&alive, &unrelated] {
         std::fs::create_dir_all(dir.join("buffer")).unwrap();
     }
@@ -379,13 +283,13 @@ async fn a_symlink_out_of_the_workspace_is_never_attached_or_followed() {
         let uri = file_uri(&ws.join(relative));
         // The buffer equals the file it reaches: attaching by path would
         // look right, and lead Codex out of the workspace.
-        open(&mut h, &uri, secret_text).await;
+        h.open_uri(&uri, secret_text).await;
         let token = json!(format!("link-{n}"));
         h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": token}))
             .await;
         assert_eq!(h.next_progress(&token).await["kind"], "begin");
         assert_eq!(h.next_progress(&token).await["kind"], "report");
-        let asked = asked(&h.launcher, n);
+        let asked = h.launcher.asked(n);
         let (snapshot, placeholder) = &asked.attachments[0];
         assert!(
             snapshot_root(snapshot).is_some(),
@@ -416,25 +320,21 @@ async fn symlinks_that_stay_inside_and_a_symlinked_workspace_root_still_attach_b
     let root = links.path().join("ws");
     std::os::unix::fs::symlink(workspace.path(), &root).unwrap();
     let launcher = Arc::new(FakeLauncher::playing(&["ok"]));
-    let mut client = serve_in_process(launcher.clone());
-    let init_result = client
-        .initialize(json!({
-            "capabilities": streaming_caps(),
-            "workspaceFolders": [{"uri": file_uri(&root), "name": "ws"}],
-            "initializationOptions": {"codexPath": "codex-in-process-fake"},
-        }))
-        .await;
-    let mut h = Harness {
+    let client = serve_in_process(launcher.clone());
+    let mut h = Harness::initialize(
         client,
         launcher,
         workspace,
-        init_result,
-    };
+        &root,
+        streaming_caps(),
+        json!({}),
+    )
+    .await;
     for (n, name) in ["alias.rs", "real.rs"].iter().enumerate() {
         let uri = file_uri(&root.join(name));
-        open(&mut h, &uri, "fn real() {}\n").await;
-        run_to_completion(&mut h, &uri, &format!("inside-{n}")).await;
-        let asked = asked(&h.launcher, n);
+        h.open_uri(&uri, "fn real() {}\n").await;
+        h.run_to_completion(&uri, &format!("inside-{n}")).await;
+        let asked = h.launcher.asked(n);
         assert_eq!(asked.cwd, root);
         assert_eq!(
             asked.attachments,
@@ -478,7 +378,8 @@ async fn stderr_of_a_run(log: Option<&str>) -> String {
     let sent = mock.requests()[0].to_string();
     assert!(sent.contains(SECRET_PROMPT) && sent.contains(SECRET_FILE));
     server.client.shutdown_and_exit().await;
-    let _ = tokio::time::timeout(WAIT, server.child.wait()).await;
+    let exited = tokio::time::timeout(WAIT, server.child.wait()).await;
+    assert!(exited.is_ok(), "codex-ls did not exit");
     std::fs::read_to_string(&log_file).unwrap()
 }
 
@@ -528,7 +429,7 @@ async fn danger_full_access_is_refused_unless_the_configuration_allows_it() {
         }
     }
     // By default: read-only.
-    run_to_completion(&mut h, &uri, "default").await;
+    h.run_to_completion(&uri, "default").await;
     for start in h.launcher.fake(0).received_method("thread/start") {
         assert_eq!(start["params"]["sandbox"], "read-only", "{start}");
     }
@@ -563,31 +464,14 @@ async fn danger_full_access_is_refused_unless_the_configuration_allows_it() {
     )
     .await;
     let uri = h.open("a.rs", "x\n", Some("x\n")).await;
-    run_to_completion(&mut h, &uri, "allowed").await;
+    h.run_to_completion(&uri, "allowed").await;
     let start = &h.launcher.fake(0).received_method("thread/start")[0];
     assert_eq!(start["params"]["sandbox"], "danger-full-access", "{start}");
     h.finish().await;
 }
 
 /// An app-server that, in each turn, asks for more sandbox permissions and
-/// records the answer before it completes the turn.
-struct AsksForPermissions {
-    answers: Arc<Mutex<Vec<Value>>>,
-}
-
-impl Launcher for AsksForPermissions {
-    fn launch(&self, _codex_path: &str) -> Result<Launched, BackendError> {
-        let (ours, theirs) = tokio::io::duplex(1 << 16);
-        tokio::spawn(ask_for_permissions(theirs, self.answers.clone()));
-        let (reader, writer) = tokio::io::split(ours);
-        Ok(Launched {
-            reader: Box::new(reader),
-            writer: Box::new(writer),
-            process: None,
-        })
-    }
-}
-
+/// records the answer in `answers` before it completes the turn.
 async fn ask_for_permissions(io: tokio::io::DuplexStream, answers: Arc<Mutex<Vec<Value>>>) {
     let (read, mut write) = tokio::io::split(io);
     let mut lines = BufReader::new(read).lines();
@@ -633,71 +517,43 @@ async fn ask_for_permissions(io: tokio::io::DuplexStream, answers: Arc<Mutex<Vec
 }
 
 /// A client (that can show message requests) whose run meets a request for
-/// more permissions; `answers` gets what codex-ls answered to it.
-struct PermissionsRun {
-    client: TestClient,
-    answers: Arc<Mutex<Vec<Value>>>,
+/// more permissions; the answers codex-ls gave to it go into the list.
+async fn permissions_run(options: Value) -> (Harness<impl Launcher>, Arc<Mutex<Vec<Value>>>) {
+    let answers = Arc::new(Mutex::new(Vec::new()));
+    let script = {
+        let answers = answers.clone();
+        ScriptedLauncher(move |io| ask_for_permissions(io, answers.clone()))
+    };
+    let mut options = options;
+    options["approvalPolicy"] = json!("on-request");
+    let caps = json!({"window": {"workDoneProgress": true, "showMessage": {}}});
+    let mut h = Harness::start_with(script, caps, options).await;
+    let uri = h.open("a.rs", "x\n", None).await;
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": "perm"}))
+        .await;
+    (h, answers)
 }
 
-impl PermissionsRun {
-    async fn start(options: Value) -> PermissionsRun {
-        let answers = Arc::new(Mutex::new(Vec::new()));
-        let launcher = AsksForPermissions {
-            answers: answers.clone(),
-        };
-        let mut client = serve_in_process(Arc::new(launcher));
-        let workspace = tempfile::tempdir().unwrap();
-        let mut options = options;
-        options["codexPath"] = json!("codex-in-process-fake");
-        options["approvalPolicy"] = json!("on-request");
-        client
-            .initialize(json!({
-                "capabilities": {"window": {"workDoneProgress": true, "showMessage": {}}},
-                "workspaceFolders": [{"uri": file_uri(workspace.path()), "name": "ws"}],
-                "initializationOptions": options,
-            }))
-            .await;
-        let uri = file_uri(&workspace.path().join("a.rs"));
-        client
-            .notify(
-                "textDocument/didOpen",
-                json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": "x\n"}}),
-            )
-            .await;
-        client
-            .request(
-                "workspace/executeCommand",
-                json!({"command": "codex.run", "arguments": [
-                    {"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": "perm"}]}),
-            )
-            .await
-            .expect("codex.run");
-        PermissionsRun { client, answers }
-    }
-
-    /// The run's end, and what codex-ls answered to the request.
-    async fn outcome(&mut self) -> (Value, Value) {
-        let (_, end) = progress_until_end(&mut self.client, &json!("perm")).await;
-        let answer = self.answers.lock().unwrap().first().cloned();
-        (end, answer.expect("codex-ls answered the request"))
-    }
+/// The run's end, and what codex-ls answered to the request.
+async fn permissions_outcome(
+    h: &mut Harness<impl Launcher>,
+    answers: &Mutex<Vec<Value>>,
+) -> (Value, Value) {
+    let (_, end) = h.rest_until_end(&json!("perm")).await;
+    let answer = answers.lock().unwrap().first().cloned();
+    (end, answer.expect("codex-ls answered the request"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn more_sandbox_permissions_are_refused_without_asking_unless_allowed() {
-    let mut run = PermissionsRun::start(json!({})).await;
-    let (end, answer) = run.outcome().await;
+    let (mut h, answers) = permissions_run(json!({})).await;
+    let (end, answer) = permissions_outcome(&mut h, &answers).await;
     assert_eq!(end["codex"]["status"], "completed", "{end}");
     assert_eq!(answer["result"], json!({"permissions": {}}), "{answer}");
     // The user was told, not asked.
-    let told = run
-        .client
-        .expect_notification("window/showMessage", WAIT)
-        .await;
-    let message = told["message"].as_str().unwrap();
-    assert!(message.contains("allowPrivilegedEscalation"), "{told}");
-    run.client.drain(Duration::from_millis(200)).await;
-    let asked: Vec<Value> = run
+    h.shown_message("allowPrivilegedEscalation").await;
+    h.client.drain(Duration::from_millis(200)).await;
+    let asked: Vec<Value> = h
         .client
         .unclaimed()
         .into_iter()
@@ -706,8 +562,8 @@ async fn more_sandbox_permissions_are_refused_without_asking_unless_allowed() {
     assert!(asked.is_empty(), "the user was asked: {asked:?}");
 
     // Allowed: the user decides, and only the user's Accept grants them.
-    let mut run = PermissionsRun::start(json!({"allowPrivilegedEscalation": true})).await;
-    let (id, question) = run
+    let (mut h, answers) = permissions_run(json!({"allowPrivilegedEscalation": true})).await;
+    let (id, question) = h
         .client
         .expect_request("window/showMessageRequest", WAIT)
         .await;
@@ -717,15 +573,15 @@ async fn more_sandbox_permissions_are_refused_without_asking_unless_allowed() {
         "{message}"
     );
     assert!(message.contains("Reason: needs the network"), "{message}");
-    run.client.respond(id, json!({"title": "Accept"})).await;
-    let (end, answer) = run.outcome().await;
+    h.client.respond(id, json!({"title": "Accept"})).await;
+    let (end, answer) = permissions_outcome(&mut h, &answers).await;
     assert_eq!(end["codex"]["status"], "completed", "{end}");
     assert_eq!(
         answer["result"]["permissions"],
         json!({"network": {"enabled": true}}),
         "{answer}"
     );
-    run.client.drain(Duration::from_millis(100)).await;
+    h.finish().await;
 }
 
 // ---------------------------------------------------------------------------

@@ -16,8 +16,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::mock_model::{MockModel, Scenario};
-use support::tools::codex_binary;
+use support::mock_model::{MockModel, Scenario, call_outputs, input_texts, says_declined};
+use support::tools::{codex_binary, required};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
@@ -32,18 +32,6 @@ fn repo() -> &'static Path {
 
 fn extension_dir() -> PathBuf {
     repo().join("editors/vscode")
-}
-
-const INSTALL_HINT: &str =
-    "run `bash scripts/test.sh` (or `bash scripts/install-vscode-tools.sh`), which installs it";
-
-fn required(path: PathBuf, what: &str) -> PathBuf {
-    assert!(
-        path.exists(),
-        "{what} is not installed at {}: {INSTALL_HINT}",
-        path.display()
-    );
-    path
 }
 
 /// Node 24 (code-server 4.139 needs it; the extension's tools run on it too).
@@ -169,20 +157,6 @@ fn scenarios_for(step: &str) -> Vec<Scenario> {
     }
 }
 
-/// Every text the model was sent in a request's input.
-fn input_texts(body: &Value) -> String {
-    let mut texts = String::new();
-    for item in body["input"].as_array().into_iter().flatten() {
-        for content in item["content"].as_array().into_iter().flatten() {
-            if let Some(text) = content["text"].as_str() {
-                texts.push_str(text);
-                texts.push('\n');
-            }
-        }
-    }
-    texts
-}
-
 /// Kills a process group when dropped, so nothing outlives a failed test.
 struct GroupGuard(Option<i32>);
 
@@ -217,8 +191,7 @@ async fn workbench_runs_explain_a_failure_rewrite_and_an_approval() {
     let mock = MockModel::start(Vec::new()).await;
     let home = tempfile::tempdir().expect("temp dir");
     let codex_home = home.path().join("codex-home");
-    std::fs::create_dir_all(&codex_home).expect("codex home");
-    std::fs::write(codex_home.join("config.toml"), mock.codex_config_toml()).expect("config");
+    mock.write_codex_home(&codex_home);
     let workbench = home.path().join("workbench");
     std::fs::create_dir_all(&workbench).expect("workbench dir");
     // This run's screenshots and logs only: the previous run's go.
@@ -297,23 +270,22 @@ async fn workbench_runs_explain_a_failure_rewrite_and_an_approval() {
             Some("passed") => {
                 let step = event["step"].as_str().expect("step name").to_string();
                 let requests = mock.requests();
+                let step_requests = requests.get(requests_before_step..).unwrap_or_default();
+                let last_request = || {
+                    step_requests
+                        .last()
+                        .unwrap_or_else(|| panic!("the model got no request for {step}"))
+                };
                 if step == "explain" {
                     // The run the panel showed went to the model with the selection.
-                    let body = requests
-                        .get(requests_before_step..)
-                        .and_then(|bodies| bodies.last())
-                        .unwrap_or_else(|| panic!("the model got no request for {step}"));
-                    let texts = input_texts(body);
+                    let texts = input_texts(last_request()).join("\n");
                     assert!(
                         texts.contains("let mut sum = 0;"),
                         "the explain request lacks the selection:\n{texts}"
                     );
                 }
                 if step == "rewrite" {
-                    let body = requests
-                        .get(requests_before_step..)
-                        .and_then(|bodies| bodies.last())
-                        .unwrap_or_else(|| panic!("the model got no request for {step}"));
+                    let body = last_request();
                     assert_eq!(
                         body["text"]["format"]["type"], "json_schema",
                         "the rewrite asked for no structured output: {body}"
@@ -321,18 +293,12 @@ async fn workbench_runs_explain_a_failure_rewrite_and_an_approval() {
                 }
                 if step == "approval" {
                     // Declined in the dialog: codex told the model so, and did not run it.
-                    let output = requests[requests_before_step..]
+                    let output = step_requests
                         .iter()
-                        .flat_map(|body| body["input"].as_array().cloned().unwrap_or_default())
-                        .find(|item| item["type"] == "function_call_output")
-                        .map(|item| item["output"].to_string().to_lowercase())
+                        .flat_map(call_outputs)
+                        .next()
                         .expect("codex sent the declined command's outcome back");
-                    assert!(
-                        ["reject", "declin", "denied"]
-                            .iter()
-                            .any(|word| output.contains(word)),
-                        "{output}"
-                    );
+                    assert!(says_declined(&output), "{output}");
                     assert!(
                         !workbench.join("workspace/created-by-codex.txt").exists(),
                         "the declined command ran"

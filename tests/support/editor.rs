@@ -1,17 +1,69 @@
-//! What an editor does in every end-to-end test: name files by URI, open
-//! documents (with or without a file on disk), and read back the answer a
-//! run's progress reports spell out.
+//! What an editor does in every end-to-end test: start the server (the
+//! binary over pipes, or in-process over a duplex), initialize it, name
+//! files by URI, open documents (with or without a file on disk), and read
+//! back the answer a run's progress reports spell out.
 
 #![allow(dead_code)]
 
 use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
+use tokio::process::{Child, Command};
 
 use super::lsp_client::TestClient;
 
 pub fn file_uri(path: &Path) -> String {
     format!("file://{}", path.display())
+}
+
+/// `initialize` params with `folder` as the one workspace folder.
+pub fn initialize_params(folder: &Path, capabilities: Value, options: Value) -> Value {
+    json!({
+        "processId": null,
+        "capabilities": capabilities,
+        "workspaceFolders": [{"uri": file_uri(folder), "name": "ws"}],
+        "initializationOptions": options,
+    })
+}
+
+/// Starts the `codex-ls` binary over pipes, as an editor does, with a home
+/// of its own: `home` is its `CODEX_HOME` and `HOME` (keeping the user's
+/// shell profile out of the commands the agent runs), `home/cache` its
+/// `XDG_CACHE_HOME` and `home/tmp` (created here) its `TMPDIR`.
+/// `CODEX_LS_LOG` is `log` (unset with `None`). Returns the child and a
+/// client connected to it (not initialized).
+pub fn spawn_binary(home: &Path, log: Option<&str>, stderr: Stdio) -> (Child, TestClient) {
+    std::fs::create_dir_all(home.join("tmp")).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_codex-ls"));
+    command
+        .env("CODEX_HOME", home)
+        .env("HOME", home)
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("TMPDIR", home.join("tmp"))
+        .env_remove("CODEX_LS_LOG")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .kill_on_drop(true);
+    if let Some(filter) = log {
+        command.env("CODEX_LS_LOG", filter);
+    }
+    let mut child = command.spawn().unwrap();
+    let client = TestClient::new(child.stdout.take().unwrap(), child.stdin.take().unwrap());
+    (child, client)
+}
+
+/// A `didOpen` of `uri` with `text` (Rust, version 1).
+pub async fn did_open(client: &mut TestClient, uri: &str, text: &str) {
+    client
+        .notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}),
+        )
+        .await;
 }
 
 /// Opens `relative` (under `workspace`) in the editor with `text`; `on_disk`
@@ -29,12 +81,7 @@ pub async fn open_document(
         std::fs::write(&path, disk).unwrap();
     }
     let uri = file_uri(&path);
-    client
-        .notify(
-            "textDocument/didOpen",
-            json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}),
-        )
-        .await;
+    did_open(client, &uri, text).await;
     uri
 }
 
@@ -52,14 +99,31 @@ pub fn streamed_text(reports: &[Value]) -> String {
 
 /// Serves codex-ls in-process over a duplex with `launcher` standing in for
 /// the app-server, and returns a client connected to it (not initialized).
-pub fn serve_in_process(launcher: std::sync::Arc<dyn codex_ls::codex::Launcher>) -> TestClient {
+pub fn serve_in_process(launcher: Arc<dyn codex_ls::codex::Launcher>) -> TestClient {
+    serve(launcher, false)
+}
+
+/// [`serve_in_process`] behind the wire guard of `codex_ls::lsp::wire`, as
+/// `main` serves the editor.
+pub fn serve_guarded(launcher: Arc<dyn codex_ls::codex::Launcher>) -> TestClient {
+    serve(launcher, true)
+}
+
+fn serve(launcher: Arc<dyn codex_ls::codex::Launcher>, guarded: bool) -> TestClient {
     let (service, socket, _supervisor) = codex_ls::build_service(launcher);
     let (client_side, server_side) = tokio::io::duplex(1 << 20);
     let (server_read, server_write) = tokio::io::split(server_side);
     tokio::spawn(async move {
-        tower_lsp_server::Server::new(server_read, server_write, socket)
-            .serve(service)
-            .await;
+        if guarded {
+            let wire = codex_ls::lsp::wire::guard(server_read, server_write);
+            tower_lsp_server::Server::new(wire.input, wire.output, socket)
+                .serve(service)
+                .await;
+        } else {
+            tower_lsp_server::Server::new(server_read, server_write, socket)
+                .serve(service)
+                .await;
+        }
     });
     let (client_read, client_write) = tokio::io::split(client_side);
     TestClient::new(client_read, client_write)

@@ -1,6 +1,7 @@
 //! The in-process harness: the codex-ls service served over
 //! `tokio::io::duplex` to a [`TestClient`], with a fake `codex app-server`
-//! (replaying recorded transcripts) behind a test [`Launcher`].
+//! (replaying recorded transcripts, or scripted by the test) behind a test
+//! [`Launcher`].
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
@@ -11,8 +12,12 @@ use std::time::Duration;
 
 use codex_ls::codex::{BackendError, Launched, Launcher};
 use serde_json::{Value, json};
+use tokio::io::DuplexStream;
 
-use super::editor::{file_uri, next_progress, open_document, progress_until_end, serve_in_process};
+use super::editor::{
+    initialize_params, next_progress, open_document, progress_until_end, serve_guarded,
+    serve_in_process,
+};
 use super::fake_app_server::{FakeHandle, FakeOptions, Transcript, spawn_fake_app_server};
 use super::lsp_client::TestClient;
 
@@ -84,6 +89,15 @@ impl FakeLauncher {
         FakeLauncher::new(vec![Plan::new(names)])
     }
 
+    /// Plays `transcripts` (one per turn, the last repeating), e.g. recorded
+    /// turns with their answer replaced.
+    pub fn replaying(transcripts: Vec<Transcript>) -> FakeLauncher {
+        FakeLauncher::new(vec![Plan {
+            transcripts,
+            options: FakeOptions::default(),
+        }])
+    }
+
     pub fn failing(err: BackendError) -> FakeLauncher {
         FakeLauncher {
             fail: Some(err),
@@ -98,6 +112,36 @@ impl FakeLauncher {
     /// The fake of the `n`-th successful launch (0-based).
     pub fn fake(&self, n: usize) -> FakeHandle {
         self.handles.lock().unwrap()[n].clone()
+    }
+
+    /// What Codex was asked in the `n`-th turn of the first launch.
+    pub fn asked(&self, n: usize) -> Asked {
+        let fake = self.fake(0);
+        let turn = &fake.received_method("turn/start")[n];
+        // The cwd of the turn's thread: from the thread/start that made it.
+        let thread_id = &turn["params"]["threadId"];
+        let sent = fake.sent();
+        let cwd = fake
+            .received_method("thread/start")
+            .into_iter()
+            .find(|start| {
+                sent.iter()
+                    .any(|m| m["id"] == start["id"] && m["result"]["thread"]["id"] == *thread_id)
+            })
+            .and_then(|start| start["params"]["cwd"].as_str().map(PathBuf::from))
+            .expect("the turn's thread/start");
+        let (prompt, mentions) = turn_input(turn);
+        let attachments = mentions
+            .into_iter()
+            .map(|(mention, placeholder)| {
+                (PathBuf::from(mention.trim_start_matches('@')), placeholder)
+            })
+            .collect();
+        Asked {
+            cwd,
+            prompt,
+            attachments,
+        }
     }
 }
 
@@ -119,13 +163,85 @@ impl Launcher for FakeLauncher {
         let (fake_read, fake_write) = tokio::io::split(fake_side);
         let handle = spawn_fake_app_server(fake_read, fake_write, plan.transcripts, plan.options);
         self.handles.lock().unwrap().push(handle);
-        let (reader, writer) = tokio::io::split(server_side);
-        Ok(Launched {
-            reader: Box::new(reader),
-            writer: Box::new(writer),
-            process: None,
-        })
+        Ok(launched_over(server_side))
     }
+}
+
+/// A launcher whose app-server is the script `F`, run on the far end of a
+/// duplex at every launch.
+pub struct ScriptedLauncher<F>(pub F);
+
+impl<F, Fut> Launcher for ScriptedLauncher<F>
+where
+    F: Fn(DuplexStream) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    fn launch(&self, _codex_path: &str) -> Result<Launched, BackendError> {
+        let (server_side, script_side) = tokio::io::duplex(1 << 16);
+        tokio::spawn((self.0)(script_side));
+        Ok(launched_over(server_side))
+    }
+}
+
+/// An app-server that codex-ls talks to over `io`.
+fn launched_over(io: DuplexStream) -> Launched {
+    let (reader, writer) = tokio::io::split(io);
+    Launched {
+        reader: Box::new(reader),
+        writer: Box::new(writer),
+        process: None,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// What Codex was asked
+// ---------------------------------------------------------------------------
+
+/// The single text input of a `turn/start` the fake received:
+/// (text, [(mention, placeholder)]).
+pub fn turn_input(turn_start: &Value) -> (String, Vec<(String, String)>) {
+    let input = turn_start["params"]["input"].as_array().expect("input");
+    assert_eq!(input.len(), 1, "one input item expected: {turn_start}");
+    assert_eq!(input[0]["type"], "text");
+    let text = input[0]["text"].as_str().unwrap().to_string();
+    let mentions = input[0]["text_elements"]
+        .as_array()
+        .expect("text_elements (snake_case)")
+        .iter()
+        .map(|element| {
+            let start = element["byteRange"]["start"].as_u64().unwrap() as usize;
+            let end = element["byteRange"]["end"].as_u64().unwrap() as usize;
+            (
+                text[start..end].to_string(),
+                element["placeholder"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    (text, mentions)
+}
+
+/// A turn as the fake app-server received it: its thread's cwd, the prompt
+/// and the attached `(path, placeholder)`s.
+pub struct Asked {
+    pub cwd: PathBuf,
+    pub prompt: String,
+    pub attachments: Vec<(PathBuf, String)>,
+}
+
+/// How the directories of a run's snapshots are named.
+pub const SNAPSHOT_PREFIX: &str = "codex-ls-run-";
+
+/// The codex-ls snapshot directory the absolute `path` is in, if any.
+pub fn snapshot_root(path: &Path) -> Option<PathBuf> {
+    if !path.is_absolute() {
+        return None;
+    }
+    path.ancestors()
+        .find(|dir| {
+            dir.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with(SNAPSHOT_PREFIX))
+        })
+        .map(Path::to_path_buf)
 }
 
 // ---------------------------------------------------------------------------
@@ -141,9 +257,9 @@ pub fn range(l1: u32, c1: u32, l2: u32, c2: u32) -> Value {
     json!({"start": {"line": l1, "character": c1}, "end": {"line": l2, "character": c2}})
 }
 
-pub struct Harness {
+pub struct Harness<L = FakeLauncher> {
     pub client: TestClient,
-    pub launcher: Arc<FakeLauncher>,
+    pub launcher: Arc<L>,
     pub workspace: tempfile::TempDir,
     pub init_result: Value,
 }
@@ -154,32 +270,56 @@ pub fn answers_folder(workspace: &Path) -> PathBuf {
     codex_ls::answers::folder_for(&[workspace.to_path_buf()])
 }
 
-impl Harness {
-    pub async fn start(launcher: FakeLauncher) -> Harness {
+impl<L: Launcher> Harness<L> {
+    pub async fn start(launcher: L) -> Harness<L> {
         Harness::start_with(launcher, streaming_caps(), json!({})).await
     }
 
     /// Builds the service over a duplex, initializes it with `capabilities`
     /// and `options` (plus `codexPath`) and a workspace folder in a tempdir.
-    pub async fn start_with(
-        launcher: FakeLauncher,
+    pub async fn start_with(launcher: L, capabilities: Value, options: Value) -> Harness<L> {
+        let launcher = Arc::new(launcher);
+        let client = serve_in_process(launcher.clone());
+        let workspace = tempfile::tempdir().unwrap();
+        let folder = workspace.path().to_path_buf();
+        Harness::initialize(client, launcher, workspace, &folder, capabilities, options).await
+    }
+
+    /// [`start`](Self::start) with the server behind the wire guard, as
+    /// `main` serves it.
+    pub async fn start_guarded(launcher: L) -> Harness<L> {
+        let launcher = Arc::new(launcher);
+        let client = serve_guarded(launcher.clone());
+        let workspace = tempfile::tempdir().unwrap();
+        let folder = workspace.path().to_path_buf();
+        Harness::initialize(
+            client,
+            launcher,
+            workspace,
+            &folder,
+            streaming_caps(),
+            json!({}),
+        )
+        .await
+    }
+
+    /// Initializes `client` (a server that launches with `launcher`) with
+    /// `folder` as its workspace folder, `capabilities` and `options` (plus
+    /// `codexPath`).
+    pub async fn initialize(
+        mut client: TestClient,
+        launcher: Arc<L>,
+        workspace: tempfile::TempDir,
+        folder: &Path,
         capabilities: Value,
         options: Value,
-    ) -> Harness {
-        let launcher = Arc::new(launcher);
-        let mut client = serve_in_process(launcher.clone());
-        let workspace = tempfile::tempdir().unwrap();
+    ) -> Harness<L> {
         let mut options = options;
         if options.get("codexPath").is_none() {
             options["codexPath"] = json!("codex-in-process-fake");
         }
         let init_result = client
-            .initialize(json!({
-                "processId": null,
-                "capabilities": capabilities,
-                "workspaceFolders": [{"uri": file_uri(workspace.path()), "name": "ws"}],
-                "initializationOptions": options,
-            }))
+            .initialize(initialize_params(folder, capabilities, options))
             .await;
         Harness {
             client,
@@ -209,6 +349,30 @@ impl Harness {
             .await
     }
 
+    /// A `didOpen` of `uri` (any URI, no file written) with `text`.
+    pub async fn open_uri(&mut self, uri: &str, text: &str) {
+        super::editor::did_open(&mut self.client, uri, text).await;
+    }
+
+    /// `codex.status`.
+    pub async fn status(&mut self) -> Value {
+        self.command("codex.status", json!({}))
+            .await
+            .unwrap_or_else(|err| panic!("codex.status failed: {err}"))
+    }
+
+    /// `codex.status`, asserting that no run is active (a run leaves the
+    /// registry before its `end` report).
+    pub async fn status_when_idle(&mut self) -> Value {
+        let status = self.status().await;
+        assert_eq!(
+            status["activeRuns"],
+            json!([]),
+            "runs still active: {status}"
+        );
+        status
+    }
+
     /// `codex.run`, which must be accepted: returns `{runId, token}`.
     pub async fn run(&mut self, args: Value) -> Value {
         let started = self
@@ -218,6 +382,18 @@ impl Harness {
         assert!(started["runId"].is_u64(), "{started}");
         assert!(!started["token"].is_null(), "{started}");
         started
+    }
+
+    /// Runs "Explain" on `uri` with progress token `token` and reads its
+    /// progress to the end, which must be `completed`; returns the end.
+    pub async fn run_to_completion(&mut self, uri: &str, token: &str) -> Value {
+        self.run(
+            json!({"textDocument": {"uri": uri}, "prompt": "Explain", "progressToken": token}),
+        )
+        .await;
+        let (_, _, end) = self.progress_until_end(&json!(token)).await;
+        assert_eq!(end["codex"]["status"], "completed", "{end}");
+        end
     }
 
     /// The next `$/progress` value on `token`.
@@ -250,6 +426,18 @@ impl Harness {
                 WAIT,
             )
             .await
+    }
+
+    /// Claims the next `window/showMessage`, which must contain `needle`;
+    /// returns its params.
+    pub async fn shown_message(&mut self, needle: &str) -> Value {
+        let shown = self
+            .client
+            .expect_notification("window/showMessage", WAIT)
+            .await;
+        let message = shown["message"].as_str().unwrap_or_default();
+        assert!(message.contains(needle), "{shown}");
+        shown
     }
 
     /// Drains late messages and asserts nothing unexpected came: no

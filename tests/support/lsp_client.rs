@@ -323,13 +323,25 @@ impl TestClient {
             msg["params"] = params;
         }
         self.send(msg).await;
+        let what = format!("request `{method}` (id {id})");
+        self.response(&id, timeout, &what).await
+    }
+
+    /// Claims the response with `id` (`what` names it when none comes):
+    /// `Ok(result)` or `Err(error)`. Panics on timeout.
+    async fn response(
+        &mut self,
+        id: &Value,
+        timeout: Duration,
+        what: &str,
+    ) -> Result<Value, Value> {
         let resp = match self
-            .claim(|m| is_response(m) && m["id"] == id, timeout)
+            .claim(|m| is_response(m) && m["id"] == *id, timeout)
             .await
         {
             Ok(resp) => resp,
             Err(why) => panic!(
-                "no response to request `{method}` (id {id}): {why}\nunclaimed messages:\n{}",
+                "no response to {what}: {why}\nunclaimed messages:\n{}",
                 self.describe_unclaimed()
             ),
         };
@@ -353,21 +365,7 @@ impl TestClient {
     /// message the server could not read): `Ok(result)` or `Err(error)`.
     /// Panics on timeout.
     pub async fn expect_response(&mut self, id: &Value, timeout: Duration) -> Result<Value, Value> {
-        let id = id.clone();
-        let resp = match self
-            .claim(|m| is_response(m) && m["id"] == id, timeout)
-            .await
-        {
-            Ok(resp) => resp,
-            Err(why) => panic!(
-                "expected a response with id {id}: {why}\nunclaimed messages:\n{}",
-                self.describe_unclaimed()
-            ),
-        };
-        match resp.get("error") {
-            Some(err) => Err(err.clone()),
-            None => Ok(resp.get("result").cloned().unwrap_or(Value::Null)),
-        }
+        self.response(id, timeout, &format!("id {id}")).await
     }
 
     /// Sends a notification (params omitted when `Null`).

@@ -200,6 +200,14 @@ impl MockModel {
         *lock(&self.shared.scenarios) = (scenarios.into(), None);
     }
 
+    /// Makes `codex_home` (created if need be) a `$CODEX_HOME` whose
+    /// `config.toml` points Codex at this mock.
+    pub fn write_codex_home(&self, codex_home: &std::path::Path) {
+        std::fs::create_dir_all(codex_home).expect("mock model: create CODEX_HOME");
+        std::fs::write(codex_home.join("config.toml"), self.codex_config_toml())
+            .expect("mock model: write config.toml");
+    }
+
     /// The offline `config.toml` (see shared/codex-app-server/NOTES.md) pointing at
     /// this mock. Write it to `$CODEX_HOME/config.toml`.
     pub fn codex_config_toml(&self) -> String {
@@ -230,6 +238,37 @@ apps = false
             base_url = self.base_url()
         )
     }
+}
+
+/// Every text the model was sent in a request's input.
+pub fn input_texts(body: &Value) -> Vec<String> {
+    body["input"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|item| item["content"].as_array().into_iter().flatten())
+        .filter_map(|content| content["text"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// The `function_call_output`s (what a command the model called gave back)
+/// in a request's input, as JSON text.
+pub fn call_outputs(body: &Value) -> Vec<String> {
+    body["input"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|item| item["type"] == "function_call_output")
+        .map(|item| item["output"].to_string())
+        .collect()
+}
+
+/// Whether a command's output tells the model the user declined it.
+pub fn says_declined(output: &str) -> bool {
+    let output = output.to_lowercase();
+    ["reject", "declin", "denied"]
+        .iter()
+        .any(|word| output.contains(word))
 }
 
 impl Drop for MockModel {

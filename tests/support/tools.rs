@@ -7,9 +7,17 @@ use std::path::{Path, PathBuf};
 /// test with how to install it when it is missing (the test command
 /// installs every tool, so a missing one is a failure, not a skip).
 pub fn installed(env_var: &str, relative: &str, what: &str) -> PathBuf {
-    let path = std::env::var_os(env_var)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(relative));
+    required(
+        std::env::var_os(env_var)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)),
+        what,
+    )
+}
+
+/// `path`, which must exist: fails the test with how to install `what`
+/// otherwise.
+pub fn required(path: PathBuf, what: &str) -> PathBuf {
     assert!(
         path.exists(),
         "{what} is not installed at {}: run `bash scripts/test.sh`, which installs it",
