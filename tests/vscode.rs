@@ -194,10 +194,9 @@ async fn workbench_runs_explain_a_failure_rewrite_and_an_approval() {
     mock.write_codex_home(&codex_home);
     let workbench = home.path().join("workbench");
     std::fs::create_dir_all(&workbench).expect("workbench dir");
-    // This run's screenshots and logs only: the previous run's go.
-    let screenshots = repo().join(".tools/screenshots/vscode");
-    let _ = std::fs::remove_dir_all(&screenshots);
-    std::fs::create_dir_all(&screenshots).expect("screenshots dir");
+    // A folder per run, the last few kept: an intermittent failure keeps its
+    // evidence when the next run passes.
+    let screenshots = run_folder(&repo().join(".tools/screenshots/vscode"), 5);
     let log_path = screenshots.join("workbench.log");
     let log = std::fs::File::create(&log_path).expect("workbench.log");
     let xdg = |name: &str| home.path().join("xdg").join(name);
@@ -345,4 +344,26 @@ async fn workbench_runs_explain_a_failure_rewrite_and_an_approval() {
         assert!(!alive, "code-server's process group {pgid} is still alive");
         code_server_group.0 = None;
     }
+}
+
+/// A fresh folder for this run's screenshots and logs under `root`, named so
+/// that runs sort by time, after removing all but the newest `keep - 1`.
+fn run_folder(root: &Path, keep: usize) -> PathBuf {
+    std::fs::create_dir_all(root).expect("screenshots dir");
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(root)
+        .expect("screenshots dir")
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.is_dir())
+        .collect();
+    runs.sort();
+    for old in runs.iter().rev().skip(keep.saturating_sub(1)) {
+        let _ = std::fs::remove_dir_all(old);
+    }
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis());
+    let folder = root.join(format!("run-{stamp:016}"));
+    std::fs::create_dir_all(&folder).expect("run screenshots dir");
+    folder
 }

@@ -22,13 +22,7 @@ local function titles(items)
 end
 
 local function ask_and_wait(prompt)
-  local before = H.open_tokens()
-  H.type('ggVG')
-  H.wait('Visual line mode on the whole file', function()
-    return vim.fn.mode() == 'V'
-  end)
-  H.type(':CodexAsk ' .. prompt .. '<CR>')
-  local window = H.new_answer_window(before)
+  local window = H.start_answer('CodexAsk ' .. prompt, { 1, vim.api.nvim_buf_line_count(0) })
   return H.wait_run_end(window.token, 'completed', 60000)
 end
 

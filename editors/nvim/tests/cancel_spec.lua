@@ -6,13 +6,7 @@ local data = H.data()
 --- Starts a run on a Visual selection and waits until its first words
 --- arrived (the model then hangs).
 local function start_hung_run()
-  local before = H.open_tokens()
-  H.type('2GVj')
-  H.wait('Visual line mode', function()
-    return vim.fn.mode() == 'V' and vim.fn.line('.') == 3
-  end)
-  H.type(':CodexAsk ' .. data.prompt .. '<CR>')
-  local window = H.new_answer_window(before)
+  local window = H.start_answer('CodexAsk ' .. data.prompt, { 2, 3 })
   H.wait('the first words of the hung answer', function()
     local current = H.answer_window(window.token)
     return current and current.text == data.partial

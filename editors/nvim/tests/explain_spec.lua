@@ -7,15 +7,7 @@ local progress = H.record_progress()
 
 H.test('explain a Visual selection streams the answer into a window', function()
   local bufnr = H.open('src/lib.rs')
-  local before = H.open_tokens()
-
-  H.type('2GVj')
-  H.wait('Visual line mode on lines 2-3', function()
-    return vim.fn.mode() == 'V' and vim.fn.line('.') == 3
-  end)
-  H.type(':CodexExplain<CR>')
-
-  local window = H.new_answer_window(before)
+  local window = H.start_answer('CodexExplain', { 2, 3 })
   H.eq(bufnr, vim.api.nvim_get_current_buf(), 'the cursor stays in the source buffer')
   H.eq('markdown', vim.bo[window.buf].filetype, 'answer filetype')
   window = H.wait_run_end(window.token, 'completed')
@@ -59,12 +51,9 @@ end)
 
 H.test('two runs at once each stream into their own window', function()
   local first_buf = H.open('src/lib.rs')
-  local before = H.open_tokens()
-  H.type(':%CodexAsk What is in this file?<CR>')
-  local first = H.new_answer_window(before)
+  local first = H.start_answer('%CodexAsk What is in this file?')
   H.open('src/util.rs')
-  H.type(':%CodexAsk And in this one?<CR>')
-  local second = H.new_answer_window({ [first.token] = true })
+  local second = H.start_answer('%CodexAsk And in this one?')
   H.truthy(first.token ~= second.token, 'two tokens')
   local done = { H.wait_run_end(first.token, 'completed'), H.wait_run_end(second.token, 'completed') }
   H.eq(data.answer, done[1].text, 'first answer')

@@ -143,8 +143,30 @@ function H.answer_windows()
   return found
 end
 
---- Waits for an answer window that was not in `before` (a set of tokens).
-function H.new_answer_window(before)
+--- Selects lines `first` to `last` in Visual line mode with typed keys and
+--- waits until Neovim shows that selection.
+---@param first integer
+---@param last integer
+function H.select_lines(first, last)
+  H.type(('%dGV%dG'):format(first, last))
+  H.wait(('Visual line mode on lines %d-%d'):format(first, last), function()
+    return vim.fn.mode() == 'V' and vim.fn.line('v') == first and vim.fn.line('.') == last
+  end)
+end
+
+--- Types `:{command}<CR>`, on the Visual selection of `lines` when given,
+--- and waits for the new answer window the run opens.
+---@param command string e.g. `CodexExplain` or `%CodexAsk Why?`
+---@param lines? integer[] the first and the last line
+function H.start_answer(command, lines)
+  local before = {}
+  for _, window in ipairs(H.answer_windows()) do
+    before[window.token] = true
+  end
+  if lines then
+    H.select_lines(lines[1], lines[2])
+  end
+  H.type(':' .. command .. '<CR>')
   return H.wait('a new answer window', function()
     for _, window in ipairs(H.answer_windows()) do
       if not before[window.token] then
@@ -152,15 +174,6 @@ function H.new_answer_window(before)
       end
     end
   end)
-end
-
---- The tokens of the answer windows open now.
-function H.open_tokens()
-  local tokens = {}
-  for _, window in ipairs(H.answer_windows()) do
-    tokens[window.token] = true
-  end
-  return tokens
 end
 
 --- The answer window of `token`, re-read.
@@ -187,6 +200,33 @@ function H.wait_run_end(token, status, timeout_ms)
     error(('the run ended %s, not %s: %s'):format(run.status, status, vim.inspect(run.error)), 2)
   end
   return H.answer_window(token)
+end
+
+--- Waits for a diagnostic of `bufnr` that `match` accepts and returns it.
+---@param what string
+---@param bufnr integer
+---@param match fun(diagnostic: vim.Diagnostic): boolean
+function H.wait_diagnostic(what, bufnr, match)
+  return H.wait(what, function()
+    for _, diagnostic in ipairs(vim.diagnostic.get(bufnr)) do
+      if match(diagnostic) then
+        return diagnostic
+      end
+    end
+  end)
+end
+
+--- Records the data of every `CodexLsRunEnd` event, in order.
+---@return table[]
+function H.record_run_ends()
+  local ended = {}
+  vim.api.nvim_create_autocmd('User', {
+    pattern = 'CodexLsRunEnd',
+    callback = function(args)
+      table.insert(ended, args.data)
+    end,
+  })
+  return ended
 end
 
 --- Records every `$/progress` of the codex-ls client, by token.

@@ -4,13 +4,7 @@
 local H = require('harness')
 local data = H.data()
 
-local ended = {}
-vim.api.nvim_create_autocmd('User', {
-  pattern = 'CodexLsRunEnd',
-  callback = function(args)
-    table.insert(ended, args.data)
-  end,
-})
+local ended = H.record_run_ends()
 
 H.test(':CodexReview shows its findings as diagnostics', function()
   local bufnr = H.open('src/lib.rs')
@@ -20,12 +14,8 @@ H.test(':CodexReview shows its findings as diagnostics', function()
   end)
   H.eq('completed', ended[1].status, 'review status ' .. vim.inspect(ended[1].error))
   H.eq(1, ended[1].result.findings, 'findings in the end report')
-  local finding = H.wait('a review finding', function()
-    for _, d in ipairs(vim.diagnostic.get(bufnr)) do
-      if d.source == 'codex-review' then
-        return d
-      end
-    end
+  local finding = H.wait_diagnostic('a review finding', bufnr, function(d)
+    return d.source == 'codex-review'
   end)
   H.eq('review', finding.code, 'code')
   H.eq(data.finding.message, finding.message, 'message')

@@ -3,13 +3,7 @@
 local H = require('harness')
 local data = H.data()
 
-local ended = {}
-vim.api.nvim_create_autocmd('User', {
-  pattern = 'CodexLsRunEnd',
-  callback = function(args)
-    ended[args.data.token] = args.data
-  end,
-})
+local ended = H.record_run_ends()
 
 H.test(':CodexRewrite replaces the selection as one undo step', function()
   local bufnr = H.open('src/lib.rs')
@@ -18,15 +12,11 @@ H.test(':CodexRewrite replaces the selection as one undo step', function()
   -- Lines 2-4 replaced by the replacement (which ends with a line break).
   local expected = lines[1] .. '\n' .. data.replacement .. table.concat(vim.list_slice(lines, 5), '\n')
 
-  H.type('2GVjj')
-  H.wait('Visual line mode on lines 2-4', function()
-    return vim.fn.mode() == 'V' and vim.fn.line('.') == 4
-  end)
+  H.select_lines(2, 4)
   H.type(':CodexRewrite ' .. data.instruction .. '<CR>')
 
   local result = H.wait('the rewrite run to end', function()
-    local _, value = next(ended)
-    return value
+    return ended[1]
   end)
   H.eq('completed', result.status, 'run status ' .. vim.inspect(result.error))
   H.eq('applied', result.result.edit.status, 'edit status')
@@ -53,7 +43,6 @@ H.test(':CodexRewrite on a charwise Visual selection replaces just those charact
   end, 5000)
   local lines = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
   H.eq('    a + b', lines[3], 'line 3 before')
-  ended = {}
 
   -- `a + b` on line 3: five characters from the first non-blank.
   H.type('3G^v4l')
@@ -62,8 +51,7 @@ H.test(':CodexRewrite on a charwise Visual selection replaces just those charact
   end)
   H.type(':CodexRewrite<CR>')
   local result = H.wait('the rewrite run to end', function()
-    local _, value = next(ended)
-    return value
+    return ended[2]
   end)
   H.eq('applied', result.result.edit.status, 'edit status')
   lines[3] = '    ' .. data.inline_replacement

@@ -4,20 +4,10 @@ local H = require('harness')
 
 H.test('an HTTP 500 becomes a server-error diagnostic on the selection', function()
   local bufnr = H.open('src/lib.rs')
-  local before = H.open_tokens()
-  H.type('2GVjj')
-  H.wait('Visual line mode on lines 2-4', function()
-    return vim.fn.mode() == 'V' and vim.fn.line('.') == 4
-  end)
-  H.type(':CodexExplain<CR>')
-  local window = H.new_answer_window(before)
+  local window = H.start_answer('CodexExplain', { 2, 4 })
 
-  local diagnostic = H.wait('a server-error diagnostic', function()
-    for _, d in ipairs(vim.diagnostic.get(bufnr)) do
-      if d.code == 'server-error' then
-        return d
-      end
-    end
+  local diagnostic = H.wait_diagnostic('a server-error diagnostic', bufnr, function(d)
+    return d.code == 'server-error'
   end)
   H.eq('codex', diagnostic.source, 'diagnostic source')
   H.eq(vim.diagnostic.severity.ERROR, diagnostic.severity, 'severity')
@@ -37,9 +27,7 @@ end)
 H.test('with style = split the answer opens in a split, its status in the winbar', function()
   require('codex_ls').options.answer.style = 'split'
   local source_win = vim.api.nvim_get_current_win()
-  local before = H.open_tokens()
-  H.type(':%CodexAsk Why?<CR>')
-  local window = H.new_answer_window(before)
+  local window = H.start_answer('%CodexAsk Why?')
   H.eq('', window.config.relative, 'a split, not a float')
   H.eq(source_win, vim.api.nvim_get_current_win(), 'the cursor stays in the source window')
   window = H.wait('the winbar to show the failure', function()

@@ -3,11 +3,10 @@
 // the prompts: e.g. `{ "preset": "simplify" }` for Rewrite Selection.
 
 import * as vscode from "vscode";
-import type * as lc from "vscode-languageclient/node";
 import type { Ctx } from "./ctx";
 import { errorMessage } from "./ctx";
 import * as ext from "./lsp_ext";
-import type { RunRecord } from "./run_state";
+import { type RunRecord, describeLines, selectedLines } from "./run_state";
 import { type UserAction, wantsInstruction } from "./server_config";
 
 type Command = (...args: unknown[]) => unknown;
@@ -15,11 +14,11 @@ type Command = (...args: unknown[]) => unknown;
 export function registerCommands(ctx: Ctx): vscode.Disposable[] {
     const commands: Record<string, Command> = {
         "codexLs.ask": (arg) => ask(ctx, arg),
-        "codexLs.explainSelection": () => explain(ctx),
+        "codexLs.explainSelection": () => runOnSelection(ctx, ext.EXPLAIN, "Explain"),
         "codexLs.rewriteSelection": (arg) => rewrite(ctx, arg),
         "codexLs.fix": () => fix(ctx),
         "codexLs.writeTests": (arg) => writeTests(ctx, arg),
-        "codexLs.review": () => review(ctx),
+        "codexLs.review": () => runOnSelection(ctx, ext.REVIEW, "Review"),
         "codexLs.clearReview": () => clearReview(ctx),
         "codexLs.runAction": (arg) => runAction(ctx, arg),
         "codexLs.cancel": () => cancel(ctx),
@@ -68,10 +67,8 @@ function selectionOrLine(editor: vscode.TextEditor): vscode.Range {
 
 function describeSelection(editor: vscode.TextEditor, range: vscode.Range | undefined): string {
     const name = vscode.workspace.asRelativePath(editor.document.uri, false);
-    if (!range) return name;
-    const last = range.end.character === 0 && range.end.line > range.start.line ? range.end.line : range.end.line + 1;
-    const first = range.start.line + 1;
-    return first === last ? `${name}, line ${first}` : `${name}, lines ${first}-${last}`;
+    const lines = range && selectedLines(range.start, range.end);
+    return lines ? `${name}, ${describeLines(lines)}` : name;
 }
 
 async function ask(ctx: Ctx, arg: unknown): Promise<void> {
@@ -86,19 +83,14 @@ async function ask(ctx: Ctx, arg: unknown): Promise<void> {
             ignoreFocusOut: true,
         }));
     if (!prompt?.trim()) return;
-    await ctx.startRun({ command: ext.RUN, title: "Ask", prompt, document: editor.document, range, extra: { prompt } });
+    const extra: Partial<ext.RunArgs> = { prompt };
+    await ctx.startRun({ command: ext.RUN, title: "Ask", prompt, document: editor.document, range, extra });
 }
 
-async function explain(ctx: Ctx): Promise<void> {
+/// A run with no arguments of its own, on the selection or the whole file.
+async function runOnSelection(ctx: Ctx, command: typeof ext.EXPLAIN | typeof ext.REVIEW, title: string): Promise<void> {
     const editor = activeEditor();
-    const range = selection(editor);
-    await ctx.startRun({
-        command: ext.EXPLAIN,
-        title: "Explain",
-        prompt: "",
-        document: editor.document,
-        range,
-    });
+    await ctx.startRun({ command, title, prompt: "", document: editor.document, range: selection(editor) });
 }
 
 interface PresetItem extends vscode.QuickPickItem {
@@ -135,9 +127,9 @@ async function rewrite(ctx: Ctx, arg: unknown): Promise<void> {
             if (!instruction?.trim()) return;
         }
     }
-    const extra: Record<string, unknown> = {};
-    if (preset) extra["preset"] = preset;
-    if (instruction) extra["instruction"] = instruction;
+    const extra: Partial<ext.RewriteArgs> = {};
+    if (preset) extra.preset = preset;
+    if (instruction) extra.instruction = instruction;
     const title = preset ? `Rewrite: ${preset}` : "Rewrite";
     await ctx.startRun({
         command: ext.REWRITE,
@@ -167,11 +159,8 @@ async function fix(ctx: Ctx): Promise<void> {
         problems.reduce<vscode.Range | undefined>((union, d) => (union ? union.union(d.range) : d.range), undefined) ??
         selectionOrLine(editor);
     const wholeLines = new vscode.Range(range.start.line, 0, range.end.line, editor.document.lineAt(range.end.line).text.length);
-    const extra: Record<string, unknown> = {};
-    if (problems.length > 0 && client) {
-        const diagnostics: lc.Diagnostic[] = await client.code2ProtocolConverter.asDiagnostics(problems);
-        extra["diagnostics"] = diagnostics;
-    }
+    const extra: Partial<ext.FixArgs> = {};
+    if (problems.length > 0 && client) extra.diagnostics = await client.code2ProtocolConverter.asDiagnostics(problems);
     // The entry names the problems being fixed.
     const prompt = problems.map((problem) => problem.message).join("\n");
     await ctx.startRun({ command: ext.FIX, title: "Fix", prompt, document: editor.document, range: wholeLines, extra, edits: true });
@@ -184,8 +173,9 @@ interface TestsItem extends vscode.QuickPickItem {
 async function writeTests(ctx: Ctx, arg: unknown): Promise<void> {
     const editor = activeEditor();
     const range = selectionOrLine(editor);
-    let mode = argument(arg)["mode"] as ext.TestsMode | undefined;
-    if (mode !== "answer" && mode !== "edit") {
+    const given = argument(arg)["mode"];
+    let mode: ext.TestsMode | undefined = given === "answer" || given === "edit" ? given : undefined;
+    if (mode === undefined) {
         const items: TestsItem[] = [
             { label: "Show the tests", description: "in the answer panel", mode: "answer" },
             { label: "Insert the tests", description: "into this file", mode: "edit" },
@@ -194,26 +184,15 @@ async function writeTests(ctx: Ctx, arg: unknown): Promise<void> {
         if (!picked) return;
         mode = picked.mode;
     }
+    const extra: Partial<ext.TestsArgs> = { mode };
     await ctx.startRun({
         command: ext.TESTS,
         title: "Write tests",
         prompt: "",
         document: editor.document,
         range,
-        extra: { mode },
+        extra,
         edits: mode === "edit",
-    });
-}
-
-async function review(ctx: Ctx): Promise<void> {
-    const editor = activeEditor();
-    const range = selection(editor);
-    await ctx.startRun({
-        command: ext.REVIEW,
-        title: "Review",
-        prompt: "",
-        document: editor.document,
-        range,
     });
 }
 
@@ -256,7 +235,7 @@ async function runAction(ctx: Ctx, arg: unknown): Promise<void> {
         action = picked.action;
     }
     if (action.mode === "edit" && editor.selection.isEmpty) throw new Error(`"${action.title}" edits the selection: select some code first.`);
-    const extra: Record<string, unknown> = { title: action.title };
+    const extra: Partial<ext.ActionArgs> = { title: action.title };
     let instruction = stringField(given, "instruction");
     if (instruction === undefined && wantsInstruction(action)) {
         instruction = await vscode.window.showInputBox({
@@ -266,7 +245,7 @@ async function runAction(ctx: Ctx, arg: unknown): Promise<void> {
         });
         if (instruction === undefined) return;
     }
-    if (instruction !== undefined) extra["instruction"] = instruction;
+    if (instruction !== undefined) extra.instruction = instruction;
     const range = selection(editor);
     await ctx.startRun({
         command: ext.ACTION,

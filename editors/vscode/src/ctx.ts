@@ -167,11 +167,7 @@ export class Ctx implements vscode.Disposable {
 
     /// Sends one of the server's commands (README "Protocol") and returns its answer.
     async executeCommand(command: string, argument?: object): Promise<unknown> {
-        const client = await this.runningClient();
-        return client.sendRequest(lc.ExecuteCommandRequest.type, {
-            command,
-            arguments: argument === undefined ? [] : [argument],
-        });
+        return sendCommand(await this.runningClient(), command, argument);
     }
 
     async status(): Promise<ext.Status | undefined> {
@@ -257,10 +253,7 @@ export class Ctx implements vscode.Disposable {
             client.onProgress(lc.WorkDoneProgress.type, record.token, (value) => this.onProgress(record, value)),
         );
         try {
-            const answer: unknown = await client.sendRequest(lc.ExecuteCommandRequest.type, {
-                command: launch.command,
-                arguments: [{ ...launch.argument(client), progressToken: record.token }],
-            });
+            const answer = await sendCommand(client, launch.command, { ...launch.argument(client), progressToken: record.token });
             const started = ext.parseRunStarted(answer);
             if (started) record.started(started.runId);
         } catch (error) {
@@ -352,11 +345,7 @@ export class Ctx implements vscode.Disposable {
         const client = this._client;
         if (client?.isRunning()) {
             try {
-                const answer: unknown = await client.sendRequest(lc.ExecuteCommandRequest.type, {
-                    command: ext.STATUS,
-                    arguments: [],
-                });
-                this.backendStatus = ext.parseStatus(answer);
+                this.backendStatus = ext.parseStatus(await sendCommand(client, ext.STATUS));
             } catch (error) {
                 this.output.appendLine(`codex.status: ${errorMessage(error)}`);
             }
@@ -401,6 +390,14 @@ export class Ctx implements vscode.Disposable {
         for (const stream of this.streams.values()) stream.dispose();
         for (const disposable of this.disposables) disposable.dispose();
     }
+}
+
+/// Sends one of the server's commands (README "Protocol") with its one argument object, if any.
+function sendCommand(client: lc.LanguageClient, command: string, argument?: object): Promise<unknown> {
+    return client.sendRequest(lc.ExecuteCommandRequest.type, {
+        command,
+        arguments: argument === undefined ? [] : [argument],
+    });
 }
 
 function diagnosticCode(diagnostic: vscode.Diagnostic): string | number | undefined {

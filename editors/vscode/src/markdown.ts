@@ -16,25 +16,16 @@ interface RenderEnv {
 
 const markdown = new MarkdownIt({ html: false, linkify: true, breaks: false });
 
-function escapeHtml(text: string): string {
-    return text
-        .replace(/&/g, "&amp;")
-        .replace(/</g, "&lt;")
-        .replace(/>/g, "&gt;")
-        .replace(/"/g, "&quot;")
-        .replace(/'/g, "&#39;");
-}
-
 function codeBlock(env: RenderEnv, content: string, language: string): string {
     const index = env.codeBlocks.push(content) - 1;
-    const languageClass = language ? ` class="language-${escapeHtml(language)}"` : "";
+    const languageClass = language ? ` class="language-${markdown.utils.escapeHtml(language)}"` : "";
     return (
         `<div class="code-block" data-block="${index}">` +
         `<div class="code-actions">` +
         `<button class="code-action" data-action="copy" data-block="${index}" title="Copy to the clipboard">Copy</button>` +
         `<button class="code-action" data-action="insert" data-block="${index}" title="Insert at the cursor of the last active editor">Insert at cursor</button>` +
         `</div>` +
-        `<pre><code${languageClass}>${escapeHtml(content)}</code></pre>` +
+        `<pre><code${languageClass}>${markdown.utils.escapeHtml(content)}</code></pre>` +
         `</div>\n`
     );
 }

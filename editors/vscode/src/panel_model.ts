@@ -15,7 +15,6 @@ export interface PanelEntry {
     active: boolean;
     /// The rendered answer (raw HTML in the answer is escaped).
     html: string;
-    codeBlockCount: number;
     error?: { code: string; message: string };
     /// A link to the diagnostic the server published for the failure.
     hasDiagnostic: boolean;
@@ -27,8 +26,7 @@ export interface PanelEntry {
 /// Extension → webview.
 export type ToWebview =
     | { type: "entries"; entries: PanelEntry[] }
-    | { type: "entry"; entry: PanelEntry }
-    | { type: "clear" };
+    | { type: "entry"; entry: PanelEntry };
 
 /// Webview → extension.
 export type FromWebview =
@@ -61,7 +59,6 @@ export function panelEntry(record: RunRecord): RenderedEntry {
         statusLabel: phaseLabel(record),
         active: record.active,
         html,
-        codeBlockCount: codeBlocks.length,
         hasDiagnostic: record.hasDiagnostic,
     };
     if (record.error) entry.error = { code: record.error.code, message: record.error.message };

@@ -31,19 +31,13 @@ export type RunPhase = "starting" | "running" | "completed" | "failed" | "interr
 
 /// The streamed answer: the concatenation of the report deltas since the last reset.
 export class AnswerText {
-    private chunks: string[] = [];
+    private current = "";
     private lastSeq = 0;
-    private cached: string | undefined = "";
     /// True when a report was missing (a gap in `seq`), so the text may be incomplete until `end`.
     gap = false;
 
     get text(): string {
-        if (this.cached === undefined) this.cached = this.chunks.join("");
-        return this.cached;
-    }
-
-    get seq(): number {
-        return this.lastSeq;
+        return this.current;
     }
 
     /// Applies one report. A report whose `seq` is not newer than the last one is a duplicate and
@@ -54,22 +48,19 @@ export class AnswerText {
         this.lastSeq = report.seq;
         if (report.reset) {
             // A retry or a later agent message: the answer starts over.
-            this.chunks = [report.delta];
+            this.current = report.delta;
             this.gap = false;
-            this.cached = undefined;
             return true;
         }
         if (report.delta.length === 0) return false;
-        this.chunks.push(report.delta);
-        this.cached = undefined;
+        this.current += report.delta;
         return true;
     }
 
     /// The whole answer from the `end` report replaces whatever was streamed.
     finish(assistantText: string | undefined): void {
         if (assistantText === undefined) return;
-        this.chunks = [assistantText];
-        this.cached = assistantText;
+        this.current = assistantText;
         this.gap = false;
     }
 }
@@ -96,7 +87,6 @@ export class RunRecord {
     findings: number | undefined;
     /// The `begin` report's message, e.g. "lines 10-24".
     scopeMessage: string | undefined;
-    readonly startedAt: number;
     endedAt: number | undefined;
     private cancelRequested = false;
 
@@ -107,14 +97,13 @@ export class RunRecord {
     readonly token: string;
     readonly edits: boolean;
 
-    constructor(init: RunInit, now: number = Date.now()) {
+    constructor(init: RunInit) {
         this.id = init.id;
         this.title = init.title;
         this.prompt = init.prompt;
         this.origin = init.origin;
         this.token = init.token;
         this.edits = init.edits ?? false;
-        this.startedAt = now;
     }
 
     get active(): boolean {

@@ -226,9 +226,8 @@ function traceEntries() {
     );
 }
 
-/// Prints the extension's output channels (the server's log, and the protocol trace's end),
-/// which VS Code keeps under the user data dir's logs.
-/// and keeps a copy of each beside the screenshots.
+/// Prints the end of the extension's output channels (the server's log and the protocol
+/// trace) and keeps a copy of each beside the screenshots.
 function printOutputChannels() {
     for (const file of outputChannelFiles(/Codex Language Server/)) {
         const text = readFileSync(file, "utf8");

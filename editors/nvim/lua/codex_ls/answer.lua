@@ -125,21 +125,25 @@ function M.open(run, actions)
   return window
 end
 
+--- The float's width in columns.
+local function float_width()
+  local columns = vim.o.columns
+  return math.max(20, math.min(size(options().width, columns), columns - 2))
+end
+
 --- The float's placement: top right, below the answers already open.
 ---@param run codex_ls.Run
 ---@param height integer
 function Window:float_config(run, height)
   local opts = options()
   local columns, rows = vim.o.columns, vim.o.lines - vim.o.cmdheight - 1
-  local width = size(opts.width, columns)
-  local max_height = size(opts.height, rows)
   local config = {
     relative = 'editor',
     anchor = 'NE',
     row = math.min(self.slot * 3, math.max(0, rows - 3)),
     col = columns,
-    width = math.max(20, math.min(width, columns - 2)),
-    height = math.max(1, math.min(height, max_height)),
+    width = float_width(),
+    height = math.max(1, math.min(height, size(opts.height, rows))),
     style = 'minimal',
     border = opts.border,
     focusable = true,
@@ -185,12 +189,12 @@ function Window:update(run)
     vim.wo[self.win].winbar = title_of(run)
   else
     -- Grow with the text: the height counts wrapped lines.
-    local config = self:float_config(run, 1)
+    local width = float_width()
     local height = 0
     for _, line in ipairs(lines) do
-      height = height + math.max(1, math.ceil(vim.fn.strdisplaywidth(line) / config.width))
+      height = height + math.max(1, math.ceil(vim.fn.strdisplaywidth(line) / width))
     end
-    config = self:float_config(run, height)
+    local config = self:float_config(run, height)
     vim.api.nvim_win_set_config(self.win, config)
     if not config.title then
       vim.wo[self.win].winbar = title_of(run)

@@ -47,6 +47,46 @@ local function notify(message, level)
   vim.notify('codex-ls: ' .. message, level or vim.log.levels.INFO, { title = 'codex-ls' })
 end
 
+--- The current buffer and its codex-ls client; without a client, the user
+--- is told so and the client is nil.
+---@return integer bufnr, vim.lsp.Client? client
+local function attached()
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = codex_ls.client(bufnr)
+  if not client then
+    notify('codex-ls is not attached to this buffer (see :checkhealth codex_ls)', vim.log.levels.ERROR)
+  end
+  return bufnr, client
+end
+
+--- A command's answer handler: a failure is told as `<what> failed: ...`,
+--- a result goes to `on_result`.
+---@param what string
+---@param on_result? fun(result: any)
+---@return fun(err: lsp.ResponseError?, result: any)
+local function reporting(what, on_result)
+  return function(err, result)
+    if err then
+      notify(what .. ' failed: ' .. (err.message or ''), vim.log.levels.ERROR)
+    elseif on_result then
+      on_result(result)
+    end
+  end
+end
+
+--- Sends the server's `command` for the current buffer: a failure is told
+--- as `<what> failed: ...`, an answer goes to `on_result`.
+---@param command string
+---@param argument table?
+---@param what string
+---@param on_result fun(result: any)
+local function exec_current(command, argument, what, on_result)
+  local bufnr, client = attached()
+  if client then
+    codex_ls.exec(client, command, argument, reporting(what, on_result), bufnr)
+  end
+end
+
 --- The LSP range of a command's selection: the Visual selection (charwise
 --- when it was made with `v`), or the `:range` lines; nil without a range.
 ---@param bufnr integer
@@ -167,37 +207,6 @@ function M.register(spec, client)
       end,
     })
   end
-  return run
-end
-
---- Starts a run: registers it, then sends `command` with `argument` plus
---- the run's progressToken.
----@param spec { command: string, title: string, kind: 'answer'|'edit'|'review', argument: table, bufnr?: integer }
----@return codex_ls.Run?
-function M.start_run(spec)
-  local bufnr = spec.bufnr or vim.api.nvim_get_current_buf()
-  local client = codex_ls.client(bufnr)
-  if not client then
-    notify('codex-ls is not attached to this buffer (see :checkhealth codex_ls)', vim.log.levels.ERROR)
-    return nil
-  end
-  local run = M.register({
-    command = spec.command,
-    title = spec.title,
-    kind = spec.kind,
-    bufnr = bufnr,
-    uri = spec.argument.textDocument.uri,
-  }, client)
-  local argument = vim.tbl_extend('force', spec.argument, { progressToken = run.token })
-  codex_ls.exec(client, spec.command, argument, function(err, result)
-    if err then
-      M.finish(run, 'failed', { code = 'rpc-error', message = err.message or tostring(err) })
-      return
-    end
-    if type(result) == 'table' and result.runId and run.run_id == nil then
-      run.run_id = result.runId
-    end
-  end, bufnr)
   return run
 end
 
@@ -323,20 +332,11 @@ function M.cancel_token(token)
   if not client then
     return
   end
-  codex_ls.exec(client, 'codex.cancel', { token = token }, function(err)
-    if err then
-      notify('cancel failed: ' .. (err.message or ''), vim.log.levels.ERROR)
-    end
-  end, run.bufnr)
+  codex_ls.exec(client, 'codex.cancel', { token = token }, reporting('cancel'), run.bufnr)
 end
 
 local function document(bufnr)
   return { uri = vim.uri_from_bufnr(bufnr) }
-end
-
-local function encoding_of(bufnr)
-  local client = codex_ls.client(bufnr)
-  return client and client.offset_encoding or 'utf-16'
 end
 
 local function joined(opts)
@@ -352,36 +352,22 @@ function M.cancel()
     M.cancel_token(token)
     return
   end
-  local bufnr = vim.api.nvim_get_current_buf()
-  local client = codex_ls.client(bufnr)
-  if not client then
-    notify('codex-ls is not attached to this buffer', vim.log.levels.ERROR)
-    return
-  end
-  codex_ls.exec(client, 'codex.cancel', { textDocument = document(bufnr) }, function(err, result)
-    if err then
-      notify('cancel failed: ' .. (err.message or ''), vim.log.levels.ERROR)
-    elseif result and result.cancelled and #result.cancelled == 0 then
+  exec_current('codex.cancel', { textDocument = document(0) }, 'cancel', function(result)
+    if result and result.cancelled and #result.cancelled == 0 then
       notify('no run of this buffer to cancel')
     end
-  end, bufnr)
+  end)
 end
 
 --- `:CodexStatus`: the server's and the backend's state in a message.
 function M.status()
-  local bufnr = vim.api.nvim_get_current_buf()
-  local client = codex_ls.client(bufnr)
-  if not client then
-    notify('codex-ls is not attached to this buffer', vim.log.levels.ERROR)
-    return
-  end
-  codex_ls.exec(client, 'codex.status', nil, function(err, result)
-    if err or type(result) ~= 'table' then
-      notify('status failed: ' .. (err and err.message or 'no answer'), vim.log.levels.ERROR)
+  exec_current('codex.status', nil, 'status', function(result)
+    if type(result) ~= 'table' then
+      notify('status failed: no answer', vim.log.levels.ERROR)
       return
     end
     notify(table.concat(M.status_lines(result), '\n'))
-  end, bufnr)
+  end)
 end
 
 --- `codex.status`'s answer as lines of text.
@@ -423,19 +409,14 @@ end
 
 --- `:CodexNewThread`: the next run on this document starts a fresh thread.
 function M.new_thread()
-  local bufnr = vim.api.nvim_get_current_buf()
-  local client = codex_ls.client(bufnr)
-  if not client then
-    notify('codex-ls is not attached to this buffer', vim.log.levels.ERROR)
-    return
-  end
-  codex_ls.exec(client, 'codex.newThread', { textDocument = document(bufnr) }, function(err)
-    if err then
-      notify('new thread failed: ' .. (err.message or ''), vim.log.levels.ERROR)
-    else
-      notify('the next run starts a new Codex thread')
-    end
-  end, bufnr)
+  exec_current('codex.newThread', { textDocument = document(0) }, 'new thread', function()
+    notify('the next run starts a new Codex thread')
+  end)
+end
+
+--- The argument of a run on the selection (or the whole file without one).
+local function on_selection(bufnr, range)
+  return { textDocument = document(bufnr), range = range }
 end
 
 --- The run commands: name → how to build the server command's argument.
@@ -457,9 +438,7 @@ M.run_commands = {
     kind = 'answer',
     nargs = 0,
     desc = 'Explain the selection (or the file)',
-    argument = function(bufnr, range)
-      return { textDocument = document(bufnr), range = range }
-    end,
+    argument = on_selection,
   },
   CodexRewrite = {
     command = 'codex.rewrite',
@@ -495,28 +474,49 @@ M.run_commands = {
     kind = 'review',
     nargs = 0,
     desc = 'Review the selection (or the file); findings become diagnostics',
-    argument = function(bufnr, range)
-      return { textDocument = document(bufnr), range = range }
-    end,
+    argument = on_selection,
   },
 }
 
---- Starts the run command `name` from a user command's arguments.
+--- Starts the run command `name` from a user command's arguments: registers
+--- the run, then sends the server's command with the run's progressToken.
 ---@param name string e.g. `CodexExplain`
 ---@param opts table the user command's arguments
 ---@return codex_ls.Run?
 function M.run(name, opts)
   local spec = M.run_commands[name]
-  local bufnr = vim.api.nvim_get_current_buf()
-  local range = M.selection_range(bufnr, opts, encoding_of(bufnr))
-  return M.start_run({
+  local bufnr, client = attached()
+  if not client then
+    return nil
+  end
+  local range = M.selection_range(bufnr, opts, client.offset_encoding)
+  local argument = spec.argument(bufnr, range, opts or {})
+  local run = M.register({
     command = spec.command,
     title = spec.title,
     kind = spec.kind,
     bufnr = bufnr,
-    argument = spec.argument(bufnr, range, opts or {}),
-  })
+    uri = argument.textDocument.uri,
+  }, client)
+  argument.progressToken = run.token
+  codex_ls.exec(client, spec.command, argument, function(err, result)
+    if err then
+      M.finish(run, 'failed', { code = 'rpc-error', message = err.message or tostring(err) })
+      return
+    end
+    if type(result) == 'table' and result.runId and run.run_id == nil then
+      run.run_id = result.runId
+    end
+  end, bufnr)
+  return run
 end
+
+--- The buffer-local commands besides the run commands.
+local other_commands = {
+  CodexCancel = { fn = M.cancel, desc = 'Cancel the Codex runs of this buffer' },
+  CodexNewThread = { fn = M.new_thread, desc = 'Start a new Codex thread for this buffer' },
+  CodexStatus = { fn = M.status, desc = 'Show codex-ls status' },
+}
 
 --- Creates the buffer-local commands in a buffer codex-ls attached to.
 ---@param bufnr integer
@@ -526,32 +526,18 @@ function M.attach(bufnr)
       M.run(name, opts)
     end, { range = true, nargs = spec.nargs, desc = spec.desc })
   end
-  vim.api.nvim_buf_create_user_command(
-    bufnr,
-    'CodexCancel',
-    M.cancel,
-    { desc = 'Cancel the Codex runs of this buffer' }
-  )
-  vim.api.nvim_buf_create_user_command(bufnr, 'CodexNewThread', M.new_thread, {
-    desc = 'Start a new Codex thread for this buffer',
-  })
-  vim.api.nvim_buf_create_user_command(bufnr, 'CodexStatus', M.status, { desc = 'Show codex-ls status' })
+  for name, command in pairs(other_commands) do
+    vim.api.nvim_buf_create_user_command(bufnr, name, command.fn, { desc = command.desc })
+  end
 end
 
 --- Removes the buffer-local commands when the last codex-ls client detaches.
 ---@param bufnr integer
 function M.detach(bufnr)
-  for _, name in ipairs({
-    'CodexAsk',
-    'CodexExplain',
-    'CodexRewrite',
-    'CodexFix',
-    'CodexReview',
-    'CodexCancel',
-    'CodexNewThread',
-    'CodexStatus',
-  }) do
-    pcall(vim.api.nvim_buf_del_user_command, bufnr, name)
+  for _, commands in ipairs({ M.run_commands, other_commands }) do
+    for name in pairs(commands) do
+      pcall(vim.api.nvim_buf_del_user_command, bufnr, name)
+    end
   end
 end
 

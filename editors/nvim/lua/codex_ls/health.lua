@@ -90,12 +90,7 @@ end
 ---@return table?, string?
 local function server_status(client)
   local params = { command = 'codex.status', arguments = {} }
-  local answer, err
-  if vim.fn.has('nvim-0.11') == 1 then
-    answer, err = client:request_sync('workspace/executeCommand', params, 5000)
-  else
-    answer, err = client.request_sync('workspace/executeCommand', params, 5000)
-  end
+  local answer, err = require('codex_ls').call(client, 'request_sync', 'workspace/executeCommand', params, 5000)
   if not answer then
     return nil, err or 'no answer'
   end

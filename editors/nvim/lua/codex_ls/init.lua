@@ -135,22 +135,20 @@ function M.client(bufnr)
   return vim.lsp.get_clients({ bufnr = bufnr, name = M.name })[1]
 end
 
---- `client:request()` on 0.11, `client.request()` on 0.10.
+--- `client:name(...)` on 0.11, `client.name(...)` on 0.10, whose client
+--- functions take no `self`.
 ---@param client vim.lsp.Client
----@param method string
----@param params table?
----@param handler fun(err: lsp.ResponseError?, result: any)
----@param bufnr? integer
-function M.request(client, method, params, handler, bufnr)
+---@param name 'request'|'request_sync'
+function M.call(client, name, ...)
   if M.has_011 then
-    return client:request(method, params, handler, bufnr)
+    return client[name](client, ...)
   end
-  return client.request(method, params, handler, bufnr)
+  return client[name](...)
 end
 
 --- Runs one of the server's commands (`workspace/executeCommand`) with one
---- argument object. An unknown command answers an error at once instead of
---- Neovim's one-time warning, so every caller hears back.
+--- argument object. A command this codex-ls does not offer answers an error
+--- at once that says to update codex-ls.
 ---@param client vim.lsp.Client
 ---@param command string e.g. `codex.explain`
 ---@param argument table?
@@ -169,12 +167,8 @@ function M.exec(client, command, argument, handler, bufnr)
     }, nil)
     return
   end
-  local arguments = argument and { argument } or {}
-  if M.has_011 and client.exec_cmd then
-    client:exec_cmd({ title = command, command = command, arguments = arguments }, { bufnr = bufnr }, handler)
-    return
-  end
-  M.request(client, 'workspace/executeCommand', { command = command, arguments = arguments }, handler, bufnr)
+  local params = { command = command, arguments = argument and { argument } or {} }
+  M.call(client, 'request', 'workspace/executeCommand', params, handler, bufnr)
 end
 
 return M

@@ -108,9 +108,6 @@ window.addEventListener("message", (event: MessageEvent<ToWebview>) => {
         case "entry":
             upsert(message.entry);
             break;
-        case "clear":
-            for (const article of container.querySelectorAll("article.entry")) article.remove();
-            break;
     }
 });
 

@@ -7,10 +7,14 @@ function report(seq: number, delta: string, reset = false) {
 }
 
 function record(edits = false): RunRecord {
-    return new RunRecord(
-        { id: 1, title: "Explain", prompt: "Explain lib.rs", origin: { uri: "file:///lib.rs", label: "lib.rs" }, token: "t", edits },
-        0,
-    );
+    return new RunRecord({
+        id: 1,
+        title: "Explain",
+        prompt: "Explain lib.rs",
+        origin: { uri: "file:///lib.rs", label: "lib.rs" },
+        token: "t",
+        edits,
+    });
 }
 
 describe("AnswerText", () => {
