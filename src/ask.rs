@@ -79,8 +79,12 @@ pub async fn run(args: AskArgs) -> i32 {
     supervisor.shutdown().await;
     match outcome {
         Ok(()) => 0,
+        Err(err) if err.is_user_cancel() => {
+            say("codex-ls: the run was cancelled");
+            EXIT_INTERRUPTED
+        }
         Err(err) => {
-            eprintln!("codex-ls: {}: {err}", err.code());
+            say(&format!("codex-ls: {}: {err}", err.code()));
             1
         }
     }
@@ -113,12 +117,7 @@ async fn ask(
             let _ = writeln!(stdout);
         }
     });
-    let interrupt = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            interrupt.cancel();
-        }
-    });
+    tokio::spawn(stop_on_ctrl_c(cancel.clone()));
     let (outcome, _) = execute(
         supervisor,
         &config.codex_path,
@@ -126,7 +125,7 @@ async fn ask(
         None,
         &crate::prompt::approval::ApprovalSettings::default(),
         &events,
-        &cancel,
+        &crate::prompt::RunLimits::new(cancel, tokio::time::Instant::now(), planned.params.timeout),
     )
     .await;
     drop(events);
@@ -136,6 +135,32 @@ async fn ask(
     }
     outcome.map(|_| ())
 }
+
+/// A line on stderr. A closed stderr (the terminal went away) is no reason
+/// to panic: the run still ends and cleans up.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// The first Ctrl-C cancels the run, which ends within a second in any
+/// phase; a second one quits at once, taking Codex's processes down first.
+async fn stop_on_ctrl_c(cancel: CancellationToken) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    say("\ncodex-ls: cancelling the run (press Ctrl-C again to quit at once)");
+    cancel.cancel();
+    if tokio::signal::ctrl_c().await.is_ok() {
+        crate::codex::process::kill_and_reap_descendants(QUIT_DEADLINE, &[]);
+        std::process::exit(EXIT_INTERRUPTED);
+    }
+}
+
+/// How long a second Ctrl-C waits for Codex's processes to go.
+const QUIT_DEADLINE: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// The exit code of a run the user interrupted (128 + SIGINT, as shells do).
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 fn context_for(args: &AskArgs, config: &Config) -> Result<RunContext, PromptRunError> {
     let file =

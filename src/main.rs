@@ -31,7 +31,9 @@ fn main() {
         Some("--help" | "-h") => print!("{HELP}"),
         Some("ask") => match codex_ls::ask::parse_args(&args[1..]) {
             Ok(ask) => {
-                init_tracing("warn");
+                // Warnings, and the Codex version found (a line worth
+                // seeing when checking a setup).
+                init_tracing("warn,codex_ls::codex::version=info");
                 std::process::exit(runtime().block_on(run_ask(ask)));
             }
             Err(err) => {

@@ -994,25 +994,44 @@ async fn the_tested_codex_version_gets_no_warning() {
     h.finish().await; // asserts no window/showMessage arrived
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn another_codex_version_is_warned_about_once() {
+/// A fake app-server that says it is Codex `version`.
+fn launcher_of_version(version: &str) -> FakeLauncher {
     let mut t = transcript("ok");
     let agent = t.initialize_result["userAgent"]
         .as_str()
         .unwrap()
         .to_string();
-    t.initialize_result["userAgent"] = json!(agent.replace("/0.169.0", "/0.170.2"));
-    let mut h = Harness::start(FakeLauncher::replaying(vec![t])).await;
+    t.initialize_result["userAgent"] = json!(agent.replace("/0.169.0", &format!("/{version}")));
+    FakeLauncher::replaying(vec![t])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_version_of_the_tested_range_runs_without_a_notice() {
+    for version in ["0.170.2", "0.171.0"] {
+        let mut h = Harness::start(launcher_of_version(version)).await;
+        let uri = h.open("v.rs", "x\n", Some("x\n")).await;
+        h.run_to_completion(&uri, "v").await;
+        assert_eq!(h.status().await["backend"]["codexVersion"], version);
+        h.finish().await; // asserts no window/showMessage arrived
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_outside_the_range_gets_one_notice_that_never_says_downgrade() {
+    let mut h = Harness::start(launcher_of_version("0.172.0")).await;
     let uri = h.open("v.rs", "x\n", Some("x\n")).await;
     for token in ["w1", "w2"] {
-        h.run(json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": token}))
-            .await;
-        let (_, _, end) = h.progress_until_end(&json!(token)).await;
-        assert_eq!(end["codex"]["status"], "completed");
+        h.run_to_completion(&uri, token).await;
     }
-    let warning = h.shown_message("0.170.2").await;
-    assert_eq!(warning["type"], 2);
-    h.finish().await; // a second warning would be caught here
+    let notice = h.shown_message("0.172.0").await;
+    assert_eq!(
+        notice["type"], 3,
+        "a notice (Info), not a warning: {notice}"
+    );
+    let text = notice["message"].as_str().unwrap();
+    assert!(text.contains("0.169 to 0.171"), "{text}");
+    assert!(!text.contains("@openai/codex@"), "{text}");
+    h.finish().await; // a second notice would be caught here
 }
 
 // ---------------------------------------------------------------------------

@@ -187,7 +187,7 @@ impl Connection {
                 self.shared.routes().pending.remove(&id);
                 return Err(RpcError::TimedOut {
                     method: method.to_string(),
-                    secs: timeout.as_secs(),
+                    after: timeout,
                 });
             }
         };
@@ -231,6 +231,14 @@ impl Connection {
         self.shared.closed.is_cancelled()
     }
 
+    /// Closes the connection from our side (its process exited, or it is
+    /// being taken down): every pending call and subscription ends at once,
+    /// without waiting for the end of a stream that a surviving helper may
+    /// hold open.
+    pub fn close(&self) {
+        self.shared.close();
+    }
+
     /// Resolves when the connection has closed.
     pub async fn closed(&self) {
         self.shared.closed.cancelled().await
@@ -272,7 +280,11 @@ where
     let mut line = Vec::with_capacity(4096);
     loop {
         line.clear();
-        match reader.read_until(b'\n', &mut line).await {
+        let read = tokio::select! {
+            read = reader.read_until(b'\n', &mut line) => read,
+            () = shared.closed.cancelled() => break,
+        };
+        match read {
             Ok(0) => break,
             Ok(_) => {
                 dispatch(&line, &outgoing, &shared);

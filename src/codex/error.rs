@@ -1,6 +1,20 @@
 //! Errors of the app-server client.
 
+use std::time::Duration;
+
 use thiserror::Error;
+
+/// A duration as people read it in a message or a log: milliseconds below
+/// a second ("700 ms", not "0 s"), else seconds.
+pub fn readable(duration: Duration) -> String {
+    if duration < Duration::from_secs(1) {
+        format!("{} ms", duration.as_millis())
+    } else if duration.subsec_millis() == 0 {
+        format!("{} s", duration.as_secs())
+    } else {
+        format!("{:.1} s", duration.as_secs_f64())
+    }
+}
 
 /// A JSON-RPC level failure of one request to the app-server.
 #[derive(Debug, Clone, Error, PartialEq)]
@@ -19,8 +33,8 @@ pub enum RpcError {
     #[error("codex app-server sent an unexpected answer to `{method}`: {detail}")]
     Malformed { method: String, detail: String },
     /// No answer within the time allowed.
-    #[error("codex app-server did not answer `{method}` within {secs} s")]
-    TimedOut { method: String, secs: u64 },
+    #[error("codex app-server did not answer `{method}` within {}", readable(*.after))]
+    TimedOut { method: String, after: Duration },
 }
 
 /// Why no usable app-server could be had.
@@ -47,4 +61,24 @@ pub enum BackendError {
     /// The server is shutting down.
     #[error("codex-ls is shutting down")]
     ShuttingDown,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_below_a_second_read_in_milliseconds() {
+        assert_eq!(readable(Duration::from_millis(700)), "700 ms");
+        assert_eq!(readable(Duration::from_secs(30)), "30 s");
+        assert_eq!(readable(Duration::from_millis(1500)), "1.5 s");
+        let timed_out = RpcError::TimedOut {
+            method: "turn/interrupt".into(),
+            after: Duration::from_millis(700),
+        };
+        assert_eq!(
+            timed_out.to_string(),
+            "codex app-server did not answer `turn/interrupt` within 700 ms"
+        );
+    }
 }

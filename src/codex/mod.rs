@@ -8,6 +8,7 @@ pub mod process;
 pub mod protocol;
 pub mod supervisor;
 pub mod turn;
+pub mod version;
 
 pub use connection::Connection;
 pub use error::{BackendError, RpcError};
@@ -15,6 +16,3 @@ pub use supervisor::{
     AppServer, BackendState, BackendStatus, Launched, Launcher, ProcessLauncher, Supervisor,
 };
 pub use turn::{TurnEvent, TurnStream};
-
-/// The Codex CLI version codex-ls is tested against; others get a warning.
-pub const TESTED_CODEX_VERSION: &str = "0.169.";

@@ -11,13 +11,37 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::sync::watch;
 
 use super::error::BackendError;
 
-/// A running app-server process.
+/// A running app-server process. A task of its own waits on it, so its end
+/// is seen the moment it happens: a helper that still holds its stdout open
+/// must not hide a crash.
 pub struct AppServerProcess {
-    child: Child,
     pid: Option<u32>,
+    exit: ProcessExit,
+}
+
+/// How the app-server process ended, once it has; cheap to clone.
+#[derive(Clone)]
+pub struct ProcessExit(watch::Receiver<Option<String>>);
+
+impl ProcessExit {
+    /// Resolves when the process has exited, with how it ended (e.g. "exit
+    /// status: 1", "signal: 9 (SIGKILL)").
+    pub async fn wait(&mut self) -> String {
+        match self.0.wait_for(Option::is_some).await {
+            Ok(ended) => ended.clone().unwrap_or_default(),
+            // The waiting task is gone only when the runtime shuts down.
+            Err(_) => "codex-ls stopped watching it".to_string(),
+        }
+    }
+
+    /// How it ended, if it has.
+    pub fn ended(&self) -> Option<String> {
+        self.0.borrow().clone()
+    }
 }
 
 impl AppServerProcess {
@@ -25,20 +49,42 @@ impl AppServerProcess {
         self.pid
     }
 
+    pub fn exit(&self) -> ProcessExit {
+        self.exit.clone()
+    }
+
     /// Kills the app-server and every process descended from it, and reaps
     /// them, within `deadline`.
     /// Processes in the subtrees of `keep` (a newer app-server) are spared.
-    pub async fn terminate(mut self, deadline: Duration, keep: Vec<u32>) {
+    pub async fn terminate(self, deadline: Duration, keep: Vec<u32>) {
         if let Some(pid) = self.pid {
             kill_group(pid);
+            if self.exit.ended().is_none() {
+                kill_process(pid);
+            }
         }
-        let _ = self.child.start_kill();
-        let _ = tokio::time::timeout(deadline, self.child.wait()).await;
+        let mut exit = self.exit;
+        let _ = tokio::time::timeout(deadline, exit.wait()).await;
         let remaining = deadline.saturating_sub(Duration::from_millis(10));
         tokio::task::spawn_blocking(move || kill_and_reap_descendants(remaining, &keep))
             .await
             .ok();
     }
+}
+
+/// Waits on the child from a task of its own and publishes how it ended.
+/// The task owns the child: if the runtime goes away first, dropping it
+/// kills the process (`kill_on_drop`).
+fn watch_exit(mut child: Child) -> ProcessExit {
+    let (ended, exit) = watch::channel(None);
+    tokio::spawn(async move {
+        let how = match child.wait().await {
+            Ok(status) => status.to_string(),
+            Err(err) => format!("could not wait for it: {err}"),
+        };
+        let _ = ended.send(Some(how));
+    });
+    ProcessExit(exit)
 }
 
 /// Makes this process the reaper of its orphaned descendants (Linux), so
@@ -115,7 +161,8 @@ pub fn spawn(
     }
     let pid = child.id();
     tracing::info!("started {} app-server (pid {pid:?})", binary.display());
-    Ok((AppServerProcess { child, pid }, stdout, stdin))
+    let exit = watch_exit(child);
+    Ok((AppServerProcess { pid, exit }, stdout, stdin))
 }
 
 fn kill_group(pid: u32) {
@@ -123,6 +170,16 @@ fn kill_group(pid: u32) {
         // SAFETY: kill takes plain integers; a stale group id only yields ESRCH.
         unsafe {
             libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}
+
+fn kill_process(pid: u32) {
+    if let Ok(pid) = i32::try_from(pid) {
+        // SAFETY: kill takes plain integers. The caller checked that the
+        // watcher has not reaped the child, so the pid is still ours.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
         }
     }
 }

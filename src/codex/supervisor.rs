@@ -1,19 +1,25 @@
 //! Starts the app-server lazily on the first run, hands out the live
 //! connection, notices when it dies, and takes it (and its whole process
 //! tree) down on shutdown. A run that finds the app-server dead gets a fresh
-//! one; runs in flight on the dead one have already failed through their
-//! closed connection.
+//! one; runs in flight on the dead one fail at once through their closed
+//! connection.
+//!
+//! A start runs on a task of its own and is shared by every run that waits
+//! for it: a run whose user cancels stops waiting at once, while the start
+//! goes on (bounded by the handshake timeout) so `codex.status` stays true
+//! and the next run finds the app-server ready.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
 
 use super::connection::{Connection, ThreadSubscription};
 use super::error::{BackendError, RpcError};
-use super::process::{self, AppServerProcess};
+use super::process::{self, AppServerProcess, ProcessExit};
 use super::protocol::{
     self, ClientInfo, InitializeParams, InitializeResult, ThreadResumeParams, ThreadStartParams,
     ThreadStartResult, TurnInterruptParams, TurnStartParams, TurnStartResult,
@@ -91,6 +97,7 @@ pub struct AppServer {
     codex_path: String,
     generation: u64,
     process: Mutex<Option<AppServerProcess>>,
+    exit: Option<ProcessExit>,
     pid: Option<u32>,
 }
 
@@ -154,120 +161,201 @@ impl AppServer {
     }
 
     async fn terminate(&self, keep: Vec<u32>) {
-        let process = self
-            .process
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
+        self.connection.close();
+        let process = lock(&self.process).take();
         if let Some(process) = process {
             process.terminate(TERMINATE_DEADLINE, keep).await;
         }
     }
+
+    /// Resolves when this app-server is gone: its process exited (seen at
+    /// once, even while a helper it started still holds its output open) or
+    /// its connection closed. Then closes the connection, which fails every
+    /// request and turn in flight, and returns what is known of the end.
+    async fn ended(&self) -> Option<String> {
+        let exited = async {
+            match self.exit.clone() {
+                Some(mut exit) => exit.wait().await,
+                None => std::future::pending().await,
+            }
+        };
+        let how = tokio::select! {
+            how = exited => Some(how),
+            () = self.connection.closed() => self.exit.as_ref().and_then(ProcessExit::ended),
+        };
+        self.connection.close();
+        how
+    }
+}
+
+/// The outcome of one start, shared by every run waiting for it.
+type StartOutcome = watch::Receiver<Option<Result<Arc<AppServer>, BackendError>>>;
+
+/// What the supervisor holds.
+enum Slot {
+    Empty,
+    /// A start is under way on its own task.
+    Starting {
+        codex_path: String,
+        generation: u64,
+        outcome: StartOutcome,
+    },
+    Ready(Arc<AppServer>),
 }
 
 /// Owns the app-server's life cycle.
 pub struct Supervisor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     launcher: Arc<dyn Launcher>,
     client_version: String,
-    current: tokio::sync::Mutex<Option<Arc<AppServer>>>,
-    status: Arc<Mutex<BackendStatus>>,
-    generation: Arc<AtomicU64>,
+    slot: Mutex<Slot>,
+    status: Mutex<BackendStatus>,
+    generation: AtomicU64,
     shutting_down: AtomicBool,
 }
 
 impl Supervisor {
     pub fn new(launcher: Arc<dyn Launcher>, client_version: &str) -> Supervisor {
         Supervisor {
-            launcher,
-            client_version: client_version.to_string(),
-            current: tokio::sync::Mutex::new(None),
-            status: Arc::new(Mutex::new(BackendStatus {
-                state: BackendState::NotStarted,
-                version: None,
-                pid: None,
-                last_error: None,
-            })),
-            generation: Arc::new(AtomicU64::new(0)),
-            shutting_down: AtomicBool::new(false),
+            inner: Arc::new(Inner {
+                launcher,
+                client_version: client_version.to_string(),
+                slot: Mutex::new(Slot::Empty),
+                status: Mutex::new(BackendStatus {
+                    state: BackendState::NotStarted,
+                    version: None,
+                    pid: None,
+                    last_error: None,
+                }),
+                generation: AtomicU64::new(0),
+                shutting_down: AtomicBool::new(false),
+            }),
         }
     }
 
     pub fn status(&self) -> BackendStatus {
-        self.status
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        lock(&self.inner.status).clone()
     }
 
     /// The generation of the running app-server, if one is ready: threads
     /// bound to another generation must be resumed.
     pub fn live_generation(&self) -> Option<u64> {
-        (self.status().state == BackendState::Ready).then(|| self.generation.load(Ordering::SeqCst))
-    }
-
-    fn set_status(&self, update: impl FnOnce(&mut BackendStatus)) {
-        update(
-            &mut self
-                .status
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        );
+        match &*lock(&self.inner.slot) {
+            Slot::Ready(server) if !server.is_closed() => Some(server.generation),
+            _ => None,
+        }
     }
 
     /// The live app-server, starting one (and reaping a dead one) if needed.
+    /// Dropping the future stops waiting, not the start.
     pub async fn connect(&self, codex_path: &str) -> Result<Arc<AppServer>, BackendError> {
-        if self.shutting_down.load(Ordering::SeqCst) {
-            return Err(BackendError::ShuttingDown);
-        }
-        let mut current = self.current.lock().await;
-        if let Some(server) = current.as_ref()
-            && !server.is_closed()
-            && server.codex_path == codex_path
-        {
-            return Ok(server.clone());
-        }
-        if let Some(old) = current.take() {
-            old.terminate(Vec::new()).await;
-        }
-        self.set_status(|status| status.state = BackendState::Starting);
-        match self.start(codex_path).await {
-            Ok(server) => {
-                self.set_status(|status| {
-                    *status = BackendStatus {
-                        state: BackendState::Ready,
-                        version: server.version.clone(),
-                        pid: server.pid,
-                        last_error: None,
-                    }
-                });
-                self.watch(&server);
-                *current = Some(server.clone());
-                Ok(server)
-            }
-            Err(err) => {
-                self.set_status(|status| {
-                    status.state = BackendState::Unavailable;
-                    status.last_error = Some(err.to_string());
-                });
-                Err(err)
-            }
+        let mut outcome = self.inner.current_or_start(codex_path)?;
+        let started = outcome.wait_for(Option::is_some).await;
+        match started.as_deref() {
+            Ok(Some(result)) => result.clone(),
+            // The start's task ended without an outcome: the runtime is
+            // going down.
+            Ok(None) | Err(_) => Err(BackendError::ShuttingDown),
         }
     }
 
-    async fn start(&self, codex_path: &str) -> Result<Arc<AppServer>, BackendError> {
+    /// Stops the app-server and every process it started. Later calls to
+    /// `connect` fail with `ShuttingDown`; a start under way is taken down
+    /// when it finishes.
+    pub async fn shutdown(&self) {
+        self.inner.shutting_down.store(true, Ordering::SeqCst);
+        let previous = std::mem::replace(&mut *lock(&self.inner.slot), Slot::Empty);
+        if let Slot::Ready(server) = previous {
+            server.terminate(Vec::new()).await;
+        }
+        self.inner.set_status(|status| {
+            status.state = BackendState::Exited;
+            status.pid = None;
+        });
+    }
+}
+
+impl Inner {
+    fn set_status(&self, update: impl FnOnce(&mut BackendStatus)) {
+        update(&mut lock(&self.status));
+    }
+
+    /// The outcome of the live server, of the start under way, or of a
+    /// start begun now on a task of its own.
+    fn current_or_start(self: &Arc<Self>, codex_path: &str) -> Result<StartOutcome, BackendError> {
+        if self.shutting_down.load(Ordering::SeqCst) {
+            return Err(BackendError::ShuttingDown);
+        }
+        let mut slot = lock(&self.slot);
+        match &*slot {
+            Slot::Ready(server) if !server.is_closed() && server.codex_path == codex_path => {
+                return Ok(watch::channel(Some(Ok(server.clone()))).1);
+            }
+            Slot::Starting {
+                codex_path: starting,
+                outcome,
+                ..
+            } if starting == codex_path => return Ok(outcome.clone()),
+            _ => {}
+        }
+        // A dead server (or one for another `codexPath`) is taken down
+        // before the fresh one starts; a start for another path under way
+        // finds itself superseded when it ends.
+        let old = match std::mem::replace(&mut *slot, Slot::Empty) {
+            Slot::Ready(server) => Some(server),
+            Slot::Starting { .. } | Slot::Empty => None,
+        };
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let (send, outcome) = watch::channel(None);
+        *slot = Slot::Starting {
+            codex_path: codex_path.to_string(),
+            generation,
+            outcome: outcome.clone(),
+        };
+        drop(slot);
+        self.set_status(|status| status.state = BackendState::Starting);
+        let inner = self.clone();
+        let codex_path = codex_path.to_string();
+        tokio::spawn(async move {
+            if let Some(old) = old {
+                old.terminate(Vec::new()).await;
+            }
+            let result = inner.start(&codex_path, generation).await;
+            let result = inner.install(generation, result).await;
+            let _ = send.send(Some(result));
+        });
+        Ok(outcome)
+    }
+
+    async fn start(
+        &self,
+        codex_path: &str,
+        generation: u64,
+    ) -> Result<Arc<AppServer>, BackendError> {
+        if self.shutting_down.load(Ordering::SeqCst) {
+            return Err(BackendError::ShuttingDown);
+        }
         let launched = self.launcher.launch(codex_path)?;
         let connection = Connection::start(launched.reader, launched.writer);
         let pid = launched.process.as_ref().and_then(AppServerProcess::pid);
+        let exit = launched.process.as_ref().map(AppServerProcess::exit);
         let server = AppServer {
             connection,
             version: None,
             codex_path: codex_path.to_string(),
-            generation: self.generation.fetch_add(1, Ordering::SeqCst) + 1,
+            generation,
             process: Mutex::new(launched.process),
+            exit,
             pid,
         };
-        match self.handshake(&server.connection).await {
-            Ok(version) => Ok(Arc::new(AppServer { version, ..server })),
+        match self.handshake(&server).await {
+            Ok(version) => {
+                super::version::log_found(version.as_deref(), pid);
+                Ok(Arc::new(AppServer { version, ..server }))
+            }
             Err(err) => {
                 server.terminate(Vec::new()).await;
                 Err(err)
@@ -275,7 +363,9 @@ impl Supervisor {
         }
     }
 
-    async fn handshake(&self, connection: &Connection) -> Result<Option<String>, BackendError> {
+    /// `initialize`, bounded by the handshake timeout and by the process's
+    /// exit (a binary that exits at once is not waited for).
+    async fn handshake(&self, server: &AppServer) -> Result<Option<String>, BackendError> {
         let params = InitializeParams {
             client_info: ClientInfo {
                 name: "codex-ls".to_string(),
@@ -283,54 +373,108 @@ impl Supervisor {
                 version: self.client_version.clone(),
             },
         };
-        let result: InitializeResult = connection
-            .request(protocol::INITIALIZE, &params, HANDSHAKE_TIMEOUT)
-            .await
-            .map_err(|err| match err {
-                RpcError::Closed { .. } => BackendError::Handshake {
-                    reason: "it exited during startup (is this really the Codex CLI, and does `codex app-server` run?)"
-                        .to_string(),
-                },
-                other => BackendError::Handshake { reason: other.to_string() },
-            })?;
-        connection.notify(protocol::INITIALIZED, None);
+        let exited_early = || {
+            BackendError::Handshake {
+            reason: "it exited during startup (is this really the Codex CLI, and does `codex app-server` run?)"
+                .to_string(),
+        }
+        };
+        let answered = tokio::select! {
+            answered = server
+                .connection
+                .request::<_, InitializeResult>(protocol::INITIALIZE, &params, HANDSHAKE_TIMEOUT) => answered,
+            _ = server.ended() => return Err(exited_early()),
+        };
+        let result = answered.map_err(|err| match err {
+            RpcError::Closed { .. } => exited_early(),
+            other => BackendError::Handshake {
+                reason: other.to_string(),
+            },
+        })?;
+        server.connection.notify(protocol::INITIALIZED, None);
         Ok(result.server_version().map(str::to_string))
     }
 
-    /// Marks the backend exited when this server's connection closes.
-    fn watch(&self, server: &Arc<AppServer>) {
-        let connection = server.connection.clone();
-        let generation = server.generation;
-        let latest = self.generation.clone();
-        let status = self.status.clone();
+    /// Makes a finished start the current server, unless another start or
+    /// a shutdown came first (then the server it made is taken down).
+    async fn install(
+        self: &Arc<Self>,
+        generation: u64,
+        result: Result<Arc<AppServer>, BackendError>,
+    ) -> Result<Arc<AppServer>, BackendError> {
+        let current = {
+            let mut slot = lock(&self.slot);
+            let ours = matches!(&*slot, Slot::Starting { generation: g, .. } if *g == generation);
+            let current = ours && !self.shutting_down.load(Ordering::SeqCst);
+            if current {
+                *slot = match &result {
+                    Ok(server) => Slot::Ready(server.clone()),
+                    Err(_) => Slot::Empty,
+                };
+                self.set_status(|status| match &result {
+                    Ok(server) => {
+                        *status = BackendStatus {
+                            state: BackendState::Ready,
+                            version: server.version.clone(),
+                            pid: server.pid,
+                            last_error: None,
+                        }
+                    }
+                    Err(err) => {
+                        status.state = BackendState::Unavailable;
+                        status.last_error = Some(err.to_string());
+                    }
+                });
+            }
+            current
+        };
+        match result {
+            Ok(server) if current => {
+                self.watch(&server);
+                Ok(server)
+            }
+            Ok(server) => {
+                server.terminate(Vec::new()).await;
+                Err(BackendError::ShuttingDown)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Marks the backend exited when this server ends, and fails what was
+    /// in flight on it at once.
+    fn watch(self: &Arc<Self>, server: &Arc<AppServer>) {
+        let server = server.clone();
+        let inner = Arc::downgrade(self);
         tokio::spawn(async move {
-            connection.closed().await;
-            let mut status = status
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            // A newer app-server may already be up; only the latest one's
+            let how = server.ended().await;
+            let Some(inner) = inner.upgrade() else { return };
+            let current =
+                matches!(&*lock(&inner.slot), Slot::Ready(live) if Arc::ptr_eq(live, &server));
+            // A newer app-server may already be up; only the current one's
             // end changes the state.
-            if status.state == BackendState::Ready && latest.load(Ordering::SeqCst) == generation {
-                tracing::warn!("codex app-server (generation {generation}) exited");
-                status.state = BackendState::Exited;
-                status.pid = None;
+            if current {
+                let how = how.unwrap_or_else(|| "it closed its output".to_string());
+                tracing::warn!(
+                    "codex app-server (pid {:?}) exited: {how}; the next run starts a fresh one",
+                    server.pid
+                );
+                inner.set_status(|status| {
+                    status.state = BackendState::Exited;
+                    status.pid = None;
+                    status.last_error = Some(format!("codex app-server exited ({how})"));
+                });
             }
         });
     }
+}
 
-    /// Stops the app-server and every process it started. Later calls to
-    /// `connect` fail with `ShuttingDown`.
-    pub async fn shutdown(&self) {
-        self.shutting_down.store(true, Ordering::SeqCst);
-        let server = self.current.lock().await.take();
-        if let Some(server) = server {
-            server.terminate(Vec::new()).await;
-        }
-        self.set_status(|status| {
-            status.state = BackendState::Exited;
-            status.pid = None;
-        });
-    }
+// A poisoned lock only means another task panicked mid-update of a plain
+// value, which stays usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

@@ -223,6 +223,8 @@ pub async fn run(data: &[u8]) -> Result<Outcome, Finding> {
     let mut outcome = Outcome { runs: Vec::new() };
     for n in 0..RUNS {
         let cancel = script.new_run();
+        let limits =
+            crate::prompt::RunLimits::new(cancel, tokio::time::Instant::now(), RUN_TIMEOUT);
         let (events, mut received) = mpsc::unbounded_channel();
         let executed = execute(
             &supervisor,
@@ -231,7 +233,7 @@ pub async fn run(data: &[u8]) -> Result<Outcome, Finding> {
             thread.clone(),
             &approvals,
             &events,
-            &cancel,
+            &limits,
         );
         let Ok((result, binding)) = tokio::time::timeout(RUN_LIMIT, executed).await else {
             return Err(Finding::Hang(format!(

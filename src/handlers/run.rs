@@ -26,7 +26,7 @@ use crate::prompt::approval::ApprovalSettings;
 use crate::prompt::context::{PlannedRun, RunContext, Selection, build_run, working_dir};
 use crate::prompt::stream::ReportBuffer;
 use crate::prompt::structured::{self, parse_edit, parse_review};
-use crate::prompt::{PromptRunError, PromptRunResult, RunEvent, execute};
+use crate::prompt::{PromptRunError, PromptRunResult, RunEvent, RunLimits, execute};
 use crate::runs::RunEntry;
 use crate::session::Session;
 
@@ -158,6 +158,8 @@ struct ActiveRun {
     conversation: Conversation,
     target: Target,
     cancel: CancellationToken,
+    /// When the command arrived: `timeoutSecs` counts from here.
+    received: Instant,
 }
 
 /// What planning a run needs: the document as it was when the command came.
@@ -178,6 +180,7 @@ struct PlanInput {
 /// Checks the run, registers it and starts its task. Answers at once; the
 /// run never holds a handler slot.
 pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStarted> {
+    let received = Instant::now();
     let uri = request.document.uri.clone();
     let snapshot = session.documents.snapshot(uri.as_str()).ok_or_else(|| {
         Error::invalid_params(format!(
@@ -263,6 +266,7 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
         conversation,
         target,
         cancel,
+        received,
     };
     tokio::spawn(drive(session.clone(), run, plan));
     Ok(ext::RunStarted { run_id: id, token })
@@ -389,11 +393,19 @@ fn plan(input: PlanInput, config: &Config) -> std::result::Result<PlannedRun, Pr
 
 async fn drive(session: Arc<Session>, run: ActiveRun, input: PlanInput) {
     // A run sent right after start-up waits for the user's settings (the
-    // pull has its own timeout; this bound is only a backstop). The run then
-    // keeps that configuration to its end.
-    session.config_ready(CONFIG_WAIT).await;
+    // pull has its own timeout; this bound is only a backstop), unless the
+    // user cancels first. The run then keeps that configuration to its end.
+    tokio::select! {
+        () = session.config_ready(CONFIG_WAIT) => {}
+        () = run.cancel.cancelled() => {}
+    }
     let config = session.config();
-    let streaming = run.client_token || create_token(&session, &run.token).await;
+    let limits = RunLimits::new(run.cancel.clone(), run.received, config.timeout());
+    let streaming = run.client_token
+        || limits
+            .bound(create_token(&session, &run.token))
+            .await
+            .unwrap_or(false);
     if streaming {
         let begin = json!({
             "kind": "begin", "title": run.title, "cancellable": true,
@@ -410,45 +422,11 @@ async fn drive(session: Arc<Session>, run: ActiveRun, input: PlanInput) {
         run.conversation.folder.clone(),
         receiver,
     ));
-    let plan_config = config.clone();
-    let planned = tokio::task::spawn_blocking(move || plan(input, &plan_config))
-        .await
-        .unwrap_or_else(|err| Err(PromptRunError::Runtime(format!("planning failed: {err}"))));
-    let outcome = match planned {
-        Err(err) => Err(err),
-        Ok(planned) => {
-            let approvals = ApprovalSettings {
-                approver: Some(Arc::new(ClientApprover::new(
-                    session.client.clone(),
-                    session.support().show_message_request,
-                ))),
-                timeout: config.approval_timeout(),
-                allow_privileged_escalation: config.allow_privileged_escalation,
-            };
-            let outcome = execute_planned(
-                &session,
-                &run.conversation,
-                &planned,
-                run.new_thread,
-                &config.codex_path,
-                &approvals,
-                &events,
-                &run.cancel,
-            )
-            .await;
-            // Snapshots go before the end report is sent.
-            if let Some(snapshots) = planned.snapshots
-                && let Err(err) = snapshots.remove()
-            {
-                tracing::warn!("could not remove a snapshot directory: {err}");
-            }
-            outcome
-        }
-    };
+    let outcome = plan_and_execute(&session, &run, input, &config, &events, &limits).await;
     drop(events);
     let _ = reporter.await;
-    warn_on_version_mismatch(&session).await;
-    let (outcome, mut result) = deliver(&session, &run, &config, outcome).await;
+    notice_untested_version(&session).await;
+    let (outcome, mut result) = deliver(&session, &run, &config, outcome, &limits).await;
     if let (Ok(answer), false, Target::Answer) = (&outcome, run.client_token, &run.target) {
         result.answer_file =
             show_answer(&session, &run.title, &run.location, &run.uri, answer).await;
@@ -485,6 +463,53 @@ async fn drive(session: Arc<Session>, run: ActiveRun, input: PlanInput) {
     }
 }
 
+/// Plans the run on a blocking thread (it reads the file on disk and writes
+/// snapshots), then executes it; its snapshots are gone when this returns.
+async fn plan_and_execute(
+    session: &Session,
+    run: &ActiveRun,
+    input: PlanInput,
+    config: &Config,
+    events: &mpsc::UnboundedSender<RunEvent>,
+    limits: &RunLimits,
+) -> std::result::Result<PromptRunResult, PromptRunError> {
+    let plan_config = config.clone();
+    // A run stopped while planning leaves the blocking task to finish: the
+    // snapshots it made are removed when its unclaimed result is dropped.
+    let planned = limits
+        .bound(tokio::task::spawn_blocking(move || {
+            plan(input, &plan_config)
+        }))
+        .await?
+        .unwrap_or_else(|err| Err(PromptRunError::Runtime(format!("planning failed: {err}"))))?;
+    let approvals = ApprovalSettings {
+        approver: Some(Arc::new(ClientApprover::new(
+            session.client.clone(),
+            session.support().show_message_request,
+        ))),
+        timeout: config.approval_timeout(),
+        allow_privileged_escalation: config.allow_privileged_escalation,
+    };
+    let outcome = execute_planned(
+        session,
+        &run.conversation,
+        &planned,
+        run.new_thread,
+        &config.codex_path,
+        &approvals,
+        events,
+        limits,
+    )
+    .await;
+    // Snapshots go before the end report is sent.
+    if let Some(snapshots) = planned.snapshots
+        && let Err(err) = snapshots.remove()
+    {
+        tracing::warn!("could not remove a snapshot directory: {err}");
+    }
+    outcome
+}
+
 /// What a run delivered besides its answer.
 #[derive(Default)]
 struct Delivered {
@@ -502,6 +527,7 @@ async fn deliver(
     run: &ActiveRun,
     config: &Config,
     outcome: std::result::Result<PromptRunResult, PromptRunError>,
+    limits: &RunLimits,
 ) -> (
     std::result::Result<PromptRunResult, PromptRunError>,
     Delivered,
@@ -516,7 +542,15 @@ async fn deliver(
                 Ok(proposal) => proposal,
                 Err(err) => return (Err(err.into()), Delivered::default()),
             };
-            let applied = edit::apply(session, &run.uri, target, &proposal, config).await;
+            // A run stopped while the editor has the edit ends at once; the
+            // editor may still apply what it was sent.
+            let applied = match limits
+                .bound(edit::apply(session, &run.uri, target, &proposal, config))
+                .await
+            {
+                Ok(applied) => applied,
+                Err(stop) => return (Err(stop), Delivered::default()),
+            };
             if applied.report.status == ext::EditStatus::Rejected {
                 let reason = applied.report.reason.clone().unwrap_or_default();
                 session
@@ -562,14 +596,11 @@ async fn execute_planned(
     codex_path: &str,
     approvals: &ApprovalSettings,
     events: &mpsc::UnboundedSender<RunEvent>,
-    cancel: &CancellationToken,
+    limits: &RunLimits,
 ) -> std::result::Result<PromptRunResult, PromptRunError> {
     let key = conversation.key.as_str();
     let lock = session.document_lock(key);
-    let _turn = tokio::select! {
-        guard = lock.lock_owned() => guard,
-        () = cancel.cancelled() => return Err(PromptRunError::Interrupted { requested: true }),
-    };
+    let _turn = limits.bound(lock.lock_owned()).await?;
     let previous = if new_thread {
         None
     } else {
@@ -582,7 +613,7 @@ async fn execute_planned(
         previous,
         approvals,
         events,
-        cancel,
+        limits,
     )
     .await;
     // A document closed during the run starts afresh when reopened; a
@@ -779,19 +810,15 @@ fn end_message(delivered: &Delivered) -> String {
     }
 }
 
-async fn warn_on_version_mismatch(session: &Session) {
+/// A Codex CLI outside the tested range gets a notice, once per session.
+async fn notice_untested_version(session: &Session) {
     let Some(version) = session.supervisor.status().version else {
         return;
     };
-    if !version.starts_with(crate::codex::TESTED_CODEX_VERSION) && session.take_version_warning() {
-        let message = format!(
-            "codex-ls is tested with Codex CLI {}x but found {version}; if runs misbehave, install @openai/codex@0.169",
-            crate::codex::TESTED_CODEX_VERSION
-        );
-        session
-            .client
-            .show_message(MessageType::WARNING, message)
-            .await;
+    if let Some(notice) = crate::codex::version::notice(&version)
+        && session.take_version_warning()
+    {
+        session.client.show_message(MessageType::INFO, notice).await;
     }
 }
 

@@ -23,7 +23,7 @@ pub enum PromptRunError {
     #[error("the run was cancelled")]
     Interrupted { requested: bool },
     #[error(
-        "Codex did not finish within {secs} s; the turn was interrupted. Try a smaller selection or raise `timeoutSecs`"
+        "Codex did not finish within {secs} s (`timeoutSecs`), so the run was stopped. Try a smaller selection or raise `timeoutSecs`"
     )]
     Timeout { secs: u64 },
     #[error("Codex finished without an answer; try rephrasing the prompt")]

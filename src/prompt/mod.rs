@@ -10,6 +10,7 @@ pub mod context;
 pub mod error;
 pub mod file_change;
 pub mod input;
+pub mod limits;
 pub mod params;
 pub mod presets;
 pub mod run;
@@ -19,6 +20,7 @@ pub mod structured;
 
 pub use context::{RunContext, Selection, build_run};
 pub use error::PromptRunError;
+pub use limits::RunLimits;
 pub use params::{PromptAttachment, PromptRunParams, PromptRunResult};
 pub use run::{RunEvent, ThreadBinding, execute};
 pub use snapshot::SnapshotDir;

@@ -1,13 +1,14 @@
 //! Executes one prompt run: connect (starting the app-server if needed),
 //! continue or start the thread, start the turn, stream its answer, and read
-//! the outcome from `turn/completed`. Cancel and timeout interrupt the turn;
-//! an app-server that dies fails the run at once.
+//! the outcome from `turn/completed`. Every step is bounded by the run's
+//! limits: a cancel or the deadline ends the run at once in any phase, and
+//! interrupts the turn when there is one (also a turn whose start was still
+//! unanswered). An app-server that dies fails the run at once.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use crate::codex::protocol::{
     SandboxMode, ThreadResumeParams, ThreadStartParams, TurnStartParams, TurnStatus,
@@ -18,6 +19,7 @@ use super::approval::{self, ApprovalSettings, ProposedChanges};
 use super::error::{PromptRunError, TurnFailure};
 use super::file_change::{FileChangeItem, PatchApplyStatus};
 use super::input::build_input;
+use super::limits::RunLimits;
 use super::params::{PromptAttachment, PromptRunParams, PromptRunResult};
 use super::stream::{AnswerDelta, AnswerText};
 
@@ -60,7 +62,7 @@ pub async fn execute(
     thread: Option<ThreadBinding>,
     approvals: &ApprovalSettings,
     events: &mpsc::UnboundedSender<RunEvent>,
-    cancel: &CancellationToken,
+    limits: &RunLimits,
 ) -> (
     Result<PromptRunResult, PromptRunError>,
     Option<ThreadBinding>,
@@ -68,18 +70,22 @@ pub async fn execute(
     if let Err(err) = check_params(params) {
         return (Err(err), thread);
     }
-    let server = tokio::select! {
-        server = supervisor.connect(codex_path) => match server {
-            Ok(server) => server,
-            Err(err) => return (Err(err.into()), None),
-        },
-        () = cancel.cancelled() => return (Err(PromptRunError::Interrupted { requested: true }), thread),
+    // A run that stops while the app-server starts leaves the start going
+    // (the supervisor owns it); the thread binding stays as it was.
+    let server = match limits.bound(supervisor.connect(codex_path)).await {
+        Ok(Ok(server)) => server,
+        Ok(Err(err)) => return (Err(err.into()), None),
+        Err(stop) => return (Err(stop), thread),
     };
-    let binding = match bind_thread(&server, params, thread, events).await {
-        Ok(binding) => binding,
-        Err(err) => return (Err(err), None),
+    let binding = match limits
+        .bound(bind_thread(&server, params, thread.clone(), events))
+        .await
+    {
+        Ok(Ok(binding)) => binding,
+        Ok(Err(err)) => return (Err(err), None),
+        Err(stop) => return (Err(stop), thread),
     };
-    let result = run_turn(&server, &binding, params, approvals, events, cancel).await;
+    let result = run_turn(&server, &binding, params, approvals, events, limits).await;
     let binding = ThreadBinding {
         turns: binding.turns + 1,
         ..binding
@@ -169,28 +175,17 @@ async fn start_thread(
 }
 
 async fn run_turn(
-    server: &AppServer,
+    server: &Arc<AppServer>,
     binding: &ThreadBinding,
     params: &PromptRunParams,
     approvals: &ApprovalSettings,
     events: &mpsc::UnboundedSender<RunEvent>,
-    cancel: &CancellationToken,
+    limits: &RunLimits,
 ) -> Result<PromptRunResult, PromptRunError> {
     let thread_id = binding.thread_id.as_str();
     // Subscribe before the turn starts so no notification is missed.
     let mut stream = TurnStream::new(server.subscribe(thread_id));
-    let started = server
-        .turn_start(&TurnStartParams {
-            thread_id: thread_id.to_string(),
-            input: build_input(&params.prompt, &params.attachments),
-            model: params.model.clone(),
-            effort: params.effort.clone(),
-            output_schema: params.output_schema.clone(),
-            approval_policy: Some(params.approval_policy),
-            cwd: Some(params.cwd.to_string_lossy().into_owned()),
-        })
-        .await?;
-    let turn_id = started.turn.id;
+    let turn_id = start_turn(server, thread_id, params, limits).await?;
     stream.set_turn_id(&turn_id);
     let _ = events.send(RunEvent::Started {
         thread_id: thread_id.to_string(),
@@ -200,23 +195,18 @@ async fn run_turn(
         thread_id,
         turn_id: &turn_id,
     };
-    let deadline = Instant::now() + params.timeout;
     let mut answer = AnswerText::default();
     let mut last_error = None;
     let mut proposed = ProposedChanges::default();
     // Pending approvals are declined when the turn ends, whatever the way.
-    let approvals_done = cancel.child_token();
+    let approvals_done = limits.cancel().child_token();
     let _decline_pending = approvals_done.clone().drop_guard();
     loop {
-        let event = tokio::select! {
-            event = stream.next() => event,
-            () = cancel.cancelled() => {
+        let event = match limits.bound(stream.next()).await {
+            Ok(event) => event,
+            Err(stop) => {
                 interrupt(server, &ids, &mut stream).await;
-                return Err(PromptRunError::Interrupted { requested: true });
-            }
-            () = tokio::time::sleep_until(deadline) => {
-                interrupt(server, &ids, &mut stream).await;
-                return Err(PromptRunError::Timeout { secs: params.timeout.as_secs() });
+                return Err(stop);
             }
         };
         let Some(event) = event else {
@@ -269,6 +259,49 @@ async fn run_turn(
                 return finish(turn, &ids, &mut answer, last_error, events);
             }
         }
+    }
+}
+
+/// Sends `turn/start` and returns the turn's id. If the run stops before
+/// the answer comes, the request is left to finish on a task of its own,
+/// which interrupts the turn it started: nothing runs on behind the user's
+/// back.
+async fn start_turn(
+    server: &Arc<AppServer>,
+    thread_id: &str,
+    params: &PromptRunParams,
+    limits: &RunLimits,
+) -> Result<String, PromptRunError> {
+    let request = TurnStartParams {
+        thread_id: thread_id.to_string(),
+        input: build_input(&params.prompt, &params.attachments),
+        model: params.model.clone(),
+        effort: params.effort.clone(),
+        output_schema: params.output_schema.clone(),
+        approval_policy: Some(params.approval_policy),
+        cwd: Some(params.cwd.to_string_lossy().into_owned()),
+    };
+    let mut started = Box::pin({
+        let server = server.clone();
+        async move { server.turn_start(&request).await }
+    });
+    tokio::select! {
+        biased;
+        stop = limits.stopped() => {
+            let server = server.clone();
+            let thread_id = thread_id.to_string();
+            tokio::spawn(async move {
+                if let Ok(started) = started.await {
+                    let turn_id = started.turn.id;
+                    tracing::info!("interrupting turn {turn_id}, which started after its run stopped");
+                    if let Err(err) = server.turn_interrupt(&thread_id, &turn_id, INTERRUPT_GRACE).await {
+                        tracing::warn!("turn/interrupt failed: {err}");
+                    }
+                }
+            });
+            Err(stop)
+        }
+        started = &mut started => Ok(started?.turn.id),
     }
 }
 
@@ -346,6 +379,9 @@ async fn interrupt(server: &AppServer, ids: &TurnIds<'_>, stream: &mut TurnStrea
         .await
         .is_err()
     {
-        tracing::warn!("codex did not confirm the interrupt within {INTERRUPT_GRACE:?}");
+        tracing::warn!(
+            "codex did not confirm the interrupt within {}",
+            crate::codex::error::readable(INTERRUPT_GRACE)
+        );
     }
 }
