@@ -4,7 +4,8 @@
 //! their thread, and answers every request the server sends; one writer task
 //! owns the output. When the reader sees the end of the stream, every pending
 //! call and every subscription ends at once: runs in flight fail immediately
-//! instead of waiting for their timeout.
+//! instead of waiting for their timeout. A line longer than
+//! [`MAX_MESSAGE_LINE`] is discarded as it streams (see [`super::lines`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -14,11 +15,12 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::error::RpcError;
+use super::lines::{Line, LineReader, MAX_MESSAGE_LINE, Overlong};
 use super::protocol::decline_server_request;
 
 /// A notification from the app-server.
@@ -276,27 +278,33 @@ async fn read_loop<R>(reader: R, outgoing: mpsc::UnboundedSender<String>, shared
 where
     R: AsyncRead + Unpin,
 {
-    let mut reader = BufReader::new(reader);
-    let mut line = Vec::with_capacity(4096);
+    let mut lines = LineReader::new(BufReader::new(reader), MAX_MESSAGE_LINE, Overlong::Discard);
     loop {
-        line.clear();
+        // Once closed from our side (the process exited), stop reading: a
+        // helper that outlived it may hold the pipe open for good.
         let read = tokio::select! {
-            read = reader.read_until(b'\n', &mut line) => read,
+            read = lines.next_line() => read,
             () = shared.closed.cancelled() => break,
         };
         match read {
-            Ok(0) => break,
-            Ok(_) => {
-                dispatch(&line, &outgoing, &shared);
-                // A flood of buffered lines must not starve the tasks that
-                // turn deltas into reports: yield when the budget is spent.
-                tokio::task::consume_budget().await;
+            Ok(None) => break,
+            Ok(Some(Line::Whole(line))) => dispatch(line, &outgoing, &shared),
+            Ok(Some(Line::TooLong { bytes, .. })) => {
+                // Its content may be anything the agent read: only its size
+                // is logged. Whatever it answered or announced is lost; a
+                // call waiting for it ends by its own timeout or cancel.
+                tracing::warn!(
+                    "discarded a message from codex app-server of {bytes} bytes, longer than the limit of {MAX_MESSAGE_LINE} bytes"
+                );
             }
             Err(err) => {
                 tracing::warn!("reading from codex app-server failed: {err}");
                 break;
             }
         }
+        // A flood of buffered lines must not starve the tasks that turn
+        // deltas into reports: yield when the budget is spent.
+        tokio::task::consume_budget().await;
     }
     tracing::debug!("codex app-server closed its output");
     shared.close();
@@ -482,6 +490,30 @@ mod tests {
             answer,
             json!({"jsonrpc": "2.0", "id": 0, "result": {"decision": "decline"}})
         );
+    }
+
+    /// A message longer than the limit is dropped (today's reader would
+    /// buffer and deliver it whole), and the next one is read as usual.
+    #[tokio::test]
+    async fn a_message_longer_than_the_limit_is_discarded_and_the_next_one_arrives() {
+        use tokio::io::AsyncReadExt;
+        let huge = br#"{"method":"item/agentMessage/delta","params":{"threadId":"th","turnId":"t","itemId":"i","delta":""#;
+        let next = br#""}}
+{"method":"turn/started","params":{"threadId":"th"}}
+"#;
+        let output = (&huge[..])
+            .chain(tokio::io::repeat(b'x').take(MAX_MESSAGE_LINE as u64 + (1 << 20)))
+            .chain(&next[..]);
+        let connection = Connection::start(output, tokio::io::sink());
+        let mut subscription = connection.subscribe("th");
+        let first = tokio::time::timeout(Duration::from_secs(60), subscription.recv())
+            .await
+            .unwrap();
+        let Some(ThreadMessage::Notification(received)) = first else {
+            panic!("expected a notification, got {first:?}");
+        };
+        assert_eq!(received.method, "turn/started");
+        assert!(subscription.recv().await.is_none());
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 
 pub mod connection;
 pub mod error;
+pub mod lines;
 pub mod process;
 pub mod protocol;
 pub mod supervisor;

@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::watch;
 
 use super::error::BackendError;
+use super::lines;
 
 /// A running app-server process. A task of its own waits on it, so its end
 /// is seen the moment it happens: a helper that still holds its stdout open
@@ -152,12 +152,7 @@ pub fn spawn(
     let stdout = child.stdout.take().ok_or_else(|| missing("stdout"))?;
     let stdin = child.stdin.take().ok_or_else(|| missing("stdin"))?;
     if let Some(stderr) = child.stderr.take() {
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                tracing::debug!(target: "codex_ls::codex::stderr", "{line}");
-            }
-        });
+        tokio::spawn(lines::drain_stderr(stderr));
     }
     let pid = child.id();
     tracing::info!("started {} app-server (pid {pid:?})", binary.display());

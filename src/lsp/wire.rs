@@ -13,7 +13,14 @@
 //!   JSON, `-32600` (invalid request, with its `id` when it has one) when it
 //!   is JSON of the wrong shape;
 //! - headers other than `Content-Length` are dropped, and bytes that do not
-//!   form a header are skipped.
+//!   form a header are skipped;
+//! - a frame whose `Content-Length` is over [`MAX_FRAME`] is skipped as it
+//!   streams, never buffered, and refused with an invalid-request error
+//!   when its start shows a request's `id` (otherwise only logged).
+//!
+//! Error answers wait for the writer in a short queue: a client that sends
+//! garbage and does not read its answers is slowed down to the pace it reads
+//! at, instead of making the queue grow without bound.
 //!
 //! The server's own frames pass through unchanged; the error answers go out
 //! between them, never inside one. Nothing here logs message contents.
@@ -40,6 +47,15 @@ const MAX_HEADER_LINE: usize = 8 * 1024;
 const PIPE_BUFFER: usize = 1 << 16;
 /// The most a frame's body reserves before its bytes arrive.
 const MAX_RESERVED_BODY: usize = 64 << 20;
+/// The largest frame body from the client that is read (README,
+/// "Protocol"); a larger one is skipped and refused.
+pub const MAX_FRAME: usize = 256 << 20;
+/// How much of a refused frame is kept to find its `id`: editors write
+/// `jsonrpc`, `id` and `method` before `params`.
+const REFUSED_HEAD: usize = 4 << 10;
+/// Error answers waiting for the writer. When the queue is full the client's
+/// input waits, which is the back-pressure on a client that does not read.
+const REPLY_QUEUE: usize = 16;
 
 /// The server's side of the guarded wire, and the task that writes its
 /// output.
@@ -62,7 +78,7 @@ where
 {
     let (server_input, to_server) = tokio::io::duplex(PIPE_BUFFER);
     let (server_output, from_server) = tokio::io::duplex(PIPE_BUFFER);
-    let (replies, replies_rx) = mpsc::unbounded_channel();
+    let (replies, replies_rx) = mpsc::channel(REPLY_QUEUE);
     let (frames, frames_rx) = mpsc::channel(64);
     tokio::spawn(pass_client_frames(
         BufReader::new(input),
@@ -84,11 +100,19 @@ where
 async fn pass_client_frames<R: AsyncBufRead + Unpin>(
     mut input: R,
     mut server: DuplexStream,
-    replies: mpsc::UnboundedSender<Vec<u8>>,
+    replies: mpsc::Sender<Vec<u8>>,
 ) {
     loop {
-        let body = match read_frame(&mut input).await {
-            Ok(Some(body)) => body,
+        let body = match read_client_frame(&mut input).await {
+            Ok(Some(ClientFrame::Body(body))) => body,
+            Ok(Some(ClientFrame::TooLarge { length, head })) => {
+                if let Some(reply) = refusal(length, &head)
+                    && replies.send(frame(&reply)).await.is_err()
+                {
+                    break;
+                }
+                continue;
+            }
             Ok(None) => break,
             Err(err) => {
                 tracing::warn!("reading from the client failed: {err}");
@@ -114,7 +138,8 @@ async fn pass_client_frames<R: AsyncBufRead + Unpin>(
                 }
             }
             Checked::Reply(reply) => {
-                if replies.send(frame(&reply)).is_err() {
+                // Waits while the writer is behind: see [`REPLY_QUEUE`].
+                if replies.send(frame(&reply)).await.is_err() {
                     break;
                 }
             }
@@ -140,7 +165,7 @@ async fn split_server_frames<R: AsyncBufRead + Unpin>(
 async fn write_output<O: AsyncWrite + Unpin>(
     mut output: O,
     mut frames: mpsc::Receiver<Vec<u8>>,
-    mut replies: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut replies: mpsc::Receiver<Vec<u8>>,
 ) {
     loop {
         let next = tokio::select! {
@@ -418,6 +443,91 @@ fn replace_lone_surrogates(text: &mut String) -> bool {
     replaced
 }
 
+/// The answer to a frame over [`MAX_FRAME`]: an invalid-request error when
+/// its start shows a request (a `method` and an `id`); a notification or a
+/// response gets none (JSON-RPC answers neither), only a log line.
+fn refusal(length: usize, head: &[u8]) -> Option<Vec<u8>> {
+    let start = FrameHead::read(head);
+    match start.id {
+        Some(id) if start.is_request => {
+            tracing::warn!(
+                "refused a request from the client of {length} bytes, over the limit of {MAX_FRAME} bytes"
+            );
+            Some(error_reply(
+                -32600,
+                &format!(
+                    "Invalid request: the message is too large ({length} bytes; the limit is {MAX_FRAME} bytes)"
+                ),
+                id,
+            ))
+        }
+        _ => {
+            tracing::warn!(
+                "dropped a message from the client of {length} bytes, over the limit of {MAX_FRAME} bytes"
+            );
+            None
+        }
+    }
+}
+
+/// What the start of a frame tells of it: its `id` and whether it has a
+/// `method`, read from its top-level keys up to where the start is cut off.
+#[derive(Debug, Default, PartialEq)]
+struct FrameHead {
+    id: Option<Value>,
+    is_request: bool,
+}
+
+impl FrameHead {
+    fn read(head: &[u8]) -> FrameHead {
+        let mut found = FrameHead::default();
+        let mut reader = serde_json::Deserializer::from_slice(head);
+        // A cut-off body always ends in an error; what was read before the
+        // cut counts.
+        let _ = de::DeserializeSeed::deserialize(FrameHeadSeed(&mut found), &mut reader);
+        found
+    }
+}
+
+struct FrameHeadSeed<'a>(&'a mut FrameHead);
+
+impl<'de> de::DeserializeSeed<'de> for FrameHeadSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FrameHeadSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON-RPC message")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Text(key)) = map.next_key()? {
+            match key.as_ref() {
+                "id" => {
+                    let id: Value = map.next_value()?;
+                    if matches!(id, Value::Number(_) | Value::String(_)) {
+                        self.0.id = Some(id);
+                    }
+                }
+                "method" => {
+                    map.next_value::<Text>()?;
+                    self.0.is_request = true;
+                }
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 fn error_reply(code: i64, message: &str, id: Value) -> Vec<u8> {
     json!({"jsonrpc": "2.0", "error": {"code": code, "message": message}, "id": id})
         .to_string()
@@ -439,10 +549,46 @@ async fn write_frame<W: AsyncWrite + Unpin>(writer: &mut W, body: &[u8]) -> io::
     writer.flush().await
 }
 
-/// Reads one frame's body; `None` at the end of the input (also in the
-/// middle of a frame). Header blocks without a usable `Content-Length`, and
-/// lines that are not headers, are skipped.
+/// A frame from the client.
+#[derive(Debug, PartialEq)]
+enum ClientFrame {
+    Body(Vec<u8>),
+    /// Its `Content-Length` is over [`MAX_FRAME`]: the body was skipped,
+    /// all but its first [`REFUSED_HEAD`] bytes.
+    TooLarge {
+        length: usize,
+        head: Vec<u8>,
+    },
+}
+
+/// Reads one frame from the client; `None` at the end of the input (also in
+/// the middle of a frame).
+async fn read_client_frame<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+) -> io::Result<Option<ClientFrame>> {
+    let Some(length) = read_header(reader).await? else {
+        return Ok(None);
+    };
+    if length > MAX_FRAME {
+        let head = skip_body(reader, length).await?;
+        return Ok(head.map(|head| ClientFrame::TooLarge { length, head }));
+    }
+    Ok(read_body(reader, length).await?.map(ClientFrame::Body))
+}
+
+/// Reads one frame's body (of any size: the server's own frames); `None` at
+/// the end of the input (also in the middle of a frame).
 async fn read_frame<R: AsyncBufRead + Unpin>(reader: &mut R) -> io::Result<Option<Vec<u8>>> {
+    match read_header(reader).await? {
+        Some(length) => read_body(reader, length).await,
+        None => Ok(None),
+    }
+}
+
+/// Reads a frame's headers up to its body and returns its `Content-Length`;
+/// `None` at the end of the input. Header blocks without a usable
+/// `Content-Length`, and lines that are not headers, are skipped.
+async fn read_header<R: AsyncBufRead + Unpin>(reader: &mut R) -> io::Result<Option<usize>> {
     let mut length: Option<usize> = None;
     let mut headers = 0;
     let mut line = Vec::new();
@@ -455,7 +601,7 @@ async fn read_frame<R: AsyncBufRead + Unpin>(reader: &mut R) -> io::Result<Optio
         let text = text.trim_end_matches(['\r', '\n']);
         if text.is_empty() {
             match length {
-                Some(length) => return read_body(reader, length).await,
+                Some(length) => return Ok(Some(length)),
                 None if headers > 0 => {
                     tracing::warn!(
                         "skipped a frame from the client without a Content-Length header"
@@ -510,6 +656,28 @@ async fn read_body<R: AsyncBufRead + Unpin>(
     let mut body = Vec::with_capacity(length.min(MAX_RESERVED_BODY));
     let read = reader.take(length as u64).read_to_end(&mut body).await?;
     Ok((read == length).then_some(body))
+}
+
+/// Reads past a body of `length` bytes as it arrives, keeping only its first
+/// [`REFUSED_HEAD`] bytes; `None` if the input ends first.
+async fn skip_body<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    length: usize,
+) -> io::Result<Option<Vec<u8>>> {
+    let mut head = Vec::with_capacity(REFUSED_HEAD.min(length));
+    let mut left = length;
+    while left > 0 {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(None);
+        }
+        let taken = available.len().min(left);
+        let room = REFUSED_HEAD - head.len();
+        head.extend_from_slice(&available[..taken.min(room)]);
+        reader.consume(taken);
+        left -= taken;
+    }
+    Ok(Some(head))
 }
 
 #[cfg(test)]
@@ -730,6 +898,136 @@ mod tests {
             None,
             "truncated body"
         );
+    }
+
+    /// A frame over the limit streams past without being buffered: the
+    /// server never sees it, a request gets an error with its id, and the
+    /// next frame passes.
+    #[tokio::test]
+    async fn a_frame_over_the_limit_is_refused_and_the_next_one_passes() {
+        use tokio::io::AsyncReadExt;
+        let length = MAX_FRAME + (16 << 20);
+        let start =
+            br#"{"jsonrpc":"2.0","id":"huge","method":"textDocument/hover","params":{"pad":""#;
+        let end = br#""}}"#;
+        let header = format!("Content-Length: {length}\r\n\r\n");
+        let pad = (length - start.len() - end.len()) as u64;
+        let good = frame(&body(json!({"jsonrpc": "2.0", "id": 2, "method": "m"})));
+        let input = std::io::Cursor::new(header.into_bytes())
+            .chain(&start[..])
+            .chain(tokio::io::repeat(b'x').take(pad))
+            .chain(&end[..])
+            .chain(std::io::Cursor::new(good.clone()));
+        let (client_side, output) = tokio::io::duplex(1 << 16);
+        let mut wire = guard(input, output);
+        let mut client_in = BufReader::new(client_side);
+        let wait = std::time::Duration::from_secs(60);
+        let answer = tokio::time::timeout(wait, read_frame(&mut client_in))
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let answer: Value = serde_json::from_slice(&answer).unwrap();
+        assert_eq!(answer["id"], "huge", "{answer}");
+        assert_eq!(answer["error"]["code"], -32600, "{answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains("too large"), "{message}");
+        let mut server_in = BufReader::new(&mut wire.input);
+        let passed = tokio::time::timeout(wait, read_frame(&mut server_in))
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(frame(&passed), good, "the server sees only the next frame");
+    }
+
+    #[tokio::test]
+    async fn only_the_skipped_frames_start_is_kept_and_a_notification_gets_no_answer() {
+        use tokio::io::AsyncReadExt;
+        let length = MAX_FRAME + 1;
+        let start = br#"{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"text":""#;
+        let header = format!("Content-Length: {length}\r\n\r\n");
+        let input = header
+            .as_bytes()
+            .chain(&start[..])
+            .chain(tokio::io::repeat(b'x').take((length - start.len()) as u64))
+            .chain(&b"Content-Length: 2\r\n\r\n{}"[..]);
+        let mut input = BufReader::new(input);
+        let Some(ClientFrame::TooLarge { length: read, head }) =
+            read_client_frame(&mut input).await.unwrap()
+        else {
+            panic!("expected a refused frame");
+        };
+        assert_eq!((read, head.len()), (length, REFUSED_HEAD));
+        assert_eq!(refusal(length, &head), None);
+        assert_eq!(
+            read_client_frame(&mut input).await.unwrap(),
+            Some(ClientFrame::Body(b"{}".to_vec()))
+        );
+        assert_eq!(read_client_frame(&mut input).await.unwrap(), None);
+    }
+
+    #[test]
+    fn a_frames_start_tells_its_id_only_for_a_request() {
+        let request = FrameHead::read(br#"{"jsonrpc":"2.0","id":7,"method":"x","params":{"a":"#);
+        assert_eq!(
+            request,
+            FrameHead {
+                id: Some(json!(7)),
+                is_request: true
+            }
+        );
+        // An `id` inside `params` is not the message's.
+        let nested = FrameHead::read(br#"{"method":"x","params":{"id":3,"text":"abc"#);
+        assert_eq!(nested.id, None);
+        let response = FrameHead::read(br#"{"jsonrpc":"2.0","id":"r","result":[1,2"#);
+        assert!(!response.is_request);
+        assert!(refusal(MAX_FRAME + 1, br#"{"id":"r","result":["#).is_none());
+        assert_eq!(FrameHead::read(b"\xff\xfe garbage"), FrameHead::default());
+    }
+
+    /// A client that sends garbage and never reads the error answers: the
+    /// guard stops reading its input once a few answers wait, so memory
+    /// cannot grow. (On a paused clock, the timeout fires only when every
+    /// task is stuck waiting.)
+    #[tokio::test(start_paused = true)]
+    async fn error_answers_to_a_client_that_does_not_read_hold_up_its_input() {
+        const FRAMES: usize = 10_000;
+        let (client_input, guard_input) = tokio::io::duplex(4 << 10);
+        let (client_output, guard_output) = tokio::io::duplex(4 << 10);
+        let wire = guard(guard_input, guard_output);
+        let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let writer = tokio::spawn({
+            let sent = sent.clone();
+            let mut client_input = client_input;
+            async move {
+                for _ in 0..FRAMES {
+                    client_input.write_all(&frame(b"{oops")).await.unwrap();
+                    sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                client_input
+            }
+        });
+        let mut writer = writer;
+        let stalled = tokio::time::timeout(std::time::Duration::from_secs(60), &mut writer).await;
+        assert!(
+            stalled.is_err(),
+            "all {FRAMES} frames were taken while no answer was read"
+        );
+        let taken = sent.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            taken < 1_000,
+            "{taken} frames taken while no answer was read"
+        );
+        // Once the client reads, every frame is answered.
+        let mut client_in = BufReader::new(client_output);
+        for n in 0..FRAMES {
+            let answer = read_frame(&mut client_in).await.unwrap();
+            let answer: Value = serde_json::from_slice(&answer.unwrap()).unwrap();
+            assert_eq!(answer["error"]["code"], -32700, "answer {n}: {answer}");
+        }
+        writer.await.unwrap();
+        drop(wire);
     }
 
     #[tokio::test]
