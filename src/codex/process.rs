@@ -114,6 +114,7 @@ pub fn spawn(
         });
     }
     let pid = child.id();
+    super::reaper::register_app_server(pid);
     tracing::info!("started {} app-server (pid {pid:?})", binary.display());
     Ok((AppServerProcess { child, pid }, stdout, stdin))
 }
