@@ -1,11 +1,19 @@
 //! The `codex-ls` binary: command line, tracing to stderr, LSP on stdio.
 //! Nothing else touches stdio.
+//!
+//! Every way a session ends takes the same exit path: `exit` (after
+//! `shutdown` or not), stdin closed, SIGHUP (the editor's terminal closed),
+//! SIGINT, SIGTERM, and the editor closing our stdout or stderr. It cancels
+//! the runs, removes every snapshot directory, and kills and reaps the
+//! app-server's whole process tree before the process exits.
 
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
 use codex_ls::codex::ProcessLauncher;
-use codex_ls::codex::process;
+use codex_ls::codex::{process, reaper};
+use codex_ls::prompt::snapshot;
 use tower_lsp_server::Server;
 use tracing_subscriber::EnvFilter;
 
@@ -27,8 +35,13 @@ Environment:
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("--version" | "-V") => println!("codex-ls {}", env!("CARGO_PKG_VERSION")),
-        Some("--help" | "-h") => print!("{HELP}"),
+        // A closed stdout is no reason to panic.
+        Some("--version" | "-V") => {
+            let _ = writeln!(std::io::stdout(), "codex-ls {}", env!("CARGO_PKG_VERSION"));
+        }
+        Some("--help" | "-h") => {
+            let _ = write!(std::io::stdout(), "{HELP}");
+        }
         Some("ask") => match codex_ls::ask::parse_args(&args[1..]) {
             Ok(ask) => {
                 // Warnings, and the Codex version found (a line worth
@@ -75,42 +88,145 @@ fn init_tracing(default: &str) {
         EnvFilter::try_from_env("CODEX_LS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| StderrLog)
+        // Its report of a failed write is an `eprintln!`, which panics when
+        // stderr is closed.
+        .log_internal_errors(false)
         .with_ansi(false)
         .init();
 }
 
+/// Log lines go to stderr, and are dropped once the editor has closed it
+/// (Neovim does when it quits): a log line must never end the process, nor
+/// skip its cleanup. The closed stderr itself ends the session (see
+/// [`stdio_closed`]).
+struct StderrLog;
+
+impl Write for StderrLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
+}
+
 async fn run_ask(args: codex_ls::ask::AskArgs) -> i32 {
     process::become_subreaper();
+    reaper::start();
     let code = codex_ls::ask::run(args).await;
     process::kill_and_reap_descendants(Duration::from_secs(1), &[]);
     code
 }
 
 async fn serve() {
-    // Orphaned codex helpers are reparented to us, so we can reap them.
+    // Orphaned codex helpers are reparented to us, so we can reap them, as
+    // they exit and at the end.
     process::become_subreaper();
-    let (service, socket, supervisor) = codex_ls::build_service(Arc::new(ProcessLauncher));
+    reaper::start();
+    let (service, socket, session) = codex_ls::build_service(Arc::new(ProcessLauncher));
     // A bad frame from the client must not end the session (see lsp::wire).
     let wire = codex_ls::lsp::wire::guard(tokio::io::stdin(), tokio::io::stdout());
     let serve = Server::new(wire.input, wire.output, socket).serve(service);
-    tokio::select! {
-        () = serve => tracing::info!("the client closed the connection"),
-        () = terminated() => tracing::info!("terminated by signal"),
-    }
+    let end = tokio::select! {
+        () = serve => "the client closed the connection".to_string(),
+        signal = exit_signal() => format!("ended by {signal}"),
+        stream = stdio_closed() => format!("the client closed our {stream}"),
+    };
+    // First what must not outlive us whatever happens next: the runs stop
+    // and the unsaved text in their snapshots goes, synchronously (a run
+    // task may never run again).
+    let cancelled = session.cancel_runs();
+    let removed = snapshot::remove_all();
+    tracing::info!("{end}; cancelled {cancelled} runs, removed {removed} snapshot directories");
     // The server's last answers (e.g. to `shutdown`) go out before we exit.
     let _ = tokio::time::timeout(Duration::from_millis(500), wire.flushed).await;
-    // After exit, or stdin EOF without shutdown: nothing may outlive us.
-    supervisor.shutdown().await;
+    // Nothing Codex started may outlive us.
+    session.shutdown().await;
     process::kill_and_reap_descendants(Duration::from_millis(500), &[]);
 }
 
-async fn terminated() {
+/// Resolves with the name of the first signal that ends the session:
+/// SIGHUP (the terminal of a terminal editor closed), SIGINT or SIGTERM.
+async fn exit_signal() -> &'static str {
     use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            term.recv().await;
+    async fn received(kind: SignalKind, name: &'static str) -> &'static str {
+        match signal(kind) {
+            Ok(mut stream) => {
+                stream.recv().await;
+                name
+            }
+            Err(err) => {
+                tracing::warn!("cannot watch for {name}: {err}");
+                std::future::pending().await
+            }
         }
+    }
+    tokio::select! {
+        name = received(SignalKind::hangup(), "SIGHUP") => name,
+        name = received(SignalKind::interrupt(), "SIGINT") => name,
+        name = received(SignalKind::terminate(), "SIGTERM") => name,
+    }
+}
+
+/// Resolves when the client closes the read end of our stdout or stderr
+/// (`stdout` or `stderr`). A closed stdout would otherwise be noticed only
+/// at the next message, and a closed stderr never: the session would go on
+/// with nobody listening.
+async fn stdio_closed() -> &'static str {
+    let (closed, on_closed) = tokio::sync::oneshot::channel();
+    // A plain thread, not the runtime's blocking pool: the runtime must not
+    // wait for it when the process ends.
+    let watcher = std::thread::Builder::new()
+        .name("stdio-watch".to_string())
+        .spawn(move || {
+            if let Some(stream) = wait_for_closed_stdio() {
+                let _ = closed.send(stream);
+            }
+        });
+    if watcher.is_err() {
+        return std::future::pending().await;
+    }
+    match on_closed.await {
+        Ok(stream) => stream,
         Err(_) => std::future::pending().await,
+    }
+}
+
+/// Blocks until stdout or stderr reports an error or a hang-up: a pipe
+/// whose reader is gone reports POLLERR, a terminal that went away POLLHUP.
+/// Asking for no events means nothing else wakes it (regular files and
+/// /dev/null never do). `None` when neither can be watched.
+fn wait_for_closed_stdio() -> Option<&'static str> {
+    const NAMES: [&str; 2] = ["stdout", "stderr"];
+    let mut fds = [1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
+    loop {
+        if fds.iter().all(|fd| fd.fd < 0) {
+            return None;
+        }
+        // SAFETY: poll reads and writes only the array it is given, whose
+        // length it is told.
+        let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+        if ready < 0 {
+            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return None;
+        }
+        for (fd, name) in fds.iter_mut().zip(NAMES) {
+            if fd.revents & libc::POLLNVAL != 0 {
+                // Not open at all: nothing to watch (poll skips fd -1).
+                fd.fd = -1;
+            } else if fd.revents & (libc::POLLERR | libc::POLLHUP) != 0 {
+                return Some(name);
+            }
+        }
     }
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::mock_model::{MockModel, Scenario, call_outputs, says_declined};
+use support::processes::{process_table, wait_until};
 use support::tools::codex_binary;
 use tokio::process::Command;
 use tokio::sync::Mutex;
@@ -103,6 +104,8 @@ struct SpecRun {
     output: String,
     /// Holds the workspace (`workspace/`) until the test ends.
     home: tempfile::TempDir,
+    /// Neovim's LSP log, which holds codex-ls's stderr.
+    lsp_log: String,
 }
 
 impl SpecRun {
@@ -128,6 +131,9 @@ async fn run_spec(spec: Spec) -> SpecRun {
     let mut settings = spec.settings;
     settings["codexPath"] = json!(codex.display().to_string());
     let tests = repo().join("editors/nvim/tests");
+    // A temp dir of its own, so the test can list the snapshots codex-ls
+    // leaves (it inherits Neovim's environment).
+    std::fs::create_dir_all(home.path().join("tmp")).expect("tmp");
     let stdout_path = home.path().join("nvim.out");
     let stdout = std::fs::File::create(&stdout_path).expect("nvim.out");
     let stderr = stdout.try_clone().expect("nvim.out");
@@ -151,6 +157,7 @@ async fn run_spec(spec: Spec) -> SpecRun {
         .env("XDG_DATA_HOME", xdg("data"))
         .env("XDG_STATE_HOME", xdg("state"))
         .env("XDG_CACHE_HOME", xdg("cache"))
+        .env("TMPDIR", home.path().join("tmp"))
         .stdin(Stdio::null())
         .stdout(Stdio::from(stdout))
         .stderr(Stdio::from(stderr))
@@ -194,7 +201,12 @@ async fn run_spec(spec: Spec) -> SpecRun {
     }
     // Shown with `--nocapture`.
     println!("spec {}:\n{output}", spec.file);
-    SpecRun { mock, output, home }
+    SpecRun {
+        mock,
+        output,
+        home,
+        lsp_log,
+    }
 }
 
 #[tokio::test]
@@ -366,4 +378,64 @@ async fn approvals_are_answered_through_vim_ui_select() {
         says_declined(&told),
         "the model was not told of the decline: {told}"
     );
+}
+
+#[tokio::test]
+async fn quitting_neovim_mid_run_leaves_no_process_and_no_snapshot() {
+    // codex-ls outlives Neovim by a moment, reparented to the nearest
+    // subreaper: make that this test process, so it can read codex-ls's
+    // exit status (101 after a panic) and see what its tree left.
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes plain integers.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let partial = "Thinking about ";
+    let run = run_spec(Spec {
+        file: "quit_spec.lua",
+        scenarios: vec![Scenario::Hang {
+            chunks_before: vec![partial.to_string()],
+        }],
+        data: json!({"prompt": "What does add do?", "partial": partial}),
+        settings: json!({}),
+        start: Start::Enable,
+    })
+    .await;
+    let pid: i32 = run
+        .output
+        .lines()
+        .find_map(|line| line.strip_prefix("codex-ls pid: "))
+        .and_then(|pid| pid.trim().parse().ok())
+        .unwrap_or_else(|| panic!("the spec did not say codex-ls's pid\n{}", run.output));
+    let mut status = 0;
+    let exited = wait_until(Duration::from_secs(5), || {
+        // SAFETY: waitpid on one pid (our child since Neovim exited) with
+        // WNOHANG; it writes only `status`.
+        unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) == pid }
+    })
+    .await;
+    assert!(exited, "codex-ls did not exit after Neovim quit");
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    assert_eq!(
+        code,
+        Some(0),
+        "codex-ls ended with wait status {status:#x}; lsp.log:\n{}",
+        run.lsp_log
+    );
+    assert!(!run.lsp_log.contains("panicked"), "{}", run.lsp_log);
+    // Whatever codex-ls left would now be our child; zombies are gone.
+    let me = std::process::id();
+    let left = || {
+        process_table()
+            .into_iter()
+            .filter(|(_, state, parent)| *parent == me && *state != 'Z')
+            .map(|(pid, _, _)| pid)
+            .collect::<Vec<_>>()
+    };
+    let clean = wait_until(Duration::from_secs(2), || left().is_empty()).await;
+    assert!(clean, "processes left behind: {:?}", left());
+    let snapshots: Vec<_> = std::fs::read_dir(run.home.path().join("tmp"))
+        .expect("tmp")
+        .flatten()
+        .map(|entry| entry.file_name())
+        .filter(|name| name.to_string_lossy().starts_with("codex-ls-run-"))
+        .collect();
+    assert!(snapshots.is_empty(), "snapshots left behind: {snapshots:?}");
 }

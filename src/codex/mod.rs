@@ -7,6 +7,7 @@ pub mod error;
 pub mod lines;
 pub mod process;
 pub mod protocol;
+pub mod reaper;
 pub mod supervisor;
 pub mod turn;
 pub mod version;

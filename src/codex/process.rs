@@ -77,11 +77,13 @@ impl AppServerProcess {
 /// kills the process (`kill_on_drop`).
 fn watch_exit(mut child: Child) -> ProcessExit {
     let (ended, exit) = watch::channel(None);
+    let pid = child.id();
     tokio::spawn(async move {
         let how = match child.wait().await {
             Ok(status) => status.to_string(),
             Err(err) => format!("could not wait for it: {err}"),
         };
+        super::reaper::forget_app_server(pid);
         let _ = ended.send(Some(how));
     });
     ProcessExit(exit)
@@ -155,6 +157,7 @@ pub fn spawn(
         tokio::spawn(lines::drain_stderr(stderr));
     }
     let pid = child.id();
+    super::reaper::register_app_server(pid);
     tracing::info!("started {} app-server (pid {pid:?})", binary.display());
     let exit = watch_exit(child);
     Ok((AppServerProcess { pid, exit }, stdout, stdin))

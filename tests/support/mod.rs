@@ -6,4 +6,5 @@ pub mod fake_app_server;
 pub mod harness;
 pub mod lsp_client;
 pub mod mock_model;
+pub mod processes;
 pub mod tools;
