@@ -24,7 +24,7 @@ use support::editor::{
 };
 use support::harness::{
     Asked, FakeLauncher, Harness, Plan, SNAPSHOT_PREFIX, ScriptedLauncher, WAIT, range,
-    snapshot_root, streaming_caps,
+    snapshot_root, streaming_caps, transcript,
 };
 use support::lsp_client::TestClient;
 use support::mock_model::{MockModel, Scenario};
@@ -403,6 +403,190 @@ async fn prompts_answers_and_file_contents_stay_out_of_the_log_at_info() {
     // The check can see a leak: at trace level the transport logs messages.
     let traced = stderr_of_a_run(Some("trace")).await;
     assert!(traced.contains(SECRET_PROMPT), "trace logs no messages?");
+}
+
+/// Every event the process logs, at every level, with its level: a global
+/// subscriber (the tasks of a run log from any worker thread), installed
+/// once for this test binary.
+mod captured_log {
+    use std::fmt::Write;
+    use std::sync::{Mutex, Once};
+
+    use tracing::field::{Field, Visit};
+    use tracing::{Event, Level, Subscriber};
+    use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+
+    static EVENTS: Mutex<Vec<(Level, String)>> = Mutex::new(Vec::new());
+    static INSTALL: Once = Once::new();
+
+    struct Capture;
+
+    struct Fields(String);
+
+    impl Visit for Fields {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            let _ = write!(self.0, " {}={value:?}", field.name());
+        }
+    }
+
+    impl<S: Subscriber> Layer<S> for Capture {
+        fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+            let mut fields = Fields(String::new());
+            event.record(&mut fields);
+            let level = *event.metadata().level();
+            EVENTS.lock().unwrap().push((level, fields.0));
+        }
+    }
+
+    pub fn install() {
+        INSTALL.call_once(|| {
+            let subscriber = tracing_subscriber::registry().with(Capture);
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+        });
+    }
+
+    /// The events holding `needle`, as `(level, fields)`.
+    pub fn holding(needle: &str) -> Vec<(Level, String)> {
+        EVENTS
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, text)| text.contains(needle))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Asserts that `secret` was logged, but only below `info` (at `debug` or
+/// `trace`, where content may appear): the check could see a leak.
+fn logged_only_below_info(secret: &str) {
+    let events = captured_log::holding(secret);
+    let leaks: Vec<_> = events
+        .iter()
+        .filter(|(level, _)| *level <= tracing::Level::INFO)
+        .collect();
+    assert!(leaks.is_empty(), "logged at info or above: {leaks:?}");
+    assert!(
+        events
+            .iter()
+            .any(|(level, _)| *level >= tracing::Level::DEBUG),
+        "{secret} was never logged, even at debug: the check sees nothing"
+    );
+}
+
+/// What a hostile app-server gets wrong.
+#[derive(Clone, Copy)]
+enum Malformed {
+    /// Notifications of the turn whose values have the wrong type.
+    Notification,
+    /// The answer to `thread/start`.
+    Reply,
+}
+
+const SECRET_NOTIFICATION: &str = "NOTIFICATION-SECRET-3c9a71";
+const SECRET_REPLY: &str = "REPLY-SECRET-e08d52";
+const SECRET_MALFORMED_ANSWER: &str = "MALFORMED-ANSWER-SECRET-77c1b4";
+
+/// An app-server that sends one kind of malformed message holding a secret,
+/// and otherwise answers every turn with "Done".
+async fn malformed_app_server(io: tokio::io::DuplexStream, malformed: Malformed) {
+    let (read, mut write) = tokio::io::split(io);
+    let mut lines = BufReader::new(read).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let Ok(message) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        let id = message["id"].clone();
+        let reply = |result: Value| format!("{}\n", json!({"id": id, "result": result}));
+        let send = match message["method"].as_str() {
+            Some("initialize") => reply(json!({"userAgent": "fake/0.169.0 (test)"})),
+            Some("thread/start") => match malformed {
+                Malformed::Reply => {
+                    reply(json!({"thread": format!("let api_key = \"{SECRET_REPLY}\"")}))
+                }
+                Malformed::Notification => reply(json!({"thread": {"id": "th"}})),
+            },
+            Some("turn/start") => {
+                let thread = message["params"]["threadId"].clone();
+                let secret = format!("let api_key = \"{SECRET_NOTIFICATION}\"");
+                // A wrong type, and an unknown variant of the turn's status.
+                let retry = json!({"method": "error", "params": {"threadId": thread,
+                    "turnId": "tu", "error": {"message": "busy"}, "willRetry": secret}});
+                let status = json!({"method": "turn/completed", "params": {"threadId": thread,
+                    "turn": {"id": "tu", "status": "completed", "error": secret}}});
+                let delta = json!({"method": "item/agentMessage/delta",
+                    "params": {"threadId": thread, "turnId": "tu", "itemId": "m", "delta": "Done"}});
+                let done = json!({"method": "turn/completed", "params": {"threadId": thread,
+                    "turn": {"id": "tu", "status": "completed", "error": null,
+                        "items": [{"type": "agentMessage", "id": "m", "text": "Done"}]}}});
+                format!(
+                    "{}{retry}\n{status}\n{delta}\n{done}\n",
+                    reply(json!({"turn": {"id": "tu", "status": "inProgress"}}))
+                )
+            }
+            _ => continue,
+        };
+        if write.write_all(send.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_quoted_by_malformed_json_from_codex_stay_out_of_the_log_at_info() {
+    captured_log::install();
+
+    // A review answer that is JSON of the wrong shape, quoting code.
+    let answer = json!({"findings": format!("let api_key = \"{SECRET_MALFORMED_ANSWER}\"")});
+    let turns = vec![transcript("ok").with_answer(&answer.to_string())];
+    let mut h = Harness::start(FakeLauncher::replaying(turns)).await;
+    let uri = h.open("x.rs", "fn x() {}\n", Some("fn x() {}\n")).await;
+    let token = json!("malformed-answer");
+    h.command(
+        "codex.review",
+        json!({"textDocument": {"uri": uri}, "range": range(0, 0, 0, 9), "progressToken": token}),
+    )
+    .await
+    .unwrap();
+    let (_, _, end) = h.progress_until_end(&token).await;
+    assert_eq!(end["codex"]["error"]["code"], "invalid-answer", "{end}");
+    let message = end["codex"]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("invalid type: string"), "{message}");
+    assert!(!message.contains(SECRET_MALFORMED_ANSWER), "{message}");
+    let published = h.diagnostics(&uri).await;
+    assert!(
+        !published.to_string().contains(SECRET_MALFORMED_ANSWER),
+        "{published}"
+    );
+    h.finish().await;
+    logged_only_below_info(SECRET_MALFORMED_ANSWER);
+
+    // Malformed notifications are ignored, and the run completes.
+    let script = ScriptedLauncher(|io| malformed_app_server(io, Malformed::Notification));
+    let mut h = Harness::start(script).await;
+    let uri = h.open("a.rs", "x\n", None).await;
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": "notification"}))
+        .await;
+    let (_, _, end) = h.progress_until_end(&json!("notification")).await;
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    h.finish().await;
+    logged_only_below_info(SECRET_NOTIFICATION);
+
+    // A malformed reply fails the run, and says why without the value.
+    let script = ScriptedLauncher(|io| malformed_app_server(io, Malformed::Reply));
+    let mut h = Harness::start(script).await;
+    let uri = h.open("a.rs", "x\n", None).await;
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": "reply"}))
+        .await;
+    let (_, _, end) = h.progress_until_end(&json!("reply")).await;
+    assert_eq!(end["codex"]["status"], "failed", "{end}");
+    let message = end["codex"]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("thread/start"), "{message}");
+    assert!(!message.contains(SECRET_REPLY), "{message}");
+    let published = h.diagnostics(&uri).await;
+    assert!(!published.to_string().contains(SECRET_REPLY), "{published}");
+    h.finish().await;
+    logged_only_below_info(SECRET_REPLY);
 }
 
 // ---------------------------------------------------------------------------

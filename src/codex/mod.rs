@@ -6,6 +6,7 @@ pub mod connection;
 pub mod error;
 pub mod process;
 pub mod protocol;
+pub mod serde_message;
 pub mod supervisor;
 pub mod turn;
 
