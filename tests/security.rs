@@ -23,8 +23,8 @@ use support::editor::{
     did_open, file_uri, initialize_params, progress_until_end, serve_in_process, spawn_binary,
 };
 use support::harness::{
-    Asked, FakeLauncher, Harness, Plan, SNAPSHOT_PREFIX, ScriptedLauncher, WAIT, range,
-    snapshot_root, streaming_caps, transcript,
+    Asked, FakeLauncher, Harness, Plan, SNAPSHOT_PREFIX, ScriptedLauncher, WAIT, answers_folder,
+    range, snapshot_root, streaming_caps, transcript,
 };
 use support::lsp_client::TestClient;
 use support::mock_model::{MockModel, Scenario};
@@ -342,6 +342,239 @@ async fn symlinks_that_stay_inside_and_a_symlinked_workspace_root_still_attach_b
         );
     }
     h.finish().await;
+}
+
+// ---------------------------------------------------------------------------
+// Answer files
+// ---------------------------------------------------------------------------
+
+/// A client that gets answers as files: it can show documents, and has no
+/// progress stream.
+fn answer_file_caps() -> Value {
+    json!({"window": {"showDocument": {"support": true}}, "general": {"positionEncodings": ["utf-16"]}})
+}
+
+/// Starts a harness of such a client whose Codex answers with the recorded
+/// `ok` turn, and opens a document; returns it, its URI and the folder its
+/// answers go to (which the caller removes).
+async fn answer_file_client() -> (Harness, String, PathBuf) {
+    let h = Harness::start_with(
+        FakeLauncher::playing(&["ok"]),
+        answer_file_caps(),
+        json!({}),
+    )
+    .await;
+    let folder = answers_folder(h.workspace.path());
+    let mut h = h;
+    let uri = h.open("g.rs", "fn g() {}\n", Some("fn g() {}\n")).await;
+    (h, uri, folder)
+}
+
+/// Runs "Explain" on `uri` with no progress token.
+async fn run_for_an_answer(h: &mut Harness, uri: &str) {
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Explain"}))
+        .await;
+}
+
+/// Accepts the next `window/showDocument`; returns the answer file it shows.
+async fn answer_file_shown(h: &mut Harness) -> PathBuf {
+    let (id, params) = h.client.expect_request("window/showDocument", WAIT).await;
+    h.client.respond(id, json!({"success": true})).await;
+    let uri = params["uri"].as_str().unwrap();
+    PathBuf::from(uri.strip_prefix("file://").unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_symlink_planted_as_the_answers_folder_is_never_written_through() {
+    let (mut h, uri, folder) = answer_file_client().await;
+    std::fs::create_dir_all(folder.parent().unwrap()).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), &folder).unwrap();
+    run_for_an_answer(&mut h, &uri).await;
+    // Refused: the answer comes in a message instead.
+    let answer = transcript("ok").assistant_text().unwrap();
+    let shown = h.shown_message(&answer).await;
+    std::fs::remove_file(&folder).unwrap();
+    let written: Vec<_> = std::fs::read_dir(elsewhere.path()).unwrap().collect();
+    assert!(
+        written.is_empty(),
+        "written through the symlink: {written:?}"
+    );
+    assert_eq!(shown["type"], 3, "{shown}");
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_symlink_planted_as_an_answer_file_is_never_written_through() {
+    let (mut h, uri, folder) = answer_file_client().await;
+    std::fs::create_dir_all(&folder).unwrap();
+    let victim_dir = tempfile::tempdir().unwrap();
+    let victim = victim_dir.path().join("victim.txt");
+    std::fs::write(&victim, "keep me\n").unwrap();
+    // The names the answer of the first turn can get while the test lasts.
+    let turn: String = format!("{}-1", transcript("ok").turn_id)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for stamp in now - 1..=now + WAIT.as_secs() + 5 {
+        std::os::unix::fs::symlink(&victim, folder.join(format!("{stamp}-{turn}.md"))).unwrap();
+    }
+    run_for_an_answer(&mut h, &uri).await;
+    let file = answer_file_shown(&mut h).await;
+    let victim_now = std::fs::read_to_string(&victim).unwrap();
+    let meta = std::fs::symlink_metadata(&file).unwrap();
+    let markdown = std::fs::read_to_string(&file).unwrap();
+    let (file_mode, folder_mode) = (mode(&file), mode(&folder));
+    std::fs::remove_dir_all(&folder).unwrap();
+    assert_eq!(victim_now, "keep me\n", "the symlink was written through");
+    assert!(meta.is_file(), "{} is not a regular file", file.display());
+    assert!(file.starts_with(&folder), "{}", file.display());
+    assert_eq!(file_mode, 0o600);
+    assert_eq!(folder_mode, 0o700);
+    assert!(markdown.contains(&transcript("ok").assistant_text().unwrap()));
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_answer_files_are_pruned_to_the_newest_200_within_14_days() {
+    let (mut h, uri, folder) = answer_file_client().await;
+    std::fs::create_dir_all(&folder).unwrap();
+    let now = std::time::SystemTime::now();
+    let create = |name: String, age: Duration| {
+        let path = folder.join(name);
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_modified(now - age).unwrap();
+        path
+    };
+    let day = Duration::from_secs(24 * 60 * 60);
+    let stale: Vec<PathBuf> = (0..3)
+        .map(|n| create(format!("stale-{n}.md"), 15 * day))
+        .collect();
+    let kept: Vec<PathBuf> = (0..199)
+        .map(|n| create(format!("kept-{n}.md"), Duration::from_secs(60 + n)))
+        .collect();
+    let pushed_out: Vec<PathBuf> = (0..4)
+        .map(|n| create(format!("oldest-{n}.md"), day + Duration::from_secs(n)))
+        .collect();
+    let not_an_answer = create("notes.txt".into(), 30 * day);
+    run_for_an_answer(&mut h, &uri).await;
+    let file = answer_file_shown(&mut h).await;
+    let answers: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
+        .collect();
+    let gone = |paths: &[PathBuf]| paths.iter().all(|path| !path.exists());
+    let (stale_gone, pushed_out_gone) = (gone(&stale), gone(&pushed_out));
+    let all_kept = kept.iter().all(|path| path.exists()) && file.exists();
+    let other_kept = not_an_answer.exists();
+    std::fs::remove_dir_all(&folder).unwrap();
+    assert_eq!(answers.len(), 200);
+    assert!(stale_gone, "answers older than 14 days are left");
+    assert!(pushed_out_gone, "more than 200 answers are left");
+    assert!(all_kept, "a recent answer was removed");
+    assert!(other_kept, "a file that is no answer was removed");
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn without_home_or_xdg_cache_home_answers_never_go_to_the_temp_dir() {
+    let mock = MockModel::start(vec![Scenario::text(["The answer: ", SECRET_ANSWER, "."])]).await;
+    let home = home_for(&mock);
+    let tmp = home.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let workspace = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_codex-ls"));
+    child
+        .env("CODEX_HOME", home.path())
+        .env_remove("HOME")
+        .env_remove("XDG_CACHE_HOME")
+        .env("TMPDIR", &tmp)
+        .env_remove("CODEX_LS_LOG")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let mut child = child.spawn().unwrap();
+    let mut client = TestClient::new(child.stdout.take().unwrap(), child.stdin.take().unwrap());
+    client
+        .initialize(initialize_params(
+            workspace.path(),
+            answer_file_caps(),
+            json!({"codexPath": codex_binary().display().to_string()}),
+        ))
+        .await;
+    let uri = file_uri(&workspace.path().join("a.rs"));
+    did_open(&mut client, &uri, "fn a() {}\n").await;
+    client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "codex.run", "arguments": [{"textDocument": {"uri": uri}, "prompt": "Explain"}]}),
+        )
+        .await
+        .expect("codex.run");
+    // Either a private runtime directory of the user took the answer, or
+    // (none here) it is shown in a message; never a file in the temp dir.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let answered =
+        |m: &Value| m["method"] == "window/showMessage" && m.to_string().contains(SECRET_ANSWER);
+    let shown_as_file = loop {
+        client.drain(Duration::from_millis(100)).await;
+        let unclaimed = client.unclaimed();
+        if unclaimed.iter().any(answered) {
+            break false;
+        }
+        if unclaimed
+            .iter()
+            .any(|m| m["method"] == "window/showDocument")
+        {
+            break true;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the answer was never shown"
+        );
+    };
+    let in_tmp: Vec<PathBuf> = tree(&tmp)
+        .into_iter()
+        .filter(|path| {
+            path.is_file()
+                && std::fs::read_to_string(path).is_ok_and(|text| text.contains(SECRET_ANSWER))
+        })
+        .collect();
+    assert!(in_tmp.is_empty(), "answers in the temp dir: {in_tmp:?}");
+    assert!(!tmp.join("codex-ls").exists());
+    if shown_as_file {
+        // A private runtime directory of the user took the answer.
+        let (id, params) = client.expect_request("window/showDocument", WAIT).await;
+        client.respond(id, json!({"success": true})).await;
+        let path = params["uri"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("file://");
+        // SAFETY: getuid has no preconditions.
+        let runtime = format!("/run/user/{}", unsafe { libc::getuid() });
+        assert!(path.starts_with(&runtime), "{path}");
+        std::fs::remove_dir_all(Path::new(path).parent().unwrap()).unwrap();
+    } else {
+        client
+            .expect_notification_where(
+                "window/showMessage",
+                |p| p.to_string().contains(SECRET_ANSWER),
+                WAIT,
+            )
+            .await;
+    }
+    client.allow_unclaimed("window/showMessage");
+    client.allow_unclaimed("$/progress");
+    client.shutdown_and_exit().await;
+    let exited = tokio::time::timeout(WAIT, child.wait()).await;
+    assert!(exited.is_ok(), "codex-ls did not exit");
 }
 
 // ---------------------------------------------------------------------------
