@@ -345,6 +345,132 @@ async fn symlinks_that_stay_inside_and_a_symlinked_workspace_root_still_attach_b
 }
 
 // ---------------------------------------------------------------------------
+// Agent file changes
+// ---------------------------------------------------------------------------
+
+/// A harness whose Codex changes `path` (relative to the workspace) with
+/// `diff` in its turn, for a client that applies versioned edits.
+async fn agent_changes(path: &str, diff: &str) -> Harness {
+    let changes =
+        json!([{"path": path, "kind": {"type": "update", "move_path": null}, "diff": diff}]);
+    let caps = json!({
+        "window": {"workDoneProgress": true},
+        "workspace": {"applyEdit": true, "workspaceEdit": {"documentChanges": true}},
+        "general": {"positionEncodings": ["utf-16"]}
+    });
+    Harness::start_with(
+        FakeLauncher::replaying(vec![transcript("ok").with_file_change(changes)]),
+        caps,
+        json!({"sandbox": "workspace-write"}),
+    )
+    .await
+}
+
+/// Runs "Change it" on `uri`; the run must complete, and its change not
+/// reach the buffer: returns the warning published instead.
+async fn change_not_mirrored(h: &mut Harness, uri: &str, token: &str) -> String {
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Change it", "progressToken": token}))
+        .await;
+    let published = h.diagnostics(uri).await;
+    let diagnostic = &published["diagnostics"][0];
+    assert_eq!(diagnostic["code"], "merge-conflict", "{published}");
+    assert_eq!(diagnostic["severity"], 2, "{published}");
+    let (_, _, end) = h.progress_until_end(&json!(token)).await;
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    diagnostic["message"].as_str().unwrap().to_string()
+}
+
+/// Whether some thread holds the FIFO open for reading (one blocked in
+/// `open` counts): a non-blocking open for writing fails with ENXIO when
+/// none does.
+fn fifo_has_a_reader(fifo: &Path) -> bool {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(fifo)
+    {
+        Ok(_) => true,
+        Err(err) => {
+            assert_eq!(err.raw_os_error(), Some(libc::ENXIO), "{err}");
+            false
+        }
+    }
+}
+
+/// Frees a thread stuck opening the FIFO when the test fails, so that the
+/// runtime can shut down.
+struct FifoWriterOnDrop(PathBuf);
+
+impl Drop for FifoWriterOnDrop {
+    fn drop(&mut self) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&self.0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_change_to_a_fifo_never_blocks_a_thread() {
+    let mut h = agent_changes(
+        "pipe.rs",
+        "@@ -1,3 +1,3 @@\n fn a() {\n-    1\n+    2\n }\n",
+    )
+    .await;
+    let fifo = h.workspace.path().join("pipe.rs");
+    let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+    let _unblock = FifoWriterOnDrop(fifo.clone());
+    let uri = file_uri(&fifo);
+    h.open_uri(&uri, "fn a() {\n    1\n}\n").await;
+    let message = change_not_mirrored(&mut h, &uri, "fifo").await;
+    assert!(message.contains("not a regular file"), "{message}");
+    assert!(
+        !fifo_has_a_reader(&fifo),
+        "a thread is stuck opening the FIFO"
+    );
+    h.finish().await;
+}
+
+/// The peak resident memory of this process, in bytes.
+fn peak_memory() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status
+        .lines()
+        .find(|line| line.starts_with("VmHWM:"))
+        .unwrap();
+    let kib: u64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .unwrap();
+    kib * 1024
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_change_to_a_huge_file_is_not_read() {
+    let mut h = agent_changes("big.rs", "@@ -1 +1 @@\n-x\n+y\n").await;
+    let big = h.workspace.path().join("big.rs");
+    // Sparse: 2 GiB that cost no disk, behind a 2-byte buffer.
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    let uri = file_uri(&big);
+    h.open_uri(&uri, "x\n").await;
+    let message = change_not_mirrored(&mut h, &uri, "huge").await;
+    assert!(message.contains("larger than 16 MiB"), "{message}");
+    let peak = peak_memory();
+    assert!(peak < 1 << 30, "peak memory {} MiB", peak >> 20);
+    h.finish().await;
+}
+
+// ---------------------------------------------------------------------------
 // Answer files
 // ---------------------------------------------------------------------------
 
