@@ -200,7 +200,7 @@ impl Connection {
         })?;
         serde_json::from_value(value).map_err(|err| RpcError::Malformed {
             method: method.to_string(),
-            detail: err.to_string(),
+            detail: super::serde_message::without_values(&err),
         })
     }
 

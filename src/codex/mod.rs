@@ -8,6 +8,7 @@ pub mod lines;
 pub mod process;
 pub mod protocol;
 pub mod reaper;
+pub mod serde_message;
 pub mod supervisor;
 pub mod turn;
 pub mod version;

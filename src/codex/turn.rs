@@ -128,7 +128,10 @@ fn parse<T: DeserializeOwned>(params: &Value) -> Option<T> {
     match T::deserialize(params) {
         Ok(value) => Some(value),
         Err(err) => {
-            tracing::warn!("ignoring a malformed codex notification: {err}");
+            tracing::warn!(
+                "ignoring a malformed codex notification: {}",
+                super::serde_message::without_values(&err)
+            );
             None
         }
     }

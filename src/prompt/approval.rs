@@ -387,7 +387,12 @@ fn result_for(request: &ServerRequest, decision: ApprovalDecision) -> Value {
 
 fn parse<T: DeserializeOwned>(params: &Value) -> Option<T> {
     T::deserialize(params)
-        .inspect_err(|err| tracing::warn!("malformed codex approval request: {err}"))
+        .inspect_err(|err| {
+            tracing::warn!(
+                "malformed codex approval request: {}",
+                crate::codex::serde_message::without_values(err)
+            )
+        })
         .ok()
 }
 

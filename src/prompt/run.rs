@@ -234,7 +234,10 @@ async fn run_turn(
                 let change = match FileChangeItem::from_item(&item) {
                     Some(Ok(change)) => change,
                     Some(Err(err)) => {
-                        tracing::warn!("ignoring a malformed fileChange item: {err}");
+                        tracing::warn!(
+                            "ignoring a malformed fileChange item: {}",
+                            crate::codex::serde_message::without_values(&err)
+                        );
                         continue;
                     }
                     None => continue,

@@ -7,6 +7,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use thiserror::Error;
 
+use crate::codex::serde_message::without_values;
+
 /// A structured answer that is not what was asked for.
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 #[error("Codex's answer is not the {expected} asked for: {detail}")]
@@ -116,7 +118,9 @@ fn parse_json<T: serde::de::DeserializeOwned>(
     let trimmed = strip_fence(answer.trim());
     serde_json::from_str(trimmed).map_err(|err| InvalidAnswer {
         expected,
-        detail: err.to_string(),
+        // The message would quote the answer, which may hold the user's
+        // code: it reaches the log and a diagnostic.
+        detail: without_values(&err),
     })
 }
 

@@ -267,7 +267,7 @@ pub struct Harness<L = FakeLauncher> {
 /// Where the server writes answer files for `workspace` (cleaned up by the
 /// tests that make it write some).
 pub fn answers_folder(workspace: &Path) -> PathBuf {
-    codex_ls::answers::folder_for(&[workspace.to_path_buf()])
+    codex_ls::answers::folder_for(&[workspace.to_path_buf()]).expect("a private answers folder")
 }
 
 impl<L: Launcher> Harness<L> {
