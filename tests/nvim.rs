@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use support::mock_model::{MockModel, Scenario, call_outputs, says_declined};
 use support::processes::{process_table, wait_until};
-use support::tools::codex_binary;
+use support::tools::{codex_binary, codex_version};
 use tokio::process::Command;
 use tokio::sync::Mutex;
 
@@ -52,19 +52,6 @@ fn main() {
 
 /// A second file, for runs in two buffers at once.
 const UTIL_RS: &str = "pub fn double(x: i32) -> i32 {\n    x * 2\n}\n";
-
-/// The version `codex --version` prints (`codex-cli 0.169.0`).
-fn codex_version(codex: &Path) -> String {
-    let output = std::process::Command::new(codex)
-        .arg("--version")
-        .output()
-        .expect("codex --version");
-    let text = String::from_utf8_lossy(&output.stdout);
-    text.split_whitespace()
-        .last()
-        .unwrap_or_default()
-        .to_string()
-}
 
 /// How the spec's Neovim starts the client (see `tests/minimal_init.lua`).
 #[derive(Clone, Copy)]

@@ -34,3 +34,17 @@ pub fn codex_binary() -> PathBuf {
         "the Codex CLI",
     )
 }
+
+/// The version `codex --version` prints for `codex` (`codex-cli 0.169.0`
+/// gives "0.169.0").
+pub fn codex_version(codex: &Path) -> String {
+    let output = std::process::Command::new(codex)
+        .arg("--version")
+        .output()
+        .expect("codex --version");
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .to_string()
+}
