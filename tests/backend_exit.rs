@@ -10,7 +10,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::editor::{initialize_params, open_document, progress_until_end, spawn_binary};
+use support::binary::Binary;
+use support::editor::{open_document, progress_until_end};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -83,48 +84,30 @@ fn alive(pid: i32) -> bool {
         .is_some_and(|state| state != "Z")
 }
 
-async fn command(
-    client: &mut support::lsp_client::TestClient,
-    command: &str,
-    args: Value,
-) -> Value {
-    client
-        .request(
-            "workspace/executeCommand",
-            json!({"command": command, "arguments": [args]}),
-        )
-        .await
-        .unwrap_or_else(|err| panic!("{command} failed: {err}"))
-}
-
 #[tokio::test]
 async fn an_app_server_that_dies_is_noticed_at_once_even_when_a_helper_holds_its_output() {
-    let home = tempfile::tempdir().unwrap();
-    let workspace = tempfile::tempdir().unwrap();
-    let codex = fake_codex(home.path());
-    let log = std::fs::File::create(home.path().join("codex-ls.log")).unwrap();
-    let (mut child, mut client) = spawn_binary(home.path(), Some("debug"), Stdio::from(log));
+    let scripts = tempfile::tempdir().unwrap();
+    let codex = fake_codex(scripts.path());
     let options = json!({"codexPath": codex.display().to_string(), "timeoutSecs": 60});
-    client
-        .initialize(initialize_params(
-            workspace.path(),
-            json!({"window": {"workDoneProgress": true}}),
-            options,
-        ))
-        .await;
-    let uri = open_document(&mut client, workspace.path(), "a.rs", "x\n", Some("x\n")).await;
-    command(
-        &mut client,
-        "codex.run",
-        json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": "dies"}),
+    let mut server = Binary::start("debug", options).await;
+    let uri = open_document(
+        &mut server.client,
+        server.workspace.path(),
+        "a.rs",
+        "x\n",
+        Some("x\n"),
     )
     .await;
+    let run =
+        |token: &str| json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": token});
+    server.command("codex.run", run("dies")).await;
+    let client = &mut server.client;
     // The delta arrives just before the app-server exits.
     client
         .expect_notification_where("$/progress", |p| p["value"]["kind"] == "report", WAIT)
         .await;
     let reported = Instant::now();
-    let (_, end) = progress_until_end(&mut client, &json!("dies")).await;
+    let (_, end) = progress_until_end(client, &json!("dies")).await;
     let took = reported.elapsed();
     assert_eq!(
         end["codex"]["error"]["code"], "backend-unavailable",
@@ -137,7 +120,8 @@ async fn an_app_server_that_dies_is_noticed_at_once_even_when_a_helper_holds_its
     client
         .expect_notification("textDocument/publishDiagnostics", WAIT)
         .await;
-    let helper: i32 = std::fs::read_to_string(home.path().join("helper.pid"))
+    // The fake's CODEX_HOME is the server's home.
+    let helper: i32 = std::fs::read_to_string(server.home.path().join("helper.pid"))
         .unwrap()
         .parse()
         .unwrap();
@@ -146,7 +130,7 @@ async fn an_app_server_that_dies_is_noticed_at_once_even_when_a_helper_holds_its
         "the helper still holds the app-server's stdout"
     );
 
-    let status = command(&mut client, "codex.status", json!({})).await;
+    let status = server.command("codex.status", json!({})).await;
     assert_eq!(status["backend"]["state"], "exited", "{status}");
     assert_eq!(status["backend"]["pid"], Value::Null, "{status}");
     assert!(
@@ -158,13 +142,9 @@ async fn an_app_server_that_dies_is_noticed_at_once_even_when_a_helper_holds_its
 
     // The next run starts a fresh app-server, and the dead one's helper is
     // taken down before it does.
-    command(
-        &mut client,
-        "codex.run",
-        json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": "fresh"}),
-    )
-    .await;
-    let (_, end) = progress_until_end(&mut client, &json!("fresh")).await;
+    server.command("codex.run", run("fresh")).await;
+    let client = &mut server.client;
+    let (_, end) = progress_until_end(client, &json!("fresh")).await;
     assert_eq!(end["codex"]["status"], "completed", "{end}");
     assert!(!alive(helper), "the dead app-server's helper outlived it");
     let cleared = client
@@ -172,7 +152,7 @@ async fn an_app_server_that_dies_is_noticed_at_once_even_when_a_helper_holds_its
         .await;
     assert_eq!(cleared["diagnostics"], json!([]));
     client.shutdown_and_exit().await;
-    let exited = tokio::time::timeout(WAIT, child.wait()).await;
+    let exited = tokio::time::timeout(WAIT, server.child.wait()).await;
     assert!(exited.is_ok_and(|status| status.is_ok_and(|s| s.success())));
 }
 

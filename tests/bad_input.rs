@@ -20,14 +20,12 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::editor::{file_uri, initialize_params, spawn_binary};
+use support::binary::Binary;
+use support::editor::file_uri;
 use support::harness::{FakeLauncher, Harness, WAIT, range, snapshot_root};
-use support::lsp_client::TestClient;
-use tokio::process::Child;
 
 /// 50 MB, as the requirement names it.
 const BIG_DOCUMENT: usize = 50 * 1024 * 1024;
@@ -54,35 +52,12 @@ fn splice(json_text: &str, raw: &[u8]) -> Vec<u8> {
 // The real binary over pipes
 // ---------------------------------------------------------------------------
 
-struct Binary {
-    client: TestClient,
-    child: Child,
-    workspace: tempfile::TempDir,
-    /// The server's home (see `spawn_binary`), and its stderr.
-    home: tempfile::TempDir,
+/// The binary with no Codex behind it: these tests never reach one.
+async fn start_server() -> Binary {
+    Binary::start("info", json!({"codexPath": "/nonexistent/codex"})).await
 }
 
 impl Binary {
-    async fn start() -> Binary {
-        let home = tempfile::tempdir().unwrap();
-        let workspace = tempfile::tempdir().unwrap();
-        let stderr = std::fs::File::create(home.path().join("stderr.log")).unwrap();
-        let (child, mut client) = spawn_binary(home.path(), Some("info"), Stdio::from(stderr));
-        client
-            .initialize(initialize_params(
-                workspace.path(),
-                json!({"window": {"workDoneProgress": true}}),
-                json!({"codexPath": "/nonexistent/codex"}),
-            ))
-            .await;
-        Binary {
-            client,
-            child,
-            workspace,
-            home,
-        }
-    }
-
     /// Sends `body` framed, as it is, and returns the answer to its `id`.
     async fn raw_request(&mut self, body: &[u8], id: &Value) -> Result<Value, Value> {
         self.client.send_raw(&frame(body)).await;
@@ -90,13 +65,7 @@ impl Binary {
     }
 
     async fn status(&mut self) -> Value {
-        self.client
-            .request(
-                "workspace/executeCommand",
-                json!({"command": "codex.status", "arguments": [{}]}),
-            )
-            .await
-            .unwrap_or_else(|err| panic!("codex.status failed: {err}\n{}", self.log()))
+        self.command("codex.status", json!({})).await
     }
 
     /// The Codex code action on `uri`, which the server offers only for an
@@ -112,10 +81,6 @@ impl Binary {
             .unwrap_or_else(|err| panic!("codeAction failed: {err}"));
         assert_eq!(actions[0]["title"], "Codex: Explain selection", "{actions}");
         actions
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.home.path().join("stderr.log")).unwrap_or_default()
     }
 
     async fn finish(mut self) {
@@ -137,7 +102,7 @@ impl Binary {
 
 #[tokio::test]
 async fn invalid_utf8_inside_json_strings_becomes_u_fffd_and_the_server_keeps_serving() {
-    let mut server = Binary::start().await;
+    let mut server = start_server().await;
     // A request: the command name comes out with U+FFFD where the bytes were.
     let body = splice(
         r#"{"jsonrpc":"2.0","id":"utf8","method":"workspace/executeCommand","params":{"command":"codex.@RAW@status","arguments":[{}]}}"#,
@@ -167,7 +132,7 @@ async fn invalid_utf8_inside_json_strings_becomes_u_fffd_and_the_server_keeps_se
 
 #[tokio::test]
 async fn lone_surrogates_and_nuls_escaped_in_json_strings_are_taken_as_text() {
-    let mut server = Binary::start().await;
+    let mut server = start_server().await;
     let body = br#"{"jsonrpc":"2.0","id":"lone","method":"workspace/executeCommand","params":{"command":"codex.\ud800x\udc00","arguments":[{}]}}"#;
     let error = server.raw_request(body, &json!("lone")).await.unwrap_err();
     assert_eq!(error["code"], -32602, "{error}");
@@ -185,7 +150,7 @@ async fn lone_surrogates_and_nuls_escaped_in_json_strings_are_taken_as_text() {
 
 #[tokio::test]
 async fn frames_that_are_not_json_rpc_get_errors_and_the_server_keeps_serving() {
-    let mut server = Binary::start().await;
+    let mut server = start_server().await;
     // Not JSON: a parse error with a null id (the id cannot be read).
     let error = server
         .raw_request(br#"{"jsonrpc": "2.0", "id": 9, "method": "#, &Value::Null)
@@ -240,7 +205,7 @@ fn big_text(bytes: usize) -> String {
 
 #[tokio::test]
 async fn a_50_mb_document_opens_and_the_next_request_is_answered() {
-    let mut server = Binary::start().await;
+    let mut server = start_server().await;
     server.client.set_request_timeout(BIG_WAIT);
     let text = big_text(BIG_DOCUMENT);
     let lines = text.len() / 100;

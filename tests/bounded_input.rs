@@ -13,15 +13,11 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::editor::{
-    initialize_params, open_document, progress_until_end, spawn_binary, streamed_text,
-};
-use support::lsp_client::TestClient;
-use tokio::process::Child;
+use support::binary::Binary;
+use support::editor::{open_document, progress_until_end, streamed_text};
 
 const MIB: u64 = 1 << 20;
 /// A debug build streaming hundreds of MiB through pipes.
@@ -87,40 +83,18 @@ fn indent(statements: &str) -> String {
     }
 }
 
-struct Binary {
-    client: TestClient,
-    child: Child,
-    workspace: tempfile::TempDir,
-    home: tempfile::TempDir,
+/// Starts codex-ls with `codex_path` as its app-server (`None`: one that
+/// does not exist), initialized.
+async fn start_server(codex_path: Option<&Path>) -> Binary {
+    let codex_path = codex_path.map_or("/nonexistent/codex".to_string(), |path| {
+        path.display().to_string()
+    });
+    let mut server = Binary::start("info", json!({"codexPath": codex_path})).await;
+    server.client.set_request_timeout(WAIT);
+    server
 }
 
 impl Binary {
-    /// Starts codex-ls with `codex_path` as its app-server (`None`: one that
-    /// does not exist), initialized.
-    async fn start(codex_path: Option<&Path>) -> Binary {
-        let home = tempfile::tempdir().unwrap();
-        let workspace = tempfile::tempdir().unwrap();
-        let stderr = std::fs::File::create(home.path().join("stderr.log")).unwrap();
-        let (child, mut client) = spawn_binary(home.path(), Some("info"), Stdio::from(stderr));
-        client.set_request_timeout(WAIT);
-        let codex_path = codex_path.map_or("/nonexistent/codex".to_string(), |path| {
-            path.display().to_string()
-        });
-        client
-            .initialize(initialize_params(
-                workspace.path(),
-                json!({"window": {"workDoneProgress": true}}),
-                json!({"codexPath": codex_path}),
-            ))
-            .await;
-        Binary {
-            client,
-            child,
-            workspace,
-            home,
-        }
-    }
-
     fn memory(&self, field: &str) -> u64 {
         let pid = self.child.id().expect("codex-ls runs");
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -143,10 +117,6 @@ impl Binary {
 
     fn resident_memory(&self) -> u64 {
         self.memory("VmRSS:")
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.home.path().join("stderr.log")).unwrap_or_default()
     }
 
     async fn status(&mut self) -> Value {
@@ -212,7 +182,7 @@ out.flush()"#,
         ),
         "",
     );
-    let mut server = Binary::start(Some(&codex)).await;
+    let mut server = start_server(Some(&codex)).await;
     let before = server.resident_memory();
     let (text, end) = server.run("big-line").await;
     assert_eq!(
@@ -276,7 +246,7 @@ for _ in range(4):
 err.flush()"#
         ),
     );
-    let mut server = Binary::start(Some(&codex)).await;
+    let mut server = start_server(Some(&codex)).await;
     let (text, end) = server.run("stderr").await;
     assert_eq!(
         end["codex"]["status"],
@@ -305,7 +275,7 @@ err.flush()"#
 
 #[tokio::test]
 async fn a_client_frame_over_the_limit_is_refused_and_the_next_request_is_answered() {
-    let mut server = Binary::start(None).await;
+    let mut server = start_server(None).await;
     let length: usize = 300 << 20;
     let start = br#"{"jsonrpc":"2.0","id":"huge","method":"workspace/executeCommand","params":{"command":"codex.status","arguments":[{"pad":""#;
     let end = br#""}]}}"#;

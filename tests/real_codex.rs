@@ -15,6 +15,7 @@ use support::editor::{
 };
 use support::lsp_client::TestClient;
 use support::mock_model::{MockModel, Scenario, call_outputs, input_texts, says_declined};
+use support::processes::{descendants, wait_all_gone};
 use support::tools::codex_binary;
 use tokio::process::{Child, Command};
 
@@ -319,70 +320,6 @@ async fn a_missing_codex_binary_is_a_backend_unavailable_diagnostic() {
         "{message}"
     );
     h.client.shutdown_and_exit().await;
-}
-
-/// Every process below `root`, from /proc.
-fn descendants(root: u32) -> Vec<u32> {
-    let mut table = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        let Some(close) = stat.rfind(')') else {
-            continue;
-        };
-        let parent: u32 = stat[close + 1..]
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0);
-        table.push((pid, parent));
-    }
-    let mut found = Vec::new();
-    let mut stack = vec![root];
-    while let Some(pid) = stack.pop() {
-        for (child, _) in table.iter().filter(|(_, parent)| *parent == pid) {
-            found.push(*child);
-            stack.push(*child);
-        }
-    }
-    found
-}
-
-/// Waits until every process in `pids` has exited (a zombie counts as
-/// exited), each through a pidfd that becomes readable when its process
-/// ends. Returns the ones still running at the deadline.
-async fn wait_all_gone(pids: &[u32], timeout: Duration) -> Vec<u32> {
-    use std::os::fd::{FromRawFd, OwnedFd};
-    use tokio::io::unix::AsyncFd;
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut left = Vec::new();
-    for &pid in pids {
-        // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_int, 0) };
-        if fd < 0 {
-            continue; // already gone and reaped
-        }
-        // SAFETY: fd is a fresh descriptor that nothing else owns.
-        let pidfd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
-        // SAFETY: the AsyncFd owns the pidfd and drops it only after
-        // deregistering it.
-        let pidfd = unsafe { AsyncFd::register(pidfd) }.expect("pidfd registers with tokio");
-        if tokio::time::timeout_at(deadline, pidfd.readable())
-            .await
-            .is_err()
-        {
-            left.push(pid);
-        }
-    }
-    left
 }
 
 async fn leaves_no_process_behind(end_session: impl AsyncFnOnce(&mut TestClient)) {

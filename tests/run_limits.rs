@@ -271,6 +271,17 @@ fn full_caps() -> Value {
     })
 }
 
+/// A full client on `launcher`, and the id of the server's configuration
+/// pull, which the test answers or withholds.
+async fn full_client(launcher: FakeLauncher) -> (Harness, Value) {
+    let mut h = Harness::start_with(launcher, full_caps(), json!({})).await;
+    let (pull, _) = h
+        .client
+        .expect_request("workspace/configuration", WAIT)
+        .await;
+    (h, pull)
+}
+
 /// Waits until `codex.status` lists no run, within `CANCEL_LIMIT` of `since`.
 async fn runs_gone_within_a_second(
     h: &mut Harness<impl codex_ls::codex::Launcher>,
@@ -291,14 +302,9 @@ async fn runs_gone_within_a_second(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancel_while_the_client_withholds_its_configuration_ends_the_run() {
-    let launcher = FakeLauncher::playing(&["ok"]);
-    let mut h = Harness::start_with(launcher, full_caps(), json!({})).await;
     // The server pulls the configuration once initialized; this client
     // never answers, as a busy editor might.
-    let (_pull, _) = h
-        .client
-        .expect_request("workspace/configuration", WAIT)
-        .await;
+    let (mut h, _pull) = full_client(FakeLauncher::playing(&["ok"])).await;
     let uri = h.open("a.rs", "x\n", Some("x\n")).await;
     h.run(json!({"textDocument": {"uri": uri}, "prompt": "Go", "progressToken": "cfg"}))
         .await;
@@ -309,12 +315,7 @@ async fn a_cancel_while_the_client_withholds_its_configuration_ends_the_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancel_while_the_client_withholds_the_progress_token_ends_the_run() {
-    let launcher = FakeLauncher::playing(&["ok"]);
-    let mut h = Harness::start_with(launcher, full_caps(), json!({})).await;
-    let (pull, _) = h
-        .client
-        .expect_request("workspace/configuration", WAIT)
-        .await;
+    let (mut h, pull) = full_client(FakeLauncher::playing(&["ok"])).await;
     h.client.respond(pull, json!([{}])).await;
     let uri = h.open("a.rs", "x\n", Some("x\n")).await;
     // No token of its own: the server asks the client to create one, and
@@ -340,11 +341,7 @@ async fn a_cancel_while_the_client_withholds_the_progress_token_ends_the_run() {
 async fn a_cancel_while_the_client_withholds_its_answer_to_an_edit_ends_the_run() {
     let answer = json!({"replacement": "fn x() {}", "explanation": "shorter"}).to_string();
     let launcher = FakeLauncher::replaying(vec![transcript("ok").with_answer(&answer)]);
-    let mut h = Harness::start_with(launcher, full_caps(), json!({})).await;
-    let (pull, _) = h
-        .client
-        .expect_request("workspace/configuration", WAIT)
-        .await;
+    let (mut h, pull) = full_client(launcher).await;
     h.client.respond(pull, json!([{}])).await;
     let source = "fn x() {\n    1\n}\n";
     let uri = h.open("x.rs", source, Some(source)).await;

@@ -6,6 +6,7 @@ pub mod connection;
 pub mod error;
 pub mod lines;
 pub mod process;
+pub mod process_table;
 pub mod protocol;
 pub mod reaper;
 pub mod serde_message;

@@ -219,35 +219,10 @@ pub fn kill_and_reap_descendants(deadline: Duration, keep: &[u32]) {
 
 /// pid → parent pid of every process, read from /proc.
 fn process_table() -> HashMap<u32, u32> {
-    let mut table = HashMap::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return table;
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|name| name.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if let Ok(stat) = std::fs::read_to_string(entry.path().join("stat"))
-            && let Some(parent) = parent_from_stat(&stat)
-        {
-            table.insert(pid, parent);
-        }
-    }
-    table
-}
-
-/// Reads the parent pid from a `/proc/PID/stat` line. The command name is in
-/// parentheses and may itself contain spaces and parentheses, so parse after
-/// the last `)`.
-fn parent_from_stat(stat: &str) -> Option<u32> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    let _state = fields.next()?;
-    fields.next()?.parse().ok()
+    super::process_table::read()
+        .into_iter()
+        .map(|process| (process.pid, process.parent))
+        .collect()
 }
 
 /// Every (pid, parent) below `root` in the process tree.
@@ -273,12 +248,6 @@ fn descendants_of(root: u32, table: &HashMap<u32, u32>, keep: &[u32]) -> Vec<(u3
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parent_is_read_after_the_last_parenthesis() {
-        assert_eq!(parent_from_stat("42 (a) b) (c) S 7 42 42 0"), Some(7));
-        assert_eq!(parent_from_stat("garbage"), None);
-    }
 
     #[test]
     fn descendants_cover_grandchildren() {

@@ -66,30 +66,14 @@ pub fn start() {
 /// Returns how many it reaped.
 pub fn reap_orphans() -> usize {
     let me = std::process::id();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
     let mut ours = HashSet::new();
     let mut zombies = Vec::new();
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|name| name.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        match state_and_parent(&stat) {
-            Some((state, parent)) if parent == me => {
-                ours.insert(pid);
-                if state == 'Z' {
-                    zombies.push(pid);
-                }
+    for process in super::process_table::read() {
+        if process.parent == me {
+            ours.insert(process.pid);
+            if process.state == 'Z' {
+                zombies.push(process.pid);
             }
-            _ => {}
         }
     }
     let mut registry = app_servers();
@@ -113,29 +97,4 @@ pub fn reap_orphans() -> usize {
         }
     }
     reaped
-}
-
-/// The state letter and the parent pid of a `/proc/PID/stat` line. The
-/// command name is in parentheses and may itself hold spaces and
-/// parentheses, so read after the last `)`.
-fn state_and_parent(stat: &str) -> Option<(char, u32)> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let parent = fields.next()?.parse().ok()?;
-    Some((state, parent))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn state_and_parent_are_read_after_the_last_parenthesis() {
-        assert_eq!(
-            state_and_parent("42 (a) Z) (c) Z 7 42 42 0"),
-            Some(('Z', 7))
-        );
-        assert_eq!(state_and_parent("garbage"), None);
-    }
 }

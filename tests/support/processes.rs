@@ -7,32 +7,10 @@ use std::time::Duration;
 
 /// (pid, state letter, parent pid) of every process, from /proc.
 pub fn process_table() -> Vec<(u32, char, u32)> {
-    let mut table = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        if let Some((state, parent)) = state_and_parent(&stat) {
-            table.push((pid, state, parent));
-        }
-    }
-    table
-}
-
-/// The state letter and parent of a `/proc/PID/stat` line (read after the
-/// last `)`: the command name may hold both spaces and parentheses).
-fn state_and_parent(stat: &str) -> Option<(char, u32)> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    Some((state, fields.next()?.parse().ok()?))
+    codex_ls::codex::process_table::read()
+        .into_iter()
+        .map(|process| (process.pid, process.state, process.parent))
+        .collect()
 }
 
 /// Every process below `root`.
@@ -53,7 +31,7 @@ pub fn descendants(root: u32) -> Vec<u32> {
 pub fn state(pid: u32) -> Option<char> {
     let stat =
         std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("stat")).ok()?;
-    state_and_parent(&stat).map(|(state, _)| state)
+    codex_ls::codex::process_table::parse_stat(pid, &stat).map(|process| process.state)
 }
 
 /// Waits until every process in `pids` has exited (a zombie counts as
