@@ -18,6 +18,7 @@ use tower_lsp_server::ls_types::{
     self as lsp, MessageType, ProgressToken, ShowDocumentParams, Uri,
 };
 
+use crate::codex::protocol::SandboxMode;
 use crate::config::Config;
 use crate::document::{self, DocumentSnapshot, PositionEncoding};
 use crate::lsp::ext::{self, CodexProgress, CodexProgressParams};
@@ -174,6 +175,8 @@ struct PlanInput {
     model: Option<String>,
     effort: Option<String>,
     output_schema: Option<Value>,
+    /// The turn's sandbox when the run kind overrides the configured one.
+    turn_sandbox: Option<SandboxMode>,
     workspace_folders: Vec<PathBuf>,
 }
 
@@ -244,6 +247,7 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
         model: request.model,
         effort: request.effort,
         output_schema,
+        turn_sandbox: turn_sandbox(request.kind),
         workspace_folders,
     };
     let cancel = CancellationToken::new();
@@ -270,6 +274,18 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
     };
     tokio::spawn(drive(session.clone(), run, plan));
     Ok(ext::RunStarted { run_id: id, token })
+}
+
+/// The sandbox a run kind's turn needs, if not the configured one. Edits
+/// and reviews only propose text, which the user applies through the editor:
+/// an agent that wrote files itself would change the selection under its
+/// own edit, so their turns are read-only whatever the thread was started
+/// with. Answers keep the configured sandbox.
+fn turn_sandbox(kind: RunKind) -> Option<SandboxMode> {
+    match kind {
+        RunKind::Answer => None,
+        RunKind::Edit { .. } | RunKind::Review => Some(SandboxMode::ReadOnly),
+    }
 }
 
 /// Where the result goes, fixed from the document as the command saw it.
@@ -388,6 +404,7 @@ fn plan(input: PlanInput, config: &Config) -> std::result::Result<PlannedRun, Pr
     template.model = input.model.or(template.model);
     template.effort = input.effort.or(template.effort);
     template.output_schema = input.output_schema;
+    template.turn_sandbox = input.turn_sandbox;
     build_run(&context, &input.prompt, template)
 }
 
