@@ -228,7 +228,7 @@ async fn http_500_becomes_a_server_error_diagnostic_on_the_selection() {
     let diagnostic = &diagnostics["diagnostics"][0];
     assert_eq!(diagnostic["code"], "server-error");
     assert_eq!(diagnostic["source"], "codex");
-    assert_eq!(diagnostic["severity"], 1);
+    assert_eq!(diagnostic["severity"], 2, "a failed run is a Warning");
     assert_eq!(diagnostic["range"], selection(1, 2));
     h.client.shutdown_and_exit().await;
 }

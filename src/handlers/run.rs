@@ -69,6 +69,9 @@ pub struct RunRequest {
     pub scope: ext::Scope,
     /// Edits: ask the user to confirm; `None` follows `editPreview`.
     pub preview: Option<bool>,
+    /// The command as the client sent it, offered as "Codex: Retry" on a
+    /// failure.
+    pub retry: Option<ext::RunCommand>,
 }
 
 impl RunRequest {
@@ -92,6 +95,7 @@ impl RunRequest {
             kind: RunKind::Answer,
             scope: ext::Scope::Document,
             preview: None,
+            retry: None,
         }
     }
 }
@@ -161,6 +165,8 @@ struct ActiveRun {
     cancel: CancellationToken,
     /// When the command arrived: `timeoutSecs` counts from here.
     received: Instant,
+    /// What "Codex: Retry" on a failure runs again.
+    retry: Option<ext::RunCommand>,
 }
 
 /// What planning a run needs: the document as it was when the command came.
@@ -271,6 +277,7 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
         target,
         cancel,
         received,
+        retry: request.retry,
     };
     tokio::spawn(drive(session.clone(), run, plan));
     Ok(ext::RunStarted { run_id: id, token })
@@ -473,11 +480,17 @@ async fn drive(session: Arc<Session>, run: ActiveRun, input: PlanInput) {
                 &session,
                 &run.uri,
                 run.id,
-                to_proto::diagnostic(err, run.diagnostic_range),
+                to_proto::diagnostic(err, run.diagnostic_range, failure_data(&run).as_ref()),
             )
             .await;
         }
     }
+}
+
+/// The failure diagnostic's `data`: the command to retry, when the run came
+/// from one.
+fn failure_data(run: &ActiveRun) -> Option<ext::FailureData> {
+    run.retry.clone().map(|retry| ext::FailureData { retry })
 }
 
 /// Plans the run on a blocking thread (it reads the file on disk and writes
