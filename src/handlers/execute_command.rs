@@ -66,7 +66,7 @@ fn start(
     request.retry = params
         .arguments
         .first()
-        .map(|argument| ext::RunCommand::new(&params.command, argument));
+        .map(|argument| ext::RunCommand::for_retry(&params.command, argument));
     to_value(run::start(session, request)?)
 }
 

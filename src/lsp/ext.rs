@@ -397,7 +397,7 @@ pub struct RunCommand {
 }
 
 impl RunCommand {
-    pub fn new(command: &str, argument: &Value) -> RunCommand {
+    pub fn for_retry(command: &str, argument: &Value) -> RunCommand {
         let mut argument = argument.clone();
         if let Some(fields) = argument.as_object_mut() {
             fields.remove("progressToken");
