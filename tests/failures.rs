@@ -141,7 +141,8 @@ async fn retry_runs_the_failed_run_again_and_its_success_clears_the_warning() {
 async fn an_unauthorized_failure_is_a_warning_with_a_sign_in_hint() {
     let mut h = Harness::start(FakeLauncher::playing(&["http401"])).await;
     let uri = h.open("a.rs", "fn a() {}\n", Some("fn a() {}\n")).await;
-    let end = explain(&mut h, &uri, range(0, 0, 0, 9), "t").await;
+    // An empty range: the whole file, with the diagnostic on the first line.
+    let end = explain(&mut h, &uri, range(0, 3, 0, 3), "t").await;
     assert_eq!(end["codex"]["error"]["code"], "unauthorized", "{end}");
     let published = h.diagnostics(&uri).await;
     let d = &published["diagnostics"][0];
@@ -149,6 +150,8 @@ async fn an_unauthorized_failure_is_a_warning_with_a_sign_in_hint() {
     let actions = failure_actions(&mut h, &uri, d).await;
     let titles: Vec<&str> = actions.iter().map(|(title, _)| title.as_str()).collect();
     assert_eq!(titles, ["Codex: Retry", "Codex: How to sign in"]);
+    let retried = &actions[0].1["command"]["arguments"][0];
+    assert_eq!(retried["range"], range(0, 3, 0, 3), "still the whole file");
     let command = &actions[1].1["command"];
     h.command(
         command["command"].as_str().unwrap(),

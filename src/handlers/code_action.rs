@@ -197,9 +197,14 @@ fn failure_offers(diagnostic: &lsp::Diagnostic) -> Vec<Offer> {
             .find(|command| **command == data.retry.command)
     {
         let mut argument = data.retry.argument;
-        if let Some(fields) = argument.as_object_mut()
-            && fields.contains_key("range")
-        {
+        // A run on a selection has its diagnostic on the selection; one on
+        // the whole file (no range, or an empty one) has it on the first
+        // line, which must not become the retry's selection.
+        let selected = argument
+            .get("range")
+            .and_then(|range| serde_json::from_value::<lsp::Range>(range.clone()).ok())
+            .is_some_and(|range| range.start != range.end);
+        if selected && let Some(fields) = argument.as_object_mut() {
             fields.insert("range".to_string(), json!(diagnostic.range));
         }
         offers.push(offer(
