@@ -229,7 +229,7 @@ async fn http_500_becomes_a_server_error_diagnostic_on_the_selection() {
     let diagnostic = &diagnostics["diagnostics"][0];
     assert_eq!(diagnostic["code"], "server-error");
     assert_eq!(diagnostic["source"], "codex");
-    assert_eq!(diagnostic["severity"], 1);
+    assert_eq!(diagnostic["severity"], 2, "a failed run is a Warning");
     assert_eq!(diagnostic["range"], selection(1, 2));
     h.client.shutdown_and_exit().await;
 }
@@ -550,6 +550,70 @@ async fn a_rewrite_gets_structured_output_from_the_model_and_applies_it() {
         format["schema"]["required"],
         json!(["replacement", "explanation"])
     );
+    h.client.shutdown_and_exit().await;
+}
+
+/// With `sandbox: "workspace-write"` configured, a rewrite's agent that
+/// tries to write the file itself is refused (its turn is read-only), the
+/// file stays as it was and the rewrite's own edit applies. An answer run
+/// after it on the same thread gets the configured sandbox back.
+#[tokio::test]
+async fn a_rewrite_runs_read_only_even_in_a_workspace_write_sandbox() {
+    let answer = json!({"replacement": "fn two() -> u32 {\n    2\n}", "explanation": "renamed"});
+    let scenarios = vec![
+        Scenario::SandboxedCommand {
+            call_id: "call_write_1".into(),
+            cmd: "printf 'written by the agent' > lib.rs".into(),
+        },
+        Scenario::text([answer.to_string()]),
+        Scenario::SandboxedCommand {
+            call_id: "call_write_2".into(),
+            cmd: "printf 'answer run' > notes.txt".into(),
+        },
+        Scenario::text(["Wrote notes.txt."]),
+    ];
+    let mut h = Harness::start_with(
+        scenarios,
+        editor_caps(),
+        json!({"sandbox": "workspace-write"}),
+    )
+    .await;
+    let text = "// keep\nfn one() -> u32 {\n    1\n}\n";
+    let uri = h.open("lib.rs", text, Some(text)).await;
+    h.command(
+        "codex.rewrite",
+        json!({"textDocument": {"uri": uri}, "range": selection(1, 4), "progressToken": "rw"}),
+    )
+    .await;
+    let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
+    let edit = &params["edit"]["documentChanges"][0]["edits"][0];
+    assert_eq!(edit["newText"], "fn two() -> u32 {\n    2\n}");
+    h.client.respond(id, json!({"applied": true})).await;
+    let (_, end) = h.progress_until_end(&json!("rw")).await;
+    assert_eq!(end["codex"]["edit"]["status"], "applied", "{end}");
+    let on_disk = std::fs::read_to_string(h.workspace.path().join("lib.rs")).unwrap();
+    assert_eq!(on_disk, text, "the agent's write went through");
+    let refused = h
+        .mock
+        .requests()
+        .iter()
+        .flat_map(call_outputs)
+        .next()
+        .expect("codex sent the command's output back");
+    assert!(
+        refused.to_lowercase().contains("read-only")
+            || refused.to_lowercase().contains("permission denied"),
+        "the write was not refused by the sandbox: {refused}"
+    );
+
+    // An answer run on the same thread writes where the configuration lets
+    // it: the read-only turn did not stick to the conversation.
+    h.run(json!({"textDocument": {"uri": uri}, "prompt": "Write notes", "progressToken": "an"}))
+        .await;
+    let (_, end) = h.progress_until_end(&json!("an")).await;
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    let notes = std::fs::read_to_string(h.workspace.path().join("notes.txt"));
+    assert_eq!(notes.ok().as_deref(), Some("answer run"), "{}", h.log());
     h.client.shutdown_and_exit().await;
 }
 

@@ -52,6 +52,27 @@ pub enum SandboxMode {
     DangerFullAccess,
 }
 
+/// `sandboxPolicy` on `turn/start`: the sandbox of that turn. Codex keeps it
+/// for the thread's later turns too, so a client that sets it on one turn
+/// sets it on every turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum SandboxPolicy {
+    ReadOnly,
+    WorkspaceWrite,
+    DangerFullAccess,
+}
+
+impl From<SandboxMode> for SandboxPolicy {
+    fn from(mode: SandboxMode) -> SandboxPolicy {
+        match mode {
+            SandboxMode::ReadOnly => SandboxPolicy::ReadOnly,
+            SandboxMode::WorkspaceWrite => SandboxPolicy::WorkspaceWrite,
+            SandboxMode::DangerFullAccess => SandboxPolicy::DangerFullAccess,
+        }
+    }
+}
+
 /// `approvalPolicy` on `thread/start` and `turn/start`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -145,6 +166,8 @@ pub struct TurnStartParams {
     pub output_schema: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_policy: Option<ApprovalPolicy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sandbox_policy: Option<SandboxPolicy>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
 }
@@ -319,6 +342,30 @@ mod tests {
             json!({"type": "text", "text": "see @a.rs",
                    "text_elements": [{"byteRange": {"start": 4, "end": 9}, "placeholder": "a.rs"}]})
         );
+    }
+
+    #[test]
+    fn turn_sandbox_policy_has_the_schema_shape() {
+        // `SandboxPolicy` in the v2 schema: an object tagged by `type`.
+        let params = TurnStartParams {
+            thread_id: "th".into(),
+            input: Vec::new(),
+            model: None,
+            effort: None,
+            output_schema: None,
+            approval_policy: None,
+            sandbox_policy: Some(SandboxMode::ReadOnly.into()),
+            cwd: None,
+        };
+        let value = serde_json::to_value(params).unwrap();
+        assert_eq!(value["sandboxPolicy"], json!({"type": "readOnly"}));
+        for (mode, wire) in [
+            (SandboxMode::WorkspaceWrite, "workspaceWrite"),
+            (SandboxMode::DangerFullAccess, "dangerFullAccess"),
+        ] {
+            let policy = SandboxPolicy::from(mode);
+            assert_eq!(serde_json::to_value(policy).unwrap(), json!({"type": wire}));
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ use tower_lsp_server::ls_types::{
 use crate::document;
 use crate::lsp::{ext, to_proto};
 use crate::prompt::actions::ActionMode;
+use crate::prompt::error::codes;
 use crate::session::Session;
 
 use super::review::REVIEW_SOURCE;
@@ -67,6 +68,8 @@ pub fn code_action(
         .diagnostics
         .iter()
         .filter(|diagnostic| diagnostic.source.as_deref() != Some(REVIEW_SOURCE))
+        // A failed run is nothing for Codex to fix in the code.
+        .filter(|diagnostic| diagnostic.source.as_deref() != Some(to_proto::DIAGNOSTIC_SOURCE))
         .filter(|diagnostic| intersects(diagnostic.range, range))
         .cloned()
         .collect();
@@ -155,7 +158,83 @@ pub fn code_action(
                 .map(CodeActionOrCommand::CodeAction),
         );
     }
+    if wanted(params.context.only.as_deref(), &CodeActionKind::QUICKFIX) {
+        actions.extend(
+            params
+                .context
+                .diagnostics
+                .iter()
+                .flat_map(failure_offers)
+                .map(|offer| {
+                    let mut action = unresolved(offer, support.code_action_resolve);
+                    action.is_preferred = Some(action.title == RETRY_TITLE);
+                    CodeActionOrCommand::CodeAction(action)
+                }),
+        );
+    }
     (!actions.is_empty()).then_some(actions)
+}
+
+pub const RETRY_TITLE: &str = "Codex: Retry";
+
+/// The actions of a failure diagnostic (`source: "codex"`): "Codex: Retry"
+/// runs the failed command again, on the diagnostic's range as the editor
+/// has it now (it follows edits there); an `unauthorized` failure also gets
+/// how to sign in, a `backend-unavailable` one the settings. Only our own
+/// run commands are retried, whatever `data` says.
+fn failure_offers(diagnostic: &lsp::Diagnostic) -> Vec<Offer> {
+    if diagnostic.source.as_deref() != Some(to_proto::DIAGNOSTIC_SOURCE) {
+        return Vec::new();
+    }
+    let mut offers = Vec::new();
+    let data = diagnostic
+        .data
+        .clone()
+        .and_then(|data| serde_json::from_value::<ext::FailureData>(data).ok());
+    if let Some(data) = data
+        && let Some(command) = ext::RUN_COMMANDS
+            .iter()
+            .find(|command| **command == data.retry.command)
+    {
+        let mut argument = data.retry.argument;
+        // A run on a selection has its diagnostic on the selection; one on
+        // the whole file (no range, or an empty one) has it on the first
+        // line, which must not become the retry's selection.
+        let selected = argument
+            .get("range")
+            .and_then(|range| serde_json::from_value::<lsp::Range>(range.clone()).ok())
+            .is_some_and(|range| range.start != range.end);
+        if selected && let Some(fields) = argument.as_object_mut() {
+            fields.insert("range".to_string(), json!(diagnostic.range));
+        }
+        offers.push(offer(
+            RETRY_TITLE,
+            CodeActionKind::QUICKFIX.as_str(),
+            command,
+            argument,
+        ));
+    }
+    let help = match &diagnostic.code {
+        Some(lsp::NumberOrString::String(code)) if code == codes::UNAUTHORIZED => {
+            Some(("Codex: How to sign in", ext::SIGN_IN_HELP))
+        }
+        Some(lsp::NumberOrString::String(code)) if code == codes::BACKEND_UNAVAILABLE => {
+            Some(("Codex: Open settings", ext::OPEN_SETTINGS))
+        }
+        _ => None,
+    };
+    if let Some((title, command)) = help {
+        offers.push(offer(
+            title,
+            CodeActionKind::QUICKFIX.as_str(),
+            command,
+            json!({}),
+        ));
+    }
+    for offer in &mut offers {
+        offer.diagnostics = Some(vec![diagnostic.clone()]);
+    }
+    offers
 }
 
 fn offer(title: &str, kind: &str, command: &'static str, argument: Value) -> Offer {

@@ -1,26 +1,58 @@
 //! Our diagnostics on a document, from two sources kept apart: failures of
 //! runs (`source: "codex"`, including what a run reports without failing:
-//! an edit that could not land, an agent change that did not merge), cleared
-//! by a later successful run and by closing the document; and review findings (`source: "codex-review"`),
+//! an edit that could not land, an agent change that did not merge), at most
+//! one per document (the latest replaces the earlier one, so repeated
+//! failures never pile up), cleared by a later successful run and by closing
+//! the document; and review findings (`source: "codex-review"`),
 //! replaced by the next review of the same lines and cleared by
 //! `codex.clearReview` or closing the document. One publish carries both,
 //! since a publish replaces everything this server said about the document.
 
 use std::sync::Arc;
 
-use tower_lsp_server::ls_types::{Diagnostic, Uri};
+use serde_json::Value;
+use tower_lsp_server::ls_types::{Diagnostic, MessageType, Uri};
 
 use crate::session::Session;
 
-/// Adds `diagnostic`, published by run `run_id`, to the document's failures
+/// Makes `diagnostic`, published by run `run_id`, the document's failure
+/// diagnostic (replacing the one before: the latest says what matters now)
 /// and publishes.
 pub async fn publish_failure(session: &Session, uri: &Uri, run_id: u64, diagnostic: Diagnostic) {
     session
         .failures
-        .entry(uri.as_str().to_string())
-        .or_default()
-        .push((run_id, diagnostic));
+        .insert(uri.as_str().to_string(), vec![(run_id, diagnostic)]);
     publish(session, uri).await;
+}
+
+/// What a failure's help action explains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureHelp {
+    /// `unauthorized`: how to sign in.
+    SignIn,
+    /// `backend-unavailable`: where the Codex CLI is configured.
+    Settings,
+}
+
+/// `codex.signInHelp` and `codex.openSettings` for clients whose plugin does
+/// not map them to something of its own: the advice in `window/showMessage`,
+/// sent from a task so the command answers at once.
+pub fn show_help(session: &Arc<Session>, help: FailureHelp) -> Value {
+    let message = match help {
+        FailureHelp::SignIn => "Codex: the model service rejected the credentials. Run `codex login` in a terminal (or `codex login --with-api-key` with an API key on stdin), then retry the run (Codex: Retry).".to_string(),
+        FailureHelp::Settings => format!(
+            "Codex: codex-ls runs the Codex CLI at `codexPath` (now `{}`). Install it with `npm install -g @openai/codex`, or set `codexPath` in codex-ls's settings (initializationOptions or the `codex` settings section of your editor's LSP configuration) to the `codex` binary, then retry the run.",
+            session.config().codex_path
+        ),
+    };
+    let session = session.clone();
+    tokio::spawn(async move {
+        session
+            .client
+            .show_message(MessageType::INFO, message)
+            .await;
+    });
+    Value::Null
 }
 
 /// Clears the document's failures from runs before `run_id`, which has

@@ -26,15 +26,15 @@ pub fn execute_command(
 ) -> Result<Option<Value>> {
     let arguments = &params.arguments;
     let answer = match params.command.as_str() {
-        ext::RUN => start(session, run_request(argument(arguments)?))?,
-        ext::EXPLAIN => start(session, explain_request(argument(arguments)?))?,
-        ext::REWRITE => start(session, rewrite_request(argument(arguments)?))?,
-        ext::FIX => start(session, fix_request(argument(arguments)?))?,
-        ext::TESTS => start(session, tests_request(argument(arguments)?))?,
-        ext::REVIEW => start(session, review_request(argument(arguments)?))?,
+        ext::RUN => start(session, run_request(argument(arguments)?), &params)?,
+        ext::EXPLAIN => start(session, explain_request(argument(arguments)?), &params)?,
+        ext::REWRITE => start(session, rewrite_request(argument(arguments)?), &params)?,
+        ext::FIX => start(session, fix_request(argument(arguments)?), &params)?,
+        ext::TESTS => start(session, tests_request(argument(arguments)?), &params)?,
+        ext::REVIEW => start(session, review_request(argument(arguments)?), &params)?,
         ext::ACTION => {
             let request = action_request(session, argument(arguments)?)?;
-            start(session, request)?
+            start(session, request, &params)?
         }
         ext::CLEAR_REVIEW => {
             let args: ext::ClearReviewArgs = argument(arguments)?;
@@ -44,6 +44,8 @@ pub fn execute_command(
         ext::NEW_THREAD => new_thread(session, argument(arguments)?)?,
         ext::CANCEL => cancel(session, argument(arguments)?)?,
         ext::STATUS => status(session),
+        ext::SIGN_IN_HELP => diagnostics::show_help(session, diagnostics::FailureHelp::SignIn),
+        ext::OPEN_SETTINGS => diagnostics::show_help(session, diagnostics::FailureHelp::Settings),
         other => {
             return Err(Error::invalid_params(format!(
                 "unknown command `{other}`; codex-ls knows {}",
@@ -54,7 +56,17 @@ pub fn execute_command(
     Ok(Some(answer))
 }
 
-fn start(session: &Arc<Session>, request: RunRequest) -> Result<Value> {
+/// Starts the run, keeping the command as sent so that a failure can offer
+/// to retry it.
+fn start(
+    session: &Arc<Session>,
+    mut request: RunRequest,
+    params: &ExecuteCommandParams,
+) -> Result<Value> {
+    request.retry = params
+        .arguments
+        .first()
+        .map(|argument| ext::RunCommand::for_retry(&params.command, argument));
     to_value(run::start(session, request)?)
 }
 

@@ -18,6 +18,7 @@ use tower_lsp_server::ls_types::{
     self as lsp, MessageType, ProgressToken, ShowDocumentParams, Uri,
 };
 
+use crate::codex::protocol::SandboxMode;
 use crate::config::Config;
 use crate::document::{self, DocumentSnapshot, PositionEncoding};
 use crate::lsp::ext::{self, CodexProgress, CodexProgressParams};
@@ -68,6 +69,9 @@ pub struct RunRequest {
     pub scope: ext::Scope,
     /// Edits: ask the user to confirm; `None` follows `editPreview`.
     pub preview: Option<bool>,
+    /// The command as the client sent it, offered as "Codex: Retry" on a
+    /// failure.
+    pub retry: Option<ext::RunCommand>,
 }
 
 impl RunRequest {
@@ -91,6 +95,7 @@ impl RunRequest {
             kind: RunKind::Answer,
             scope: ext::Scope::Document,
             preview: None,
+            retry: None,
         }
     }
 }
@@ -160,6 +165,8 @@ struct ActiveRun {
     cancel: CancellationToken,
     /// When the command arrived: `timeoutSecs` counts from here.
     received: Instant,
+    /// What "Codex: Retry" on a failure runs again.
+    retry: Option<ext::RunCommand>,
 }
 
 /// What planning a run needs: the document as it was when the command came.
@@ -174,6 +181,8 @@ struct PlanInput {
     model: Option<String>,
     effort: Option<String>,
     output_schema: Option<Value>,
+    /// The turn's sandbox when the run kind overrides the configured one.
+    turn_sandbox: Option<SandboxMode>,
     workspace_folders: Vec<PathBuf>,
 }
 
@@ -244,6 +253,7 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
         model: request.model,
         effort: request.effort,
         output_schema,
+        turn_sandbox: turn_sandbox(request.kind),
         workspace_folders,
     };
     let cancel = CancellationToken::new();
@@ -267,9 +277,22 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
         target,
         cancel,
         received,
+        retry: request.retry,
     };
     tokio::spawn(drive(session.clone(), run, plan));
     Ok(ext::RunStarted { run_id: id, token })
+}
+
+/// The sandbox a run kind's turn needs, if not the configured one. Edits
+/// and reviews only propose text, which the user applies through the editor:
+/// an agent that wrote files itself would change the selection under its
+/// own edit, so their turns are read-only whatever the thread was started
+/// with. Answers keep the configured sandbox.
+fn turn_sandbox(kind: RunKind) -> Option<SandboxMode> {
+    match kind {
+        RunKind::Answer => None,
+        RunKind::Edit { .. } | RunKind::Review => Some(SandboxMode::ReadOnly),
+    }
 }
 
 /// Where the result goes, fixed from the document as the command saw it.
@@ -388,6 +411,7 @@ fn plan(input: PlanInput, config: &Config) -> std::result::Result<PlannedRun, Pr
     template.model = input.model.or(template.model);
     template.effort = input.effort.or(template.effort);
     template.output_schema = input.output_schema;
+    template.turn_sandbox = input.turn_sandbox;
     build_run(&context, &input.prompt, template)
 }
 
@@ -456,11 +480,17 @@ async fn drive(session: Arc<Session>, run: ActiveRun, input: PlanInput) {
                 &session,
                 &run.uri,
                 run.id,
-                to_proto::diagnostic(err, run.diagnostic_range),
+                to_proto::diagnostic(err, run.diagnostic_range, failure_data(&run).as_ref()),
             )
             .await;
         }
     }
+}
+
+/// The failure diagnostic's `data`: the command to retry, when the run came
+/// from one.
+fn failure_data(run: &ActiveRun) -> Option<ext::FailureData> {
+    run.retry.clone().map(|retry| ext::FailureData { retry })
 }
 
 /// Plans the run on a blocking thread (it reads the file on disk and writes

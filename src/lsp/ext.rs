@@ -17,7 +17,14 @@ pub const REVIEW: &str = "codex.review";
 pub const CLEAR_REVIEW: &str = "codex.clearReview";
 pub const ACTION: &str = "codex.action";
 pub const NEW_THREAD: &str = "codex.newThread";
-pub const COMMANDS: [&str; 11] = [
+/// The commands that start a run.
+pub const RUN_COMMANDS: [&str; 7] = [RUN, EXPLAIN, REWRITE, FIX, TESTS, REVIEW, ACTION];
+/// Shows how to sign in to Codex (the action of an `unauthorized` failure).
+pub const SIGN_IN_HELP: &str = "codex.signInHelp";
+/// Points at the `codexPath` setting (the action of a `backend-unavailable`
+/// failure). Editor plugins map it to their own settings page.
+pub const OPEN_SETTINGS: &str = "codex.openSettings";
+pub const COMMANDS: [&str; 13] = [
     RUN,
     EXPLAIN,
     REWRITE,
@@ -29,6 +36,8 @@ pub const COMMANDS: [&str; 11] = [
     NEW_THREAD,
     CANCEL,
     STATUS,
+    SIGN_IN_HELP,
+    OPEN_SETTINGS,
 ];
 
 /// Which conversation a run continues: the document's own, or one shared
@@ -375,4 +384,42 @@ pub struct EditReport {
 pub struct ErrorExt {
     pub code: String,
     pub message: String,
+}
+
+/// A run command as the client sent it, kept so that the run can be started
+/// again ("Codex: Retry"): without its progress token (the retry streams on
+/// a token of its own) and without `textDocument.version` (the document has
+/// moved on by then).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunCommand {
+    pub command: String,
+    pub argument: Value,
+}
+
+impl RunCommand {
+    pub fn for_retry(command: &str, argument: &Value) -> RunCommand {
+        let mut argument = argument.clone();
+        if let Some(fields) = argument.as_object_mut() {
+            fields.remove("progressToken");
+            if let Some(document) = fields
+                .get_mut("textDocument")
+                .and_then(Value::as_object_mut)
+            {
+                document.remove("version");
+            }
+        }
+        RunCommand {
+            command: command.to_string(),
+            argument,
+        }
+    }
+}
+
+/// `data` of a failure diagnostic (`source: "codex"`): what its code
+/// actions need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailureData {
+    /// The failed run's command, for "Codex: Retry".
+    pub retry: RunCommand,
 }

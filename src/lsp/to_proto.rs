@@ -3,6 +3,7 @@
 use tower_lsp_server::ls_types::{self as lsp, NumberOrString};
 
 use crate::document::{Position, PositionEncoding, Range};
+use crate::lsp::ext;
 use crate::prompt::PromptRunError;
 
 pub fn position(position: Position) -> lsp::Position {
@@ -26,14 +27,27 @@ pub fn position_encoding_kind(encoding: PositionEncoding) -> lsp::PositionEncodi
 /// The source of our failure diagnostics.
 pub const DIAGNOSTIC_SOURCE: &str = "codex";
 
-/// A failed run as a diagnostic on `range`.
-pub fn diagnostic(error: &PromptRunError, range: lsp::Range) -> lsp::Diagnostic {
+/// A failed run as a diagnostic on `range`, with what its code actions need
+/// in `data`. A Warning: a failed run says nothing about the code under it
+/// (see `PromptRunError::is_about_the_code`), and an Error there would read
+/// as a problem in correct code.
+pub fn diagnostic(
+    error: &PromptRunError,
+    range: lsp::Range,
+    data: Option<&ext::FailureData>,
+) -> lsp::Diagnostic {
+    let severity = if error.is_about_the_code() {
+        lsp::DiagnosticSeverity::ERROR
+    } else {
+        lsp::DiagnosticSeverity::WARNING
+    };
     lsp::Diagnostic {
         range,
-        severity: Some(lsp::DiagnosticSeverity::ERROR),
+        severity: Some(severity),
         code: Some(NumberOrString::String(error.code().to_string())),
         source: Some(DIAGNOSTIC_SOURCE.to_string()),
         message: error.to_string(),
+        data: data.and_then(|data| serde_json::to_value(data).ok()),
         ..Default::default()
     }
 }

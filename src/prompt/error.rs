@@ -123,6 +123,29 @@ impl PromptRunError {
         }
     }
 
+    /// Whether the failure tells something about the code the run was on.
+    /// None does: the backend, the network, sign-in, rate limits, the
+    /// deadline, an empty or malformed answer, a rejected request, the
+    /// configuration, a missing attachment, a document that moved on and
+    /// codex-ls itself are all about the run, never about the code. It is
+    /// spelled out per variant so that a new failure has to decide.
+    pub fn is_about_the_code(&self) -> bool {
+        match self {
+            PromptRunError::Rpc(_)
+            | PromptRunError::Runtime(_)
+            | PromptRunError::TurnFailed(_)
+            | PromptRunError::Interrupted { .. }
+            | PromptRunError::Timeout { .. }
+            | PromptRunError::CompletedWithoutAssistantText
+            | PromptRunError::EmptyAssistantText
+            | PromptRunError::AttachmentNotFound { .. }
+            | PromptRunError::BackendUnavailable(_)
+            | PromptRunError::DocumentChanged { .. }
+            | PromptRunError::EscalationNotApproved
+            | PromptRunError::InvalidAnswer(_) => false,
+        }
+    }
+
     /// Whether the user asked for this outcome (a cancel): such runs get no
     /// diagnostic.
     pub fn is_user_cancel(&self) -> bool {

@@ -40,7 +40,12 @@ pub struct PromptRunParams {
     pub model: Option<String>,
     pub effort: Option<String>,
     pub approval_policy: ApprovalPolicy,
+    /// The sandbox the thread is started (or resumed) with: the configured
+    /// one.
     pub sandbox_policy: SandboxMode,
+    /// The sandbox of this run's turn when it differs from the thread's:
+    /// edits and reviews run read-only whatever the thread was started with.
+    pub turn_sandbox: Option<SandboxMode>,
     /// Only ever true when the user's own configuration asked for
     /// `danger-full-access`; without it that sandbox is refused.
     pub privileged_escalation_approved: bool,
@@ -58,6 +63,7 @@ impl PromptRunParams {
             effort: None,
             approval_policy: ApprovalPolicy::Never,
             sandbox_policy: SandboxMode::ReadOnly,
+            turn_sandbox: None,
             privileged_escalation_approved: false,
             attachments: Vec::new(),
             timeout: DEFAULT_TIMEOUT,

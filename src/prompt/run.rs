@@ -282,6 +282,10 @@ async fn start_turn(
         effort: params.effort.clone(),
         output_schema: params.output_schema.clone(),
         approval_policy: Some(params.approval_policy),
+        // Sent on every turn: codex keeps a turn's policy for the thread's
+        // later turns, so an answer after a read-only edit turn must put
+        // the configured sandbox back.
+        sandbox_policy: Some(params.turn_sandbox.unwrap_or(params.sandbox_policy).into()),
         cwd: Some(params.cwd.to_string_lossy().into_owned()),
     };
     let mut started = Box::pin({

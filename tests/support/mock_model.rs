@@ -53,6 +53,10 @@ pub enum Scenario {
         cmd: String,
         justification: String,
     },
+    /// 200, the model calls `exec_command` with `cmd` inside the turn's
+    /// sandbox (no escalation asked, so no approval): what the sandbox
+    /// allows runs, the rest fails. Give it the next scenario (the answer).
+    SandboxedCommand { call_id: String, cmd: String },
 }
 
 impl Scenario {
@@ -646,8 +650,15 @@ async fn handle_request(conn: &mut Conn, shared: &Shared, req: Request) -> Outco
             cmd,
             justification,
         } => {
-            match stream_exec_command(&mut conn.stream, &ids, &call_id, &cmd, &justification).await
+            match stream_exec_command(&mut conn.stream, &ids, &call_id, &cmd, Some(&justification))
+                .await
             {
+                Ok(()) => Outcome::KeepGoing,
+                Err(_) => Outcome::Close,
+            }
+        }
+        Scenario::SandboxedCommand { call_id, cmd } => {
+            match stream_exec_command(&mut conn.stream, &ids, &call_id, &cmd, None).await {
                 Ok(()) => Outcome::KeepGoing,
                 Err(_) => Outcome::Close,
             }
@@ -796,18 +807,22 @@ async fn send_head(stream: &mut TcpStream, ids: &Ids) -> std::io::Result<()> {
     Ok(())
 }
 
-/// A response whose only output is an `exec_command` function call.
+/// A response whose only output is an `exec_command` function call, asking
+/// to run outside the sandbox when it gives a `justification`.
 async fn stream_exec_command(
     stream: &mut TcpStream,
     ids: &Ids,
     call_id: &str,
     cmd: &str,
-    justification: &str,
+    justification: Option<&str>,
 ) -> std::io::Result<()> {
     send_head(stream, ids).await?;
-    let arguments = json!({
-        "cmd": cmd, "sandbox_permissions": "require_escalated", "justification": justification,
-    })
+    let arguments = match justification {
+        Some(justification) => json!({
+            "cmd": cmd, "sandbox_permissions": "require_escalated", "justification": justification,
+        }),
+        None => json!({ "cmd": cmd }),
+    }
     .to_string();
     let item_id = format!("fc_{}", ids.msg);
     let item = |status: &str| {

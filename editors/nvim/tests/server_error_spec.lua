@@ -10,7 +10,7 @@ H.test('an HTTP 500 becomes a server-error diagnostic on the selection', functio
     return d.code == 'server-error'
   end)
   H.eq('codex', diagnostic.source, 'diagnostic source')
-  H.eq(vim.diagnostic.severity.ERROR, diagnostic.severity, 'severity')
+  H.eq(vim.diagnostic.severity.WARN, diagnostic.severity, 'severity: a failed run is a Warning')
   H.eq(
     { 1, 0, 4, 0 },
     { diagnostic.lnum, diagnostic.col, diagnostic.end_lnum, diagnostic.end_col },

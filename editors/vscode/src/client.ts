@@ -34,6 +34,11 @@ export function createClient(
         middleware: {
             // The server's code actions carry its run commands without a progress token.
             executeCommand: async (command, args: unknown[], next) => {
+                // A `backend-unavailable` failure's "Open settings": this extension's own settings.
+                if (command === ext.OPEN_SETTINGS) {
+                    await vscode.commands.executeCommand("workbench.action.openSettings", "codexLs.server");
+                    return null;
+                }
                 const argument = args[0];
                 if (
                     ext.isRunCommand(command) &&

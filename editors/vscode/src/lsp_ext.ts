@@ -17,6 +17,9 @@ export const ACTION = "codex.action";
 export const NEW_THREAD = "codex.newThread";
 export const CANCEL = "codex.cancel";
 export const STATUS = "codex.status";
+/// The actions of `unauthorized` and `backend-unavailable` failure diagnostics.
+export const SIGN_IN_HELP = "codex.signInHelp";
+export const OPEN_SETTINGS = "codex.openSettings";
 
 /// The commands that start a run and answer `RunStarted`.
 export const RUN_COMMANDS: readonly string[] = [RUN, EXPLAIN, REWRITE, FIX, TESTS, REVIEW, ACTION];

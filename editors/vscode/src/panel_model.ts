@@ -61,7 +61,10 @@ export function panelEntry(record: RunRecord): RenderedEntry {
         html,
         hasDiagnostic: record.hasDiagnostic,
     };
-    if (record.error) entry.error = { code: record.error.code, message: record.error.message };
+    // A cancel the user asked for is an outcome, not an error: no error line (drawn in error red).
+    if (record.error && record.phase !== "cancelled") {
+        entry.error = { code: record.error.code, message: record.error.message };
+    }
     if (record.edit) {
         entry.edit = {
             status: EDIT_LABELS[record.edit.status] ?? record.edit.status,

@@ -66,6 +66,21 @@ describe("panelEntry", () => {
         assert.equal(entry.hasDiagnostic, true);
         assert.equal(entry.statusLabel, "Failed: server-error");
     });
+
+    it("a cancel by the user is neutral: no error, no diagnostic link", () => {
+        const record = run(false);
+        record.started(1);
+        record.requestCancel();
+        record.apply({
+            kind: "end",
+            codex: { runId: 1, status: "interrupted", error: { code: "interrupted", message: "the run was cancelled" } },
+        });
+        const { entry } = panelEntry(record);
+        assert.equal(entry.phase, "cancelled");
+        assert.equal(entry.statusLabel, "Cancelled");
+        assert.equal(entry.error, undefined);
+        assert.equal(entry.hasDiagnostic, false);
+    });
 });
 
 describe("parseWebviewMessage", () => {
