@@ -319,8 +319,10 @@ async fn cancel_ends_a_hung_run_within_one_second() {
     .await;
 }
 
+/// Approvals open the plugin's confirm window: `1<CR>` queued in Insert mode
+/// as the request arrives answers nothing, `a` accepts, `<Esc>` declines.
 #[tokio::test]
-async fn approvals_are_answered_through_vim_ui_select() {
+async fn approvals_ask_in_a_confirm_window_that_typeahead_cannot_answer() {
     let accepted = "echo approved > created-by-codex.txt";
     let declined = "echo declined > declined-by-codex.txt";
     let justification = "The test wants a file";
