@@ -320,7 +320,8 @@ async fn cancel_ends_a_hung_run_within_one_second() {
 }
 
 /// Approvals open the plugin's confirm window: `1<CR>` queued in Insert mode
-/// as the request arrives answers nothing, `a` accepts, `<Esc>` declines.
+/// as the request arrives answers nothing, `a` accepts, `<Esc>` declines, and
+/// a cancelled run withdraws its question.
 #[tokio::test]
 async fn approvals_ask_in_a_confirm_window_that_typeahead_cannot_answer() {
     let accepted = "echo approved > created-by-codex.txt";
@@ -331,6 +332,7 @@ async fn approvals_ask_in_a_confirm_window_that_typeahead_cannot_answer() {
         cmd: cmd.to_string(),
         justification: justification.to_string(),
     };
+    let cancelled = "echo cancelled > cancelled-by-codex.txt";
     let after_accept = "The file is there.";
     let after_decline = "You declined the command.";
     let run = run_spec(Spec {
@@ -340,10 +342,12 @@ async fn approvals_ask_in_a_confirm_window_that_typeahead_cannot_answer() {
             Scenario::text([after_accept]),
             exec("call-decline", declined),
             Scenario::text([after_decline]),
+            exec("call-cancel", cancelled),
         ],
         data: json!({
             "command_accepted": accepted,
             "command_declined": declined,
+            "command_cancelled": cancelled,
             "justification": justification,
             "answer_after_accept": after_accept,
             "answer_after_decline": after_decline,
@@ -352,7 +356,8 @@ async fn approvals_ask_in_a_confirm_window_that_typeahead_cannot_answer() {
         start: Start::Enable,
     })
     .await;
-    assert_eq!(run.mock.requests().len(), 4, "{}", run.output);
+    // The cancelled run asked the model once, and got no further.
+    assert_eq!(run.mock.requests().len(), 5, "{}", run.output);
     assert!(
         run.workspace().join("created-by-codex.txt").exists(),
         "the accepted command did not run; the model got {:?}",
@@ -361,6 +366,10 @@ async fn approvals_ask_in_a_confirm_window_that_typeahead_cannot_answer() {
     assert!(
         !run.workspace().join("declined-by-codex.txt").exists(),
         "the declined command ran"
+    );
+    assert!(
+        !run.workspace().join("cancelled-by-codex.txt").exists(),
+        "the command of the cancelled run ran"
     );
     let told = call_outputs(&run.mock.requests()[3]).join(" ");
     assert!(

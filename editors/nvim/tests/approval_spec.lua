@@ -59,7 +59,10 @@ local function wait_confirm(token)
     return confirm_window()
   end)
   H.eq(vim.api.nvim_get_current_win(), confirm.win, 'the confirm window has the focus')
-  H.eq('n', vim.fn.mode(), 'keys in the confirm window are keys, not text')
+  -- Insert mode ends once the handler returns to the main loop.
+  H.wait('Normal mode in the confirm window: keys there are keys, not text', function()
+    return vim.fn.mode() == 'n' and vim.api.nvim_get_current_win() == confirm.win
+  end)
   -- The keys typed as it opened were dropped: it is still waiting, armed
   -- only now.
   H.wait('the confirm window to take keys', function()
@@ -87,7 +90,9 @@ H.test('keys typed as the approval opens do not answer it; `a` accepts', functio
   local window = H.wait_run_end(token, 'completed', 60000)
   H.eq(nil, confirm_window(), 'the confirm window closed')
   H.eq(data.answer_after_accept, window.text, 'answer after the command ran')
-  H.eq('i', vim.fn.mode(), 'back in Insert mode after the answer')
+  H.wait('Insert mode again after the answer', function()
+    return vim.fn.mode() == 'i'
+  end)
   H.type('<Esc>')
   H.wait('Normal mode', function()
     return vim.fn.mode() == 'n'
@@ -103,4 +108,21 @@ H.test('an approval dismissed with <Esc> is declined', function()
   local window = H.wait_run_end(token, 'completed', 60000)
   H.eq(nil, confirm_window(), 'the confirm window closed')
   H.eq(data.answer_after_decline, window.text, 'answer after the decline')
+end)
+
+H.test('a cancelled run withdraws its unanswered approval', function()
+  local token = ask_from_insert_mode('Run the third check')
+  local confirm = wait_confirm(token)
+  H.truthy(confirm.text:find(data.command_cancelled, 1, true), 'window: ' .. confirm.text)
+  -- What <C-c> in the answer window does.
+  require('codex_ls.commands').cancel_token(token)
+  H.wait('the confirm window to close', function()
+    return confirm_window() == nil
+  end)
+  local run = require('codex_ls.commands').runs[token]
+  H.truthy(run.ended_at, 'the run ended')
+  H.truthy(run.status ~= 'completed', 'the cancelled run did not complete: ' .. tostring(run.status))
+  H.wait('Insert mode again after the withdrawal', function()
+    return vim.fn.mode() == 'i'
+  end)
 end)

@@ -10,6 +10,7 @@
 --- `arm_ms` after it opened, and answers only on its own keys: `a` accepts,
 --- `s` accepts for the session, `d`, `q` and `<Esc>` decline. Closing it
 --- declines; so does no answer within the server's `approvalTimeoutSecs`.
+--- When the runs end (a cancel, a timeout), an unanswered window closes.
 --- Other message requests (not approvals) still go to `vim.ui.select`.
 local M = {}
 
@@ -115,11 +116,13 @@ function M.confirm(params, on_answer)
   vim.cmd.stopinsert()
 
   local answered = false
+  local group = vim.api.nvim_create_augroup('codex_ls_approval_' .. win, { clear = true })
   local function finish(action)
     if answered then
       return
     end
     answered = true
+    vim.api.nvim_del_augroup_by_id(group)
     if vim.api.nvim_win_is_valid(win) then
       vim.api.nvim_win_close(win, true)
     end
@@ -156,7 +159,29 @@ function M.confirm(params, on_answer)
   for _, key in ipairs(dismiss_keys) do
     vim.keymap.set('n', key, on_key(nil), opts)
   end
+  vim.api.nvim_create_autocmd('User', {
+    group = group,
+    pattern = 'CodexLsRunEnd',
+    callback = function()
+      -- The run that asked ended (cancelled, timed out): the server no
+      -- longer waits for this answer, so the question is withdrawn rather
+      -- than left on screen. A request does not say which run asked, so
+      -- it waits while any run is still going.
+      for _, run in pairs(require('codex_ls.commands').runs) do
+        if not run.ended_at then
+          return
+        end
+      end
+      vim.schedule(function()
+        if not answered then
+          vim.notify('codex-ls: the run ended; its approval request was withdrawn', vim.log.levels.INFO)
+          finish(nil)
+        end
+      end)
+    end,
+  })
   vim.api.nvim_create_autocmd('WinClosed', {
+    group = group,
     pattern = tostring(win),
     once = true,
     callback = function()
