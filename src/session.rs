@@ -30,6 +30,8 @@ pub struct ClientSupport {
     pub document_changes: bool,
     /// `changeAnnotations` with `needsConfirmation` (edit previews).
     pub change_annotations: bool,
+    /// `resourceOperations` with `create` (the no-op create a preview asks to confirm).
+    pub create_files: bool,
     /// Properties a `codeAction/resolve` may fill in.
     pub code_action_resolve: bool,
 }

@@ -319,8 +319,11 @@ async fn cancel_ends_a_hung_run_within_one_second() {
     .await;
 }
 
+/// Approvals open the plugin's confirm window: `1<CR>` queued in Insert mode
+/// as the request arrives answers nothing, `a` accepts, `<Esc>` declines, and
+/// a cancelled run withdraws its question.
 #[tokio::test]
-async fn approvals_are_answered_through_vim_ui_select() {
+async fn approvals_ask_in_a_confirm_window_that_typeahead_cannot_answer() {
     let accepted = "echo approved > created-by-codex.txt";
     let declined = "echo declined > declined-by-codex.txt";
     let justification = "The test wants a file";
@@ -329,6 +332,7 @@ async fn approvals_are_answered_through_vim_ui_select() {
         cmd: cmd.to_string(),
         justification: justification.to_string(),
     };
+    let cancelled = "echo cancelled > cancelled-by-codex.txt";
     let after_accept = "The file is there.";
     let after_decline = "You declined the command.";
     let run = run_spec(Spec {
@@ -338,10 +342,12 @@ async fn approvals_are_answered_through_vim_ui_select() {
             Scenario::text([after_accept]),
             exec("call-decline", declined),
             Scenario::text([after_decline]),
+            exec("call-cancel", cancelled),
         ],
         data: json!({
             "command_accepted": accepted,
             "command_declined": declined,
+            "command_cancelled": cancelled,
             "justification": justification,
             "answer_after_accept": after_accept,
             "answer_after_decline": after_decline,
@@ -350,7 +356,8 @@ async fn approvals_are_answered_through_vim_ui_select() {
         start: Start::Enable,
     })
     .await;
-    assert_eq!(run.mock.requests().len(), 4, "{}", run.output);
+    // The cancelled run asked the model once, and got no further.
+    assert_eq!(run.mock.requests().len(), 5, "{}", run.output);
     assert!(
         run.workspace().join("created-by-codex.txt").exists(),
         "the accepted command did not run; the model got {:?}",
@@ -359,6 +366,10 @@ async fn approvals_are_answered_through_vim_ui_select() {
     assert!(
         !run.workspace().join("declined-by-codex.txt").exists(),
         "the declined command ran"
+    );
+    assert!(
+        !run.workspace().join("cancelled-by-codex.txt").exists(),
+        "the command of the cancelled run ran"
     );
     let told = call_outputs(&run.mock.requests()[3]).join(" ");
     assert!(

@@ -122,10 +122,10 @@ const EXPLAIN_CHUNKS: [&str; 4] = [
     "values.iter().sum()\n```\n",
 ];
 
-/// The structured answer an edit run asks for.
-fn rewrite_answer() -> Vec<String> {
+/// The structured answer an edit run asks for, replacing lines 3-7 with `replacement`.
+fn rewrite_answer(replacement: &str) -> Vec<String> {
     let answer = json!({
-        "replacement": "    values.iter().sum()\n",
+        "replacement": replacement,
         "explanation": "Uses `Iterator::sum` instead of a loop.",
     })
     .to_string();
@@ -144,7 +144,11 @@ fn scenarios_for(step: &str) -> Vec<Scenario> {
             status: 500,
             message: "mock model: internal error".to_string(),
         }],
-        "rewrite" => vec![Scenario::text(rewrite_answer())],
+        "rewrite" => vec![Scenario::text(rewrite_answer("    values.iter().sum()\n"))],
+        // Line 3 again, after the rewrite, shown in the Refactor Preview first.
+        "preview" => vec![Scenario::text(rewrite_answer(
+            "    values.iter().copied().sum()\n",
+        ))],
         "approval" => vec![
             Scenario::ExecCommand {
                 call_id: "call_approve_1".into(),
@@ -180,7 +184,7 @@ impl Drop for GroupGuard {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn workbench_runs_explain_a_failure_rewrite_and_an_approval() {
+async fn workbench_runs_explain_a_failure_rewrite_an_approval_and_a_preview() {
     let node = node();
     let code_server = code_server();
     let chromium = chromium();
@@ -283,7 +287,7 @@ async fn workbench_runs_explain_a_failure_rewrite_and_an_approval() {
                         "the explain request lacks the selection:\n{texts}"
                     );
                 }
-                if step == "rewrite" {
+                if step == "rewrite" || step == "preview" {
                     let body = last_request();
                     assert_eq!(
                         body["text"]["format"]["type"], "json_schema",
@@ -330,6 +334,7 @@ async fn workbench_runs_explain_a_failure_rewrite_and_an_approval() {
             "server-error",
             "rewrite",
             "approval",
+            "preview",
             "panel",
             "done"
         ],

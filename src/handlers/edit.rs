@@ -162,6 +162,20 @@ fn locate(
     ))
 }
 
+/// The edit of a run as the editor gets it. With a preview (`preview` and a
+/// client that supports change annotations), the text edit carries an
+/// annotation with the run's label and explanation.
+///
+/// What asks for the confirmation is a no-op operation of its own: creating
+/// the document's file with `ignoreIfExists`, annotated `needsConfirmation`.
+/// VS Code opens its Refactor Preview when any operation needs confirmation,
+/// but starts every such operation unticked (`!needsConfirmation`, as
+/// designed: microsoft/vscode#200991, #207578), so a text edit that needs
+/// confirmation itself would be dropped by "Apply". The create of an existing
+/// file is not even listed there, and applied anywhere it changes nothing, so
+/// the preview opens with the edit ticked. Clients that cannot create files
+/// through an edit, or documents that are not files, get the annotation on the
+/// text edit itself.
 fn workspace_edit(
     session: &Session,
     uri: &Uri,
@@ -171,6 +185,8 @@ fn workspace_edit(
     proposal: &EditProposal,
     preview: bool,
 ) -> WorkspaceEdit {
+    const EDIT_ANNOTATION: &str = "codex";
+    const CONFIRM_ANNOTATION: &str = "codex-preview";
     let new_text = if target.insert {
         insertion(now, &proposal.replacement)
     } else {
@@ -184,34 +200,62 @@ fn workspace_edit(
             ..Default::default()
         };
     }
-    let preview = preview && support.change_annotations;
-    let annotation_id = "codex".to_string();
-    let edit = if preview {
-        OneOf::Right(AnnotatedTextEdit {
-            text_edit,
-            annotation_id: annotation_id.clone(),
-        })
+    let document_edit = |edit| TextDocumentEdit {
+        text_document: OptionalVersionedTextDocumentIdentifier {
+            uri: uri.clone(),
+            version: Some(now.version),
+        },
+        edits: vec![edit],
+    };
+    if !(preview && support.change_annotations) {
+        return WorkspaceEdit {
+            document_changes: Some(DocumentChanges::Edits(vec![document_edit(OneOf::Left(
+                text_edit,
+            ))])),
+            ..Default::default()
+        };
+    }
+    let confirm_by_create =
+        support.create_files && uri.scheme().as_str().eq_ignore_ascii_case("file");
+    let edit = document_edit(OneOf::Right(AnnotatedTextEdit {
+        text_edit,
+        annotation_id: EDIT_ANNOTATION.to_string(),
+    }));
+    let mut annotations = HashMap::from([(
+        EDIT_ANNOTATION.to_string(),
+        ChangeAnnotation {
+            label: target.label.clone(),
+            needs_confirmation: Some(!confirm_by_create),
+            description: Some(proposal.explanation.clone()),
+        },
+    )]);
+    let document_changes = if confirm_by_create {
+        annotations.insert(
+            CONFIRM_ANNOTATION.to_string(),
+            ChangeAnnotation {
+                label: format!("{}: preview", target.label),
+                needs_confirmation: Some(true),
+                description: Some("asks to confirm the edit; creates nothing".to_string()),
+            },
+        );
+        let confirm = lsp::CreateFile {
+            uri: uri.clone(),
+            options: Some(lsp::CreateFileOptions {
+                overwrite: None,
+                ignore_if_exists: Some(true),
+            }),
+            annotation_id: Some(CONFIRM_ANNOTATION.to_string()),
+        };
+        DocumentChanges::Operations(vec![
+            lsp::DocumentChangeOperation::Edit(edit),
+            lsp::DocumentChangeOperation::Op(lsp::ResourceOp::Create(confirm)),
+        ])
     } else {
-        OneOf::Left(text_edit)
+        DocumentChanges::Edits(vec![edit])
     };
     WorkspaceEdit {
-        document_changes: Some(DocumentChanges::Edits(vec![TextDocumentEdit {
-            text_document: OptionalVersionedTextDocumentIdentifier {
-                uri: uri.clone(),
-                version: Some(now.version),
-            },
-            edits: vec![edit],
-        }])),
-        change_annotations: preview.then(|| {
-            HashMap::from([(
-                annotation_id,
-                ChangeAnnotation {
-                    label: target.label.clone(),
-                    needs_confirmation: Some(true),
-                    description: Some(proposal.explanation.clone()),
-                },
-            )])
-        }),
+        document_changes: Some(document_changes),
+        change_annotations: Some(annotations),
         ..Default::default()
     }
 }

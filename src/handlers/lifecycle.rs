@@ -38,6 +38,12 @@ pub fn initialize(session: &Session, params: InitializeParams) -> InitializeResu
         change_annotations: workspace
             .and_then(|w| w.workspace_edit.as_ref())
             .is_some_and(|edit| edit.change_annotation_support.is_some()),
+        create_files: workspace
+            .and_then(|w| w.workspace_edit.as_ref())
+            .and_then(|edit| edit.resource_operations.as_ref())
+            .is_some_and(|ops| {
+                ops.contains(&tower_lsp_server::ls_types::ResourceOperationKind::Create)
+            }),
         code_action_resolve: capabilities
             .text_document
             .as_ref()

@@ -30,8 +30,8 @@ return {
     end
   end,
   handlers = {
-    -- Approvals arrive as `window/showMessageRequest`; answer them with
-    -- `vim.ui.select` showing the whole command or file list.
+    -- Approvals arrive as `window/showMessageRequest`; answer them in a
+    -- confirm window showing the whole command or file list.
     ['window/showMessageRequest'] = function(...)
       return require('codex_ls.approvals').show_message_request(...)
     end,

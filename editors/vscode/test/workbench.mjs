@@ -404,7 +404,12 @@ try {
     await scenario(stepName);
     // A setting changed while the server runs reaches it: the server pulls its section again.
     const userSettings = join(userData, "User", "settings.json");
-    const changed = { ...JSON.parse(readFileSync(userSettings, "utf8")), "codexLs.approvalPolicy": "on-request" };
+    // editPreview is for the preview step after this one (an Ask run makes no edit).
+    const changed = {
+        ...JSON.parse(readFileSync(userSettings, "utf8")),
+        "codexLs.approvalPolicy": "on-request",
+        "codexLs.editPreview": true,
+    };
     await runCommand("Preferences: Open User Settings (JSON)");
     // The editor of settings.json has the focus once it shows the file.
     const settingsEditor = page.locator(".monaco-editor.focused", { hasText: '"workbench.startupEditor"' });
@@ -415,7 +420,10 @@ try {
     await page.keyboard.press("Control+s");
     await waitFor("the server to pull approvalPolicy on-request", async () =>
         traceEntries().some(
-            (entry) => entry.includes("Sending response 'workspace/configuration") && entry.includes('"approvalPolicy": "on-request"'),
+            (entry) =>
+                entry.includes("Sending response 'workspace/configuration") &&
+                entry.includes('"approvalPolicy": "on-request"') &&
+                entry.includes('"editPreview": true'),
         ) || undefined,
     );
     await screenshot("05-settings");
@@ -448,6 +456,43 @@ try {
     if (!approved.includes("Done.")) throw new Error(`the answer panel shows ${JSON.stringify(approved)} after the approval`);
     emit({ event: "passed", step: stepName });
 
+    // ---- preview: with editPreview, a rewrite opens the Refactor Preview with its edit ticked,
+    // and Apply lands it in the editor ----
+    stepName = "preview";
+    await scenario(stepName);
+    await page.locator(".tab", { hasText: "lib.rs" }).first().click();
+    await selectLines(3, 3);
+    await runCommand("Codex: Rewrite Selection");
+    await page.locator(".quick-input-widget .monaco-list-row", { hasText: "Simplify" }).first().waitFor();
+    await page.locator(".quick-input-widget input").fill("Simplify");
+    await page.locator(".quick-input-widget input").press("Enter");
+    const previewPane = page.locator(".bulk-edit-panel");
+    await previewPane.locator(".monaco-list-row").first().waitFor();
+    await screenshot("07-preview");
+    // Every edit listed is ticked (VS Code starts an edit that needs confirmation unticked).
+    const boxes = previewPane.locator(".edit-checkbox");
+    await waitFor("the preview to list the edit", async () => ((await boxes.count()) > 0) || "no edit listed");
+    const states = await boxes.evaluateAll((nodes) =>
+        nodes.map((node) => node.getAttribute("aria-checked") === "true" || node.classList.contains("checked")),
+    );
+    if (states.some((checked) => !checked)) throw new Error(`the preview lists unticked edits: ${JSON.stringify(states)}`);
+    const before = await editorText();
+    if (before.includes("copied()")) throw new Error("the edit was applied before the preview's Apply");
+    await previewPane.locator(".buttons .monaco-button", { hasText: "Apply" }).first().click();
+    const previewed = entry(5);
+    await waitFor("the previewed edit in the editor", async () => {
+        const text = await editorText();
+        if (text.includes("values.iter().copied().sum()")) return true;
+        const error = await previewed.locator(".entry-error").allInnerTexts();
+        if (error.length > 0) throw new Error(`the previewed rewrite failed: ${error.join(" ")}`);
+        return `the editor shows ${JSON.stringify(text)}`;
+    });
+    await answerPanel().locator("article.entry[data-id='5'][data-phase='completed']").waitFor();
+    const status = await previewed.innerText();
+    if (/rejected/i.test(status)) throw new Error(`the run says ${JSON.stringify(status)}`);
+    await screenshot("08-preview-applied");
+    emit({ event: "passed", step: stepName });
+
     // ---- panel: the entries survive the panel being hidden and shown, closed and reopened ----
     stepName = "panel";
     const panelTab = page.locator(".tab", { hasText: "Codex Answers" });
@@ -458,15 +503,15 @@ try {
     await page.locator(".editor-group-container.active .tab.active", { hasText: "lib.rs" }).waitFor();
     await page.locator(".editor-group-container.active .tab", { hasText: "Codex Answers" }).waitFor();
     await panelTab.click();
-    await answerPanel().locator("article.entry[data-id='4']").waitFor();
-    await expectEntries(4);
+    await answerPanel().locator("article.entry[data-id='5']").waitFor();
+    await expectEntries(5);
     // A middle click on a tab closes it.
     await panelTab.click({ button: "middle" });
     await panelTab.waitFor({ state: "detached" });
     await runCommand("Codex: Show Answer Panel");
-    await answerPanel().locator("article.entry[data-id='4']").waitFor();
-    await expectEntries(4);
-    await screenshot("07-panel");
+    await answerPanel().locator("article.entry[data-id='5']").waitFor();
+    await expectEntries(5);
+    await screenshot("09-panel");
     emit({ event: "passed", step: stepName });
 
     emit({ event: "done" });
