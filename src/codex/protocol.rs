@@ -63,6 +63,23 @@ pub enum SandboxPolicy {
     DangerFullAccess,
 }
 
+/// The sandbox a turn asks for: a policy of ours (read-only for edits and
+/// reviews), or the thread's own policy exactly as codex sent it, so what
+/// the user's configuration added to it (writable roots, network access)
+/// comes back after a read-only turn.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum TurnSandbox {
+    Policy(SandboxPolicy),
+    AsSent(Value),
+}
+
+impl From<SandboxMode> for TurnSandbox {
+    fn from(mode: SandboxMode) -> TurnSandbox {
+        TurnSandbox::Policy(mode.into())
+    }
+}
+
 impl From<SandboxMode> for SandboxPolicy {
     fn from(mode: SandboxMode) -> SandboxPolicy {
         match mode {
@@ -110,6 +127,11 @@ pub struct ThreadResumeParams {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ThreadStartResult {
     pub thread: ThreadInfo,
+    /// The thread's sandbox policy as codex resolved it from the request
+    /// and the user's own configuration (writable roots, network access):
+    /// kept as sent, so it can be given back unchanged.
+    #[serde(default)]
+    pub sandbox: Option<Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -167,7 +189,7 @@ pub struct TurnStartParams {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_policy: Option<ApprovalPolicy>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sandbox_policy: Option<SandboxPolicy>,
+    pub sandbox_policy: Option<TurnSandbox>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
 }

@@ -117,21 +117,23 @@ impl AppServer {
         self.connection.is_closed()
     }
 
-    pub async fn thread_start(&self, params: &ThreadStartParams) -> Result<String, RpcError> {
-        let result: ThreadStartResult = self
-            .connection
+    pub async fn thread_start(
+        &self,
+        params: &ThreadStartParams,
+    ) -> Result<ThreadStartResult, RpcError> {
+        self.connection
             .request(protocol::THREAD_START, params, REQUEST_TIMEOUT)
-            .await?;
-        Ok(result.thread.id)
+            .await
     }
 
     /// Resumes a thread this app-server (or an earlier one) persisted.
-    pub async fn thread_resume(&self, params: &ThreadResumeParams) -> Result<String, RpcError> {
-        let result: ThreadStartResult = self
-            .connection
+    pub async fn thread_resume(
+        &self,
+        params: &ThreadResumeParams,
+    ) -> Result<ThreadStartResult, RpcError> {
+        self.connection
             .request(protocol::THREAD_RESUME, params, REQUEST_TIMEOUT)
-            .await?;
-        Ok(result.thread.id)
+            .await
     }
 
     pub async fn turn_start(&self, params: &TurnStartParams) -> Result<TurnStartResult, RpcError> {

@@ -8,10 +8,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::codex::protocol::{
-    SandboxMode, ThreadResumeParams, ThreadStartParams, TurnStartParams, TurnStatus,
+    SandboxMode, ThreadResumeParams, ThreadStartParams, TurnSandbox, TurnStartParams, TurnStatus,
 };
 use crate::codex::{AppServer, Supervisor, TurnEvent, TurnStream};
 
@@ -50,6 +51,10 @@ pub struct ThreadBinding {
     pub thread_id: String,
     /// Turns run on the thread through codex-ls.
     pub turns: u32,
+    /// The thread's sandbox policy as codex resolved it at `thread/start`
+    /// or `thread/resume`, which answer turns give back after a read-only
+    /// edit or review turn.
+    pub sandbox: Option<Value>,
 }
 
 /// Runs `params` on `codex_path`'s app-server. `thread` is the thread to
@@ -119,10 +124,11 @@ async fn bind_thread(
         })
         .await;
     match resumed {
-        Ok(thread_id) => Ok(ThreadBinding {
+        Ok(resumed) => Ok(ThreadBinding {
             generation: server.generation(),
-            thread_id,
+            thread_id: resumed.thread.id,
             turns: previous.turns,
+            sandbox: resumed.sandbox,
         }),
         Err(err) => {
             tracing::info!("could not resume thread {}: {err}", previous.thread_id);
@@ -159,7 +165,7 @@ async fn start_thread(
     server: &AppServer,
     params: &PromptRunParams,
 ) -> Result<ThreadBinding, PromptRunError> {
-    let thread_id = server
+    let started = server
         .thread_start(&ThreadStartParams {
             cwd: params.cwd.to_string_lossy().into_owned(),
             sandbox: params.sandbox_policy,
@@ -169,8 +175,9 @@ async fn start_thread(
         .await?;
     Ok(ThreadBinding {
         generation: server.generation(),
-        thread_id,
+        thread_id: started.thread.id,
         turns: 0,
+        sandbox: started.sandbox,
     })
 }
 
@@ -185,7 +192,7 @@ async fn run_turn(
     let thread_id = binding.thread_id.as_str();
     // Subscribe before the turn starts so no notification is missed.
     let mut stream = TurnStream::new(server.subscribe(thread_id));
-    let turn_id = start_turn(server, thread_id, params, limits).await?;
+    let turn_id = start_turn(server, binding, params, limits).await?;
     stream.set_turn_id(&turn_id);
     let _ = events.send(RunEvent::Started {
         thread_id: thread_id.to_string(),
@@ -271,10 +278,11 @@ async fn run_turn(
 /// back.
 async fn start_turn(
     server: &Arc<AppServer>,
-    thread_id: &str,
+    binding: &ThreadBinding,
     params: &PromptRunParams,
     limits: &RunLimits,
 ) -> Result<String, PromptRunError> {
+    let thread_id = binding.thread_id.as_str();
     let request = TurnStartParams {
         thread_id: thread_id.to_string(),
         input: build_input(&params.prompt, &params.attachments),
@@ -282,10 +290,7 @@ async fn start_turn(
         effort: params.effort.clone(),
         output_schema: params.output_schema.clone(),
         approval_policy: Some(params.approval_policy),
-        // Sent on every turn: codex keeps a turn's policy for the thread's
-        // later turns, so an answer after a read-only edit turn must put
-        // the configured sandbox back.
-        sandbox_policy: Some(params.turn_sandbox.unwrap_or(params.sandbox_policy).into()),
+        sandbox_policy: Some(turn_sandbox(binding, params)),
         cwd: Some(params.cwd.to_string_lossy().into_owned()),
     };
     let mut started = Box::pin({
@@ -309,6 +314,19 @@ async fn start_turn(
             Err(stop)
         }
         started = &mut started => Ok(started?.turn.id),
+    }
+}
+
+/// The sandbox of a turn, sent on every turn: codex keeps a turn's policy
+/// for the thread's later turns, so an answer after a read-only edit turn
+/// must put the thread's own policy back, as codex resolved it (with what
+/// the user's configuration added), or the configured sandbox when codex
+/// did not say.
+fn turn_sandbox(binding: &ThreadBinding, params: &PromptRunParams) -> TurnSandbox {
+    match (params.turn_sandbox, &binding.sandbox) {
+        (Some(forced), _) => forced.into(),
+        (None, Some(own)) => TurnSandbox::AsSent(own.clone()),
+        (None, None) => params.sandbox_policy.into(),
     }
 }
 
@@ -390,5 +408,40 @@ async fn interrupt(server: &AppServer, ids: &TurnIds<'_>, stream: &mut TurnStrea
             "codex did not confirm the interrupt within {}",
             crate::codex::error::readable(INTERRUPT_GRACE)
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_answer_turn_gives_the_thread_its_own_sandbox_back() {
+        let own =
+            json!({"type": "workspaceWrite", "writableRoots": ["/data"], "networkAccess": true});
+        let binding = ThreadBinding {
+            generation: 1,
+            thread_id: "th".into(),
+            turns: 1,
+            sandbox: Some(own.clone()),
+        };
+        let mut params = PromptRunParams::new("/w".into(), "Go".into());
+        params.sandbox_policy = SandboxMode::WorkspaceWrite;
+        assert_eq!(
+            turn_sandbox(&binding, &params),
+            TurnSandbox::AsSent(own),
+            "what the user's configuration added is kept"
+        );
+        params.turn_sandbox = Some(SandboxMode::ReadOnly);
+        let forced = serde_json::to_value(turn_sandbox(&binding, &params)).unwrap();
+        assert_eq!(forced, json!({"type": "readOnly"}));
+        params.turn_sandbox = None;
+        let unknown = ThreadBinding {
+            sandbox: None,
+            ..binding
+        };
+        let configured = serde_json::to_value(turn_sandbox(&unknown, &params)).unwrap();
+        assert_eq!(configured, json!({"type": "workspaceWrite"}));
     }
 }
