@@ -462,9 +462,9 @@ async fn drive(session: Arc<Session>, run: ActiveRun, input: PlanInput) {
     if streaming {
         let end = end_value(run.id, &outcome, &result, &message);
         send_progress(&session, &run.token, end).await;
-    } else if outcome.is_ok() && !matches!(run.target, Target::Answer) {
+    } else if outcome.is_ok() && !matches!(run.target, Target::Answer) && !rejected(&result) {
         // Without a stream, an edit's explanation or a review's findings
-        // would never reach the user.
+        // would never reach the user (a rejected edit was told already).
         session
             .client
             .show_message(MessageType::INFO, format!("{}: {message}", run.title))
@@ -878,6 +878,14 @@ fn end_message(delivered: &Delivered) -> String {
             None => "Codex answered".to_string(),
         },
     }
+}
+
+/// Whether the editor rejected the run's edit.
+fn rejected(delivered: &Delivered) -> bool {
+    delivered
+        .edit
+        .as_ref()
+        .is_some_and(|edit| edit.status == ext::EditStatus::Rejected)
 }
 
 /// Text on one line, as status lines and progress messages show it.
