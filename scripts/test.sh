@@ -40,6 +40,8 @@ else
 fi
 CODEX_LS_TEST_NVIM=$(bash scripts/install-nvim.sh); export CODEX_LS_TEST_NVIM
 bash scripts/install-vscode-tools.sh
+# Emacs + eglot and Kakoune, whose README snippets tests/emacs.rs and tests/kakoune.rs load.
+bash scripts/install-generic-editors.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

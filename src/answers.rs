@@ -1,6 +1,9 @@
 //! The answers folder for clients that cannot show streamed progress: one
 //! markdown file per answer, in a per-workspace folder under the user's
 //! cache directory, outside the workspace tree so it never dirties it.
+//! Files are named `<stamp>-<file>-<title>.md` (a UTC stamp that sorts by
+//! time, the document's file name, the run's title), so a user browsing the
+//! folder finds an answer by when, where and what.
 //!
 //! Answers hold the user's code, so the folder is private and cannot be
 //! redirected: the cache directory must belong to the user and be writable
@@ -93,10 +96,89 @@ fn folder_name(workspace_folders: &[PathBuf]) -> String {
     format!("{name}-{:016x}", hasher.finish())
 }
 
+/// What an answer file is named after.
+#[derive(Debug, Clone, Copy)]
+pub struct AnswerName<'a> {
+    /// The document's file name (`main.rs`), or its URI's last segment.
+    pub file: &'a str,
+    /// The run's title (`Codex: Explain`).
+    pub title: &'a str,
+}
+
+/// The longest a name's file or title part gets, in characters.
+const PART_CHARS: usize = 40;
+
+impl AnswerName<'_> {
+    /// `<stamp>-<file>-<title>`, without the extension: only ASCII letters,
+    /// digits, `.`, `_` and `-`, so no part can leave the folder or hide.
+    fn stem(&self, now: SystemTime) -> String {
+        let title = self.title.strip_prefix("Codex:").unwrap_or(self.title);
+        format!(
+            "{}-{}-{}",
+            stamp(now),
+            slug(self.file, "document"),
+            slug(title, "answer")
+        )
+    }
+}
+
+/// `20261202T135334Z`: UTC, fixed width, so names sort by time.
+fn stamp(now: SystemTime) -> String {
+    let secs = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or(0);
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (year, month, day) = civil_date(days);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// The proleptic Gregorian date of `days` since 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`), so no date crate is needed for a stamp.
+fn civil_date(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Lower-case ASCII letters and digits (and `.` `_` inside), every other
+/// run of characters one `-`; `fallback` when nothing is left.
+fn slug(text: &str, fallback: &str) -> String {
+    let mut slug = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || ((c == '.' || c == '_') && !slug.is_empty()) {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+        if slug.len() >= PART_CHARS {
+            break;
+        }
+    }
+    let slug = slug.trim_end_matches(['-', '.']);
+    if slug.is_empty() {
+        fallback.to_string()
+    } else {
+        slug.to_string()
+    }
+}
+
 /// Writes one answer and returns its path.
 pub fn write(
     workspace_folders: &[PathBuf],
-    turn_id: &str,
+    name: AnswerName<'_>,
     markdown: &str,
 ) -> Result<PathBuf, AnswersError> {
     let uid = current_uid();
@@ -107,7 +189,7 @@ pub fn write(
         &["codex-ls", "answers", &folder_name(workspace_folders)],
         uid,
     )?;
-    let path = write_in(&folder, turn_id, markdown)?;
+    let path = write_in(&folder, &name.stem(SystemTime::now()), markdown)?;
     prune(&folder, SystemTime::now());
     Ok(path)
 }
@@ -175,23 +257,15 @@ fn private_folder(base: &Path, levels: &[&str], uid: u32) -> Result<PathBuf, Ans
     Ok(folder)
 }
 
-/// Creates a new answer file in `folder`, never through an existing name
-/// (a planted symlink included): a taken name gets a numbered one.
-fn write_in(folder: &Path, turn_id: &str, markdown: &str) -> Result<PathBuf, AnswersError> {
-    let stamp = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs())
-        .unwrap_or(0);
-    let safe_turn: String = turn_id
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .take(64)
-        .collect();
+/// Creates a new answer file `<stem>.md` in `folder`, never through an
+/// existing name (a planted symlink included): a taken name gets a
+/// numbered one.
+fn write_in(folder: &Path, stem: &str, markdown: &str) -> Result<PathBuf, AnswersError> {
     let mut last_err = None;
     for attempt in 0..100 {
         let name = match attempt {
-            0 => format!("{stamp}-{safe_turn}.md"),
-            n => format!("{stamp}-{safe_turn}-{n}.md"),
+            0 => format!("{stem}.md"),
+            n => format!("{stem}-{}.md", n + 1),
         };
         let path = folder.join(name);
         let created = OpenOptions::new()
@@ -314,13 +388,50 @@ mod tests {
             let mode = std::fs::symlink_metadata(&level).unwrap().mode() & 0o777;
             assert_eq!(mode, 0o700, "{}", level.display());
         }
-        let file = write_in(&folder, "turn-1", "# answer\n").unwrap();
+        let file = write_in(&folder, "20261202T135334Z-a.rs-explain", "# answer\n").unwrap();
         let mode = std::fs::symlink_metadata(&file).unwrap().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        // A second answer of the same turn in the same second: a new file.
-        let again = write_in(&folder, "turn-1", "# again\n").unwrap();
+        // A second answer of the same kind in the same second: a new file.
+        let again = write_in(&folder, "20261202T135334Z-a.rs-explain", "# again\n").unwrap();
         assert_ne!(again, file);
+        assert!(again.ends_with("20261202T135334Z-a.rs-explain-2.md"));
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "# answer\n");
+    }
+
+    #[test]
+    fn names_say_when_where_and_what_and_sort_by_time() {
+        let at = |secs: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+        let name = AnswerName {
+            file: "main.rs",
+            title: "Codex: Explain",
+        };
+        // 2026-12-02 13:53:34 UTC.
+        assert_eq!(
+            name.stem(at(1_796_219_614)),
+            "20261202T135334Z-main.rs-explain"
+        );
+        assert_eq!(stamp(at(0)), "19700101T000000Z");
+        assert_eq!(stamp(at(951_782_400)), "20000229T000000Z");
+        assert!(stamp(at(1_796_219_614)) < stamp(at(1_796_219_615)));
+        let odd = AnswerName {
+            file: "../My File (copy).py",
+            title: "Codex: Improve selection / Simplify",
+        };
+        assert_eq!(
+            odd.stem(at(0)),
+            "19700101T000000Z-my-file-copy-.py-improve-selection-simplify"
+        );
+        let empty = AnswerName {
+            file: "…",
+            title: "",
+        };
+        assert_eq!(empty.stem(at(0)), "19700101T000000Z-document-answer");
+        let long = "x".repeat(500);
+        let long = AnswerName {
+            file: &long,
+            title: &long,
+        };
+        assert!(long.stem(at(0)).len() <= 16 + 2 + 2 * PART_CHARS);
     }
 
     #[test]

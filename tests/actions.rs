@@ -91,7 +91,7 @@ async fn a_rewrite_asks_for_structured_output_and_applies_one_versioned_edit() {
     assert_eq!(end["codex"]["status"], "completed", "{end}");
     assert_eq!(end["codex"]["edit"]["status"], "applied");
     assert_eq!(end["codex"]["edit"]["replacement"], REPLACEMENT);
-    assert_eq!(end["message"], "Edit applied");
+    assert_eq!(end["message"], "Edit applied. returns two");
     let turn = &h.launcher.fake(0).received_method("turn/start")[0]["params"];
     assert_eq!(
         turn["outputSchema"]["required"],
@@ -287,7 +287,13 @@ async fn a_review_publishes_valid_findings_that_a_quick_fix_applies_and_clear_re
     on_lines_2_to_4(&mut h, "codex.review", &uri, json!({}), &token).await;
     let (_, _, end) = h.progress_until_end(&token).await;
     assert_eq!(end["codex"]["findings"], 1, "{end}");
-    assert_eq!(end["message"], "Review: 1 finding");
+    assert!(
+        end["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Review: 1 finding: line"),
+        "{end}"
+    );
     let turn = &h.launcher.fake(0).received_method("turn/start")[0]["params"];
     assert!(turn["outputSchema"]["properties"]["findings"].is_object());
     let published = h.diagnostics(&uri).await;
@@ -378,6 +384,17 @@ async fn approval_answered(caps: Value, answer: Option<Value>) -> Value {
             "{titles:?}"
         );
         h.client.respond(id, answer).await;
+    } else {
+        // Declined without asking: the editor's log says so.
+        let logged = h
+            .client
+            .expect_notification("window/logMessage", WAIT)
+            .await;
+        let logged = logged["message"].as_str().unwrap_or_default();
+        assert!(
+            logged.ends_with("declined because this editor cannot show approval prompts"),
+            "{logged}"
+        );
     }
     let (_, _, end) = h.progress_until_end(&token).await;
     assert_eq!(end["codex"]["status"], "completed", "{end}");

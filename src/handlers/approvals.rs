@@ -1,24 +1,57 @@
 //! Approvals in the editor: a question from the agent becomes a
 //! `window/showMessageRequest` with the decisions the request offers. It is
 //! sent from the approval's own task (never from a handler). A client that
-//! cannot show message requests, or a dismissed request, declines.
+//! cannot show message requests, or a dismissed request, declines; a
+//! request declined because the client cannot ask is recorded for the run
+//! (its end message and answer say so) and logged with `window/logMessage`,
+//! so the user of such an editor learns why the agent could not go on.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
 use tower_lsp_server::Client;
 use tower_lsp_server::ls_types::{MessageActionItem, MessageType};
 
 use crate::prompt::approval::{ApprovalDecision, ApprovalQuestion, Approver};
 
+/// The requests of one run that were declined without asking, in order,
+/// each as one line for the user.
+#[derive(Debug, Clone, Default)]
+pub struct DeclinedUnasked {
+    notes: Arc<Mutex<Vec<String>>>,
+}
+
+impl DeclinedUnasked {
+    fn record(&self, note: String) {
+        // A poisoned lock only means another recorder panicked mid-push;
+        // the notes are still plain strings.
+        let mut notes = self.notes.lock().unwrap_or_else(|err| err.into_inner());
+        notes.push(note);
+    }
+
+    /// The notes recorded so far.
+    pub fn notes(&self) -> Vec<String> {
+        self.notes
+            .lock()
+            .unwrap_or_else(|err| err.into_inner())
+            .clone()
+    }
+}
+
 pub struct ClientApprover {
     client: Client,
     can_ask: bool,
+    declined: DeclinedUnasked,
 }
 
 impl ClientApprover {
-    pub fn new(client: Client, can_ask: bool) -> ClientApprover {
-        ClientApprover { client, can_ask }
+    pub fn new(client: Client, can_ask: bool, declined: DeclinedUnasked) -> ClientApprover {
+        ClientApprover {
+            client,
+            can_ask,
+            declined,
+        }
     }
 }
 
@@ -29,9 +62,13 @@ impl Approver for ClientApprover {
     ) -> Pin<Box<dyn Future<Output = Option<ApprovalDecision>> + Send>> {
         let client = self.client.clone();
         let can_ask = self.can_ask;
+        let declined = self.declined.clone();
         Box::pin(async move {
             if !can_ask {
                 tracing::info!("the client cannot show message requests; approval declined");
+                let note = question.declined_unasked();
+                declined.record(note.clone());
+                client.log_message(MessageType::WARNING, note).await;
                 return None;
             }
             let actions = question

@@ -1,9 +1,12 @@
 //! A run from the editor: checked in the handler, then planned and driven
 //! on its own task: progress token, `begin`, coalesced `report`s, `end`,
 //! failure diagnostics, and by kind: for answers to clients that passed no
-//! token, a markdown file shown with `window/showDocument`; for edits, the
+//! token, a markdown file shown with `window/showDocument` (or named in
+//! `window/showMessage` when it cannot be shown); for edits, the
 //! replacement applied through the editor; for reviews, findings published
-//! as diagnostics.
+//! as diagnostics. Every message a user reads is human text: the current
+//! step while Codex works, the edit's explanation or the review's findings
+//! at the end, never the structured JSON those runs stream.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,13 +28,13 @@ use crate::lsp::ext::{self, CodexProgress, CodexProgressParams};
 use crate::lsp::{from_proto, to_proto};
 use crate::prompt::approval::ApprovalSettings;
 use crate::prompt::context::{PlannedRun, RunContext, Selection, build_run, working_dir};
-use crate::prompt::stream::ReportBuffer;
-use crate::prompt::structured::{self, parse_edit, parse_review};
+use crate::prompt::stream::{ReportBuffer, StreamedForm, WORKING};
+use crate::prompt::structured::{self, Finding, parse_edit, parse_review};
 use crate::prompt::{PromptRunError, PromptRunResult, RunEvent, RunLimits, execute};
 use crate::runs::RunEntry;
 use crate::session::Session;
 
-use super::approvals::ClientApprover;
+use super::approvals::{ClientApprover, DeclinedUnasked};
 use super::diagnostics;
 use super::edit::{self, EditTarget};
 use super::file_changes::{self, FileChangeEvent};
@@ -167,6 +170,11 @@ struct ActiveRun {
     received: Instant,
     /// What "Codex: Retry" on a failure runs again.
     retry: Option<ext::RunCommand>,
+    /// The prompt as the user (or the action) gave it, for the answer file.
+    prompt: String,
+    /// Approvals declined because the client cannot ask: the user is told
+    /// at the end of the run.
+    declined: DeclinedUnasked,
 }
 
 /// What planning a run needs: the document as it was when the command came.
@@ -232,6 +240,7 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
         selection.as_ref(),
         request.new_thread,
     );
+    let user_prompt = request.prompt.clone();
     let (prompt, output_schema) = match request.kind {
         RunKind::Answer => (request.prompt, None),
         RunKind::Edit { .. } => (
@@ -278,6 +287,8 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
         cancel,
         received,
         retry: request.retry,
+        prompt: user_prompt,
+        declined: DeclinedUnasked::default(),
     };
     tokio::spawn(drive(session.clone(), run, plan));
     Ok(ext::RunStarted { run_id: id, token })
@@ -332,7 +343,18 @@ fn target(
     }
 }
 
-/// The `begin` message: where the run looks, and whether its conversation
+/// The `begin` report's message. A generic client (its token made by the
+/// server) shows it as the run's status, so it says that Codex is working;
+/// the editor plugins (their own token) show it as the run's scope.
+fn begin_text(run: &ActiveRun) -> String {
+    if run.client_token {
+        run.location.clone()
+    } else {
+        format!("{WORKING} {}", run.location)
+    }
+}
+
+/// Where the run looks, and whether its conversation
 /// has to be resumed after Codex restarted.
 fn begin_message(
     session: &Session,
@@ -433,7 +455,8 @@ async fn drive(session: Arc<Session>, run: ActiveRun, input: PlanInput) {
     if streaming {
         let begin = json!({
             "kind": "begin", "title": run.title, "cancellable": true,
-            "message": run.location, "codex": ext::BeginExt { run_id: run.id },
+            "message": begin_text(&run),
+            "codex": ext::BeginExt { run_id: run.id },
         });
         send_progress(&session, &run.token, begin).await;
     }
@@ -442,6 +465,7 @@ async fn drive(session: Arc<Session>, run: ActiveRun, input: PlanInput) {
         session.clone(),
         streaming.then(|| run.token.clone()),
         run.id,
+        streamed_form(&run.target),
         config.progress_interval(),
         run.conversation.folder.clone(),
         receiver,
@@ -451,15 +475,24 @@ async fn drive(session: Arc<Session>, run: ActiveRun, input: PlanInput) {
     let _ = reporter.await;
     notice_untested_version(&session).await;
     let (outcome, mut result) = deliver(&session, &run, &config, outcome, &limits).await;
+    let declined = run.declined.notes();
     if let (Ok(answer), false, Target::Answer) = (&outcome, run.client_token, &run.target) {
-        result.answer_file =
-            show_answer(&session, &run.title, &run.location, &run.uri, answer).await;
+        result.answer_file = show_answer(&session, &run, answer, &declined).await;
     }
+    let message = final_message(&outcome, &result, &declined);
     // Out of the registry before `end`: a client that has seen the end can
     // reuse the token, and `codex.status` no longer lists the run.
     session.runs.remove(run.id);
     if streaming {
-        send_progress(&session, &run.token, end_value(run.id, &outcome, &result)).await;
+        let end = end_value(run.id, &outcome, &result, &message);
+        send_progress(&session, &run.token, end).await;
+    } else if outcome.is_ok() && !matches!(run.target, Target::Answer) && !rejected(&result) {
+        // Without a stream, an edit's explanation or a review's findings
+        // would never reach the user (a rejected edit was told already).
+        session
+            .client
+            .show_message(MessageType::INFO, format!("{}: {message}", run.title))
+            .await;
     }
     match &outcome {
         Ok(_) => {
@@ -516,6 +549,7 @@ async fn plan_and_execute(
         approver: Some(Arc::new(ClientApprover::new(
             session.client.clone(),
             session.support().show_message_request,
+            run.declined.clone(),
         ))),
         timeout: config.approval_timeout(),
         allow_privileged_escalation: config.allow_privileged_escalation,
@@ -546,6 +580,8 @@ struct Delivered {
     answer_file: Option<PathBuf>,
     edit: Option<ext::EditReport>,
     findings: Option<usize>,
+    /// The findings in a line, for the end message.
+    review_summary: Option<String>,
     /// A `document-changed` diagnostic for an edit that could not land.
     changed: Option<lsp::Diagnostic>,
 }
@@ -603,9 +639,11 @@ async fn deliver(
         }
         Target::Review(target) => match parse_review(&answer.assistant_text) {
             Ok(findings) => {
+                let summary = review_summary(&findings, target.lines);
                 let published = review::publish(session, &run.uri, target, findings).await;
                 let delivered = Delivered {
                     findings: Some(published),
+                    review_summary: summary,
                     ..Delivered::default()
                 };
                 (Ok(answer), delivered)
@@ -701,11 +739,12 @@ async fn report_loop(
     session: Arc<Session>,
     token: Option<ProgressToken>,
     run_id: u64,
+    form: StreamedForm,
     interval: Duration,
     cwd: PathBuf,
     mut events: mpsc::UnboundedReceiver<RunEvent>,
 ) {
-    let mut buffer = ReportBuffer::default();
+    let mut buffer = ReportBuffer::new(form);
     let mut ids: (Option<String>, Option<String>) = (None, None);
     let mut last_sent: Option<Instant> = None;
     // File changes go to a follower of their own, in order; it ends when
@@ -786,57 +825,146 @@ fn end_value(
     run_id: u64,
     outcome: &std::result::Result<PromptRunResult, PromptRunError>,
     delivered: &Delivered,
+    message: &str,
 ) -> Value {
-    let (message, codex) = match outcome {
-        Ok(result) => (
-            end_message(delivered),
-            ext::EndExt {
-                run_id,
-                status: "completed".to_string(),
-                assistant_text: Some(result.assistant_text.clone()),
-                error: None,
-                answer_file: delivered
-                    .answer_file
-                    .as_ref()
-                    .map(|path| path.display().to_string()),
-                edit: delivered.edit.clone(),
-                findings: delivered.findings,
-            },
-        ),
-        Err(err) => (
-            match err.status() {
-                "interrupted" => "Cancelled".to_string(),
-                "timeout" => "Timed out".to_string(),
-                _ => format!("Failed: {err}"),
-            },
-            ext::EndExt {
-                run_id,
-                status: err.status().to_string(),
-                assistant_text: None,
-                error: Some(ext::ErrorExt {
-                    code: err.code().to_string(),
-                    message: err.to_string(),
-                }),
-                answer_file: None,
-                edit: None,
-                findings: None,
-            },
-        ),
+    let codex = match outcome {
+        Ok(result) => ext::EndExt {
+            run_id,
+            status: "completed".to_string(),
+            assistant_text: Some(result.assistant_text.clone()),
+            error: None,
+            answer_file: delivered
+                .answer_file
+                .as_ref()
+                .map(|path| path.display().to_string()),
+            edit: delivered.edit.clone(),
+            findings: delivered.findings,
+        },
+        Err(err) => ext::EndExt {
+            run_id,
+            status: err.status().to_string(),
+            assistant_text: None,
+            error: Some(ext::ErrorExt {
+                code: err.code().to_string(),
+                message: err.to_string(),
+            }),
+            answer_file: None,
+            edit: None,
+            findings: None,
+        },
     };
     json!({"kind": "end", "message": message, "codex": codex})
 }
 
+/// The run's last words to the user (the `end` message, and the message of
+/// an edit or review without a stream): the outcome in human text, then the
+/// approvals declined because the editor could not ask.
+fn final_message(
+    outcome: &std::result::Result<PromptRunResult, PromptRunError>,
+    delivered: &Delivered,
+    declined: &[String],
+) -> String {
+    let mut message = match outcome {
+        Ok(_) => end_message(delivered),
+        Err(err) => match err.status() {
+            "interrupted" => "Cancelled".to_string(),
+            "timeout" => "Timed out".to_string(),
+            _ => format!("Failed: {err}"),
+        },
+    };
+    for note in declined {
+        message.push_str(". ");
+        message.push_str(note);
+    }
+    message
+}
+
 fn end_message(delivered: &Delivered) -> String {
     match (&delivered.edit, delivered.findings) {
-        (Some(edit), _) => match edit.status {
-            ext::EditStatus::Applied => "Edit applied".to_string(),
-            ext::EditStatus::NotApplied => "Edit not applied: the selection changed".to_string(),
-            ext::EditStatus::Rejected => "Edit rejected by the editor".to_string(),
+        (Some(edit), _) => {
+            let status = match edit.status {
+                ext::EditStatus::Applied => "Edit applied",
+                ext::EditStatus::NotApplied => "Edit not applied: the selection changed",
+                ext::EditStatus::Rejected => "Edit rejected by the editor",
+            };
+            match one_line(&edit.explanation) {
+                explanation if explanation.is_empty() => status.to_string(),
+                explanation => format!("{status}. {explanation}"),
+            }
+        }
+        (None, Some(count)) => {
+            let found = match count {
+                0 => "Review: no findings".to_string(),
+                1 => "Review: 1 finding".to_string(),
+                n => format!("Review: {n} findings"),
+            };
+            match (&delivered.review_summary, count) {
+                (Some(summary), 1..) => format!("{found}: {summary}"),
+                _ => found,
+            }
+        }
+        (None, None) => match &delivered.answer_file {
+            Some(path) => format!("Codex answered: {}", path.display()),
+            None => "Codex answered".to_string(),
         },
-        (None, Some(0)) => "Review: no findings".to_string(),
-        (None, Some(1)) => "Review: 1 finding".to_string(),
-        (None, Some(n)) => format!("Review: {n} findings"),
-        (None, None) => "Codex answered".to_string(),
+    }
+}
+
+/// Whether the editor rejected the run's edit.
+fn rejected(delivered: &Delivered) -> bool {
+    delivered
+        .edit
+        .as_ref()
+        .is_some_and(|edit| edit.status == ext::EditStatus::Rejected)
+}
+
+/// Text on one line, as status lines and progress messages show it.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// How many findings the end message names before "and N more".
+const SUMMARY_FINDINGS: usize = 3;
+
+/// The findings within the reviewed lines (`lines` 0-based, as the target
+/// keeps them), each as `line N: message`, the first few in one line.
+fn review_summary(findings: &[Finding], lines: (u32, u32)) -> Option<String> {
+    let reviewed = (lines.0 + 1)..=(lines.1 + 1);
+    let within: Vec<&Finding> = findings
+        .iter()
+        .filter(|finding| {
+            reviewed.contains(&finding.start_line)
+                && reviewed.contains(&finding.end_line)
+                && finding.start_line <= finding.end_line
+        })
+        .collect();
+    if within.is_empty() {
+        return None;
+    }
+    let mut parts: Vec<String> = within
+        .iter()
+        .take(SUMMARY_FINDINGS)
+        .map(|finding| {
+            let at = if finding.start_line == finding.end_line {
+                format!("line {}", finding.start_line)
+            } else {
+                format!("lines {}-{}", finding.start_line, finding.end_line)
+            };
+            format!("{at}: {}", one_line(&finding.message))
+        })
+        .collect();
+    if within.len() > SUMMARY_FINDINGS {
+        parts.push(format!("and {} more", within.len() - SUMMARY_FINDINGS));
+    }
+    Some(parts.join("; "))
+}
+
+/// What a run streams, for its progress messages.
+fn streamed_form(target: &Target) -> StreamedForm {
+    match target {
+        Target::Answer => StreamedForm::Prose,
+        Target::Edit(_) => StreamedForm::Edit,
+        Target::Review(_) => StreamedForm::Review,
     }
 }
 
@@ -854,62 +982,116 @@ async fn notice_untested_version(session: &Session) {
 
 /// Shows the answer to a client that gave no progress token: a markdown file
 /// under the per-workspace answers folder (outside the workspace), opened
-/// with `window/showDocument`, else the text in `window/showMessage`.
+/// with `window/showDocument`. When the client cannot show documents, or
+/// showing fails or is declined, `window/showMessage` carries the answer and
+/// names the file; without a private folder for the file, the message
+/// carries the answer alone. Returns the file written.
 async fn show_answer(
     session: &Session,
-    title: &str,
-    location: &str,
-    uri: &Uri,
+    run: &ActiveRun,
     result: &PromptRunResult,
+    declined: &[String],
 ) -> Option<PathBuf> {
-    if !session.support().show_document {
-        // Nothing would ever point the user at a file: say it instead.
-        session
-            .client
-            .show_message(MessageType::INFO, &result.assistant_text)
-            .await;
-        return None;
-    }
-    let name = uri.as_str().rsplit('/').next().unwrap_or("document");
-    let markdown = format!(
-        "# {title}\n\n`{name}`, {location}\n\n{}\n",
-        result.assistant_text
-    );
-    let written = crate::answers::write(&session.workspace_folders(), &result.turn_id, &markdown);
-    let path = match written {
+    let name = from_proto::file_path(&run.uri)
+        .and_then(|path| {
+            path.file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| {
+            let uri = run.uri.as_str();
+            uri.rsplit('/').next().unwrap_or(uri).to_string()
+        });
+    let markdown = answer_markdown(run, &name, &result.assistant_text, declined);
+    let answer_name = crate::answers::AnswerName {
+        file: &name,
+        title: &run.title,
+    };
+    let path = match crate::answers::write(&session.workspace_folders(), answer_name, &markdown) {
         Ok(path) => path,
         Err(err) => {
             tracing::warn!("could not write the answer file: {err}");
-            session
-                .client
-                .show_message(MessageType::INFO, &result.assistant_text)
-                .await;
+            let text = answer_message(run, &result.assistant_text, declined, None);
+            session.client.show_message(MessageType::INFO, text).await;
             return None;
         }
     };
-    if let Some(file_uri) = Uri::from_file_path(&path) {
-        let params = ShowDocumentParams {
-            uri: file_uri,
-            external: Some(false),
-            take_focus: Some(false),
-            selection: None,
-        };
-        let client = session.client.clone();
-        // Sent from a task of its own: never wait on a client request in
-        // the run's path.
-        tokio::spawn(async move {
-            match tokio::time::timeout(CREATE_TOKEN_TIMEOUT, client.show_document(params)).await {
-                Ok(Ok(true)) => {}
-                Ok(Ok(false)) => tracing::warn!("the client declined to show the answer file"),
-                Ok(Err(err)) => tracing::warn!("window/showDocument failed: {err}"),
-                Err(_) => tracing::warn!("the client did not answer window/showDocument"),
-            }
-        });
-    } else {
-        session
-            .client
-            .show_message(MessageType::INFO, &result.assistant_text)
-            .await;
+    let pointer = answer_message(run, &result.assistant_text, declined, Some(&path));
+    let file_uri = Uri::from_file_path(&path);
+    match file_uri {
+        Some(file_uri) if session.support().show_document => {
+            let params = ShowDocumentParams {
+                uri: file_uri,
+                external: Some(false),
+                take_focus: Some(false),
+                selection: None,
+            };
+            let client = session.client.clone();
+            // Sent from a task of its own: never wait on a client request
+            // in the run's path. A file the client did not show would be
+            // unannounced: say where it is instead.
+            tokio::spawn(async move {
+                let shown =
+                    tokio::time::timeout(CREATE_TOKEN_TIMEOUT, client.show_document(params)).await;
+                match shown {
+                    Ok(Ok(true)) => return,
+                    Ok(Ok(false)) => tracing::warn!("the client declined to show the answer file"),
+                    Ok(Err(err)) => tracing::warn!("window/showDocument failed: {err}"),
+                    Err(_) => tracing::warn!("the client did not answer window/showDocument"),
+                }
+                client.show_message(MessageType::INFO, pointer).await;
+            });
+        }
+        _ => {
+            session
+                .client
+                .show_message(MessageType::INFO, pointer)
+                .await
+        }
     }
     Some(path)
+}
+
+/// The answer file: what was asked (title, where, the prompt) at the top,
+/// then the answer, then any approvals the editor could not ask for.
+fn answer_markdown(run: &ActiveRun, file: &str, answer: &str, declined: &[String]) -> String {
+    let prompt: String = run
+        .prompt
+        .lines()
+        .map(|line| format!("> {line}\n"))
+        .collect();
+    let mut markdown = format!(
+        "# {}\n\n`{file}`, {}\n\n{prompt}\n{answer}\n",
+        run.title, run.location
+    );
+    for note in declined {
+        markdown.push_str(&format!("\n> **Note:** {note}.\n"));
+    }
+    markdown
+}
+
+/// The answer in `window/showMessage`. A file's path goes on the first and
+/// the last line: some clients show only the first line of a message
+/// (Kakoune's status line), others only its last lines (eglot's echo area).
+fn answer_message(
+    run: &ActiveRun,
+    answer: &str,
+    declined: &[String],
+    file: Option<&std::path::Path>,
+) -> String {
+    let mut text = match file {
+        Some(path) => format!(
+            "{}: the whole answer is in {}\n\n",
+            run.title,
+            path.display()
+        ),
+        None => String::new(),
+    };
+    text.push_str(answer.trim_end());
+    for note in declined {
+        text.push_str(&format!("\n\n{note}."));
+    }
+    if let Some(path) = file {
+        text.push_str(&format!("\n\n(Whole answer: {})", path.display()));
+    }
+    text
 }

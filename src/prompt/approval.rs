@@ -127,6 +127,28 @@ impl ApprovalQuestion {
         }
         message
     }
+
+    /// One line for a request declined because the editor cannot ask the
+    /// user: the run's end message and answer carry it, so a user of such an
+    /// editor learns why the agent could not do what it tried.
+    pub fn declined_unasked(&self) -> String {
+        let what = match &self.subject {
+            ApprovalSubject::Command { command, .. } => {
+                // A multi-line script reads as one line in a status bar.
+                let command = command.split_whitespace().collect::<Vec<_>>().join(" ");
+                format!("to run `{command}`")
+            }
+            ApprovalSubject::FileChange { files } if files.is_empty() => {
+                "to change files".to_string()
+            }
+            ApprovalSubject::FileChange { files } => {
+                let paths: Vec<&str> = files.iter().map(|file| file.path.as_str()).collect();
+                format!("to change {}", paths.join(", "))
+            }
+            ApprovalSubject::Permissions { .. } => "for more permissions".to_string(),
+        };
+        format!("Codex asked {what}; declined because this editor cannot show approval prompts")
+    }
 }
 
 /// Asks the user. `None` means no answer (dismissed, or the client cannot
@@ -417,6 +439,39 @@ mod tests {
         assert_eq!(
             question.decisions,
             vec![ApprovalDecision::Accept, ApprovalDecision::Decline]
+        );
+    }
+
+    #[test]
+    fn a_request_declined_unasked_names_what_codex_wanted() {
+        let command = ApprovalQuestion {
+            subject: ApprovalSubject::Command {
+                command: "cargo\n  test".into(),
+                cwd: Some("/p".into()),
+            },
+            reason: None,
+            decisions: offered(None),
+        };
+        assert_eq!(
+            command.declined_unasked(),
+            "Codex asked to run `cargo test`; declined because this editor cannot show approval prompts"
+        );
+        let files = ApprovalQuestion {
+            subject: ApprovalSubject::FileChange {
+                files: vec![FileSummary {
+                    path: "a.rs".into(),
+                    kind: "update".into(),
+                    added: 1,
+                    removed: 0,
+                }],
+            },
+            reason: None,
+            decisions: offered(None),
+        };
+        assert!(
+            files
+                .declined_unasked()
+                .starts_with("Codex asked to change a.rs; declined")
         );
     }
 

@@ -1,7 +1,11 @@
 //! The answer as it streams: text keyed by agent-message item so a retry
 //! (a new item) starts the answer over instead of duplicating it, and the
 //! coalescing buffer that turns many deltas into few progress reports
-//! without losing or reordering any text.
+//! without losing or reordering any text, and the short human-readable step
+//! each report shows (clients such as Helix show it in their status line).
+
+/// The step a run shows before any text streams.
+pub const WORKING: &str = "Codex is working…";
 
 /// A piece of the answer to pass on. `reset` means: forget what came before
 /// and start the answer over with `text`.
@@ -93,11 +97,25 @@ pub struct ReportBatch {
     pub seq: u64,
 }
 
+/// What the streamed text is. Edit and review runs stream JSON (their
+/// structured answer), which is never shown to the user as a step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StreamedForm {
+    /// A prose answer: its tail is worth showing.
+    #[default]
+    Prose,
+    /// An edit's `{ replacement, explanation }`.
+    Edit,
+    /// A review's `{ findings }`.
+    Review,
+}
+
 /// Gathers deltas between two reports. Lossless: the concatenation of the
 /// batches' deltas (from the last reset on) is the concatenation of the
 /// deltas pushed (from the last reset on).
 #[derive(Debug, Default)]
 pub struct ReportBuffer {
+    form: StreamedForm,
     pending: String,
     reset: bool,
     seq: u64,
@@ -109,6 +127,13 @@ pub struct ReportBuffer {
 const TAIL_CHARS: usize = 80;
 
 impl ReportBuffer {
+    pub fn new(form: StreamedForm) -> ReportBuffer {
+        ReportBuffer {
+            form,
+            ..ReportBuffer::default()
+        }
+    }
+
     pub fn push(&mut self, delta: &AnswerDelta) {
         if delta.reset {
             self.pending.clear();
@@ -144,8 +169,22 @@ impl ReportBuffer {
         })
     }
 
-    /// A short single-line tail of the answer for the report's `message`.
+    /// The report's `message`: the current step, in one short line of
+    /// human text. A prose answer shows its tail; structured answers only
+    /// say what is being written.
     pub fn message(&self) -> String {
+        match self.form {
+            StreamedForm::Edit => "Codex is writing the edit…".to_string(),
+            StreamedForm::Review => "Codex is writing the review…".to_string(),
+            StreamedForm::Prose => match self.tail_line() {
+                tail if tail.is_empty() => WORKING.to_string(),
+                tail => format!("Writing the answer: {tail}"),
+            },
+        }
+    }
+
+    /// A short single-line tail of the answer.
+    fn tail_line(&self) -> String {
         let line = self
             .tail
             .trim_end()
@@ -247,13 +286,31 @@ mod tests {
             text: "first line\nsecond line\n".into(),
             reset: false,
         });
-        assert_eq!(buffer.message(), "second line");
+        assert_eq!(buffer.message(), "Writing the answer: second line");
         buffer.push(&AnswerDelta {
             text: "é".repeat(500),
             reset: false,
         });
         let message = buffer.message();
-        assert_eq!(message.chars().count(), TAIL_CHARS);
-        assert!(message.starts_with('…'));
+        let tail = message.strip_prefix("Writing the answer: ").unwrap();
+        assert_eq!(tail.chars().count(), TAIL_CHARS);
+        assert!(tail.starts_with('…'));
+        assert_eq!(ReportBuffer::default().message(), WORKING);
+    }
+
+    #[test]
+    fn structured_answers_show_a_step_and_never_their_json() {
+        for (form, step) in [
+            (StreamedForm::Edit, "Codex is writing the edit…"),
+            (StreamedForm::Review, "Codex is writing the review…"),
+        ] {
+            let mut buffer = ReportBuffer::new(form);
+            buffer.push(&AnswerDelta {
+                text: "{\"replacement\":\"x\",".into(),
+                reset: false,
+            });
+            assert_eq!(buffer.message(), step);
+            assert_eq!(buffer.take().unwrap().delta, "{\"replacement\":\"x\",");
+        }
     }
 }

@@ -8,4 +8,5 @@ pub mod harness;
 pub mod lsp_client;
 pub mod mock_model;
 pub mod processes;
+pub mod readme;
 pub mod tools;
