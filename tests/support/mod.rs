@@ -1,6 +1,7 @@
 //! Test support: an LSP client that claims every message, a fake
 //! app-server replaying recorded transcripts, and a mock Responses API.
 
+pub mod editing;
 pub mod editor;
 pub mod fake_app_server;
 pub mod harness;

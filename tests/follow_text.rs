@@ -1,0 +1,186 @@
+//! In-process end-to-end tests of edits and review findings that follow
+//! the text: an edit run's selection followed through the user's
+//! incremental changes (and found again after a full sync only where it is
+//! unique), replacements that keep a line-wise selection's lines, and review
+//! findings that move with the text, die when their lines change or their
+//! suggestion is applied, and refuse to apply on stale text.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::editing::{
+    change, command_on, decline, edit_answer, edit_held_on_approval, editor, held_turn, only_edit,
+};
+use support::harness::{Harness, WAIT, range, transcript};
+
+/// The same line in two functions: only the selection tells them apart.
+const TWO_COPIES: &str = "fn a() {\n    go();\n}\nfn b() {\n    go();\n}\n";
+
+/// Edits `go();` of `b` (line 5, 0-based 4) while the user does `typed`.
+async fn edit_b_while_typing(typed: Value) -> (Harness, String, Value) {
+    let mut h = editor(vec![held_turn(&edit_answer("    go_now();"))], json!({})).await;
+    let uri = h.open("two.rs", TWO_COPIES, Some(TWO_COPIES)).await;
+    let token = json!("b");
+    let approval =
+        edit_held_on_approval(&mut h, "codex.rewrite", &uri, range(4, 0, 4, 9), &token).await;
+    change(&mut h, &uri, 2, typed).await;
+    decline(&mut h, approval).await;
+    (h, uri, token)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_lands_on_the_selected_copy_when_a_line_is_typed_above() {
+    // Long enough that the other copy is now nearer, in characters, to
+    // where the selection was.
+    let typed = json!([{"range": range(0, 0, 0, 0), "text": "// a comment typed above\n"}]);
+    let (mut h, _uri, token) = edit_b_while_typing(typed).await;
+    let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
+    let (document, edit) = only_edit(&params);
+    assert_eq!(document["version"], 2);
+    assert_eq!(edit["range"], range(5, 0, 5, 9), "b's line, moved down one");
+    assert_eq!(edit["newText"], "    go_now();");
+    h.client.respond(id, json!({"applied": true})).await;
+    let (_, end) = h.rest_until_end(&token).await;
+    assert_eq!(end["codex"]["edit"]["status"], "applied", "{end}");
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_follows_several_changes_in_one_notification() {
+    // Delete a's body line, then add two lines at the top: each range is
+    // relative to the text after the previous change.
+    let typed = json!([
+        {"range": range(1, 0, 2, 0), "text": ""},
+        {"range": range(0, 0, 0, 0), "text": "use x;\nuse y;\n"}
+    ]);
+    let (mut h, _uri, token) = edit_b_while_typing(typed).await;
+    let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
+    let (_, edit) = only_edit(&params);
+    assert_eq!(edit["range"], range(5, 0, 5, 9));
+    h.client.respond(id, json!({"applied": true})).await;
+    let (_, end) = h.rest_until_end(&token).await;
+    assert_eq!(end["codex"]["edit"]["status"], "applied", "{end}");
+    h.finish().await;
+}
+
+/// The run ends `notApplied` with the replacement kept and a
+/// `document-changed` warning on the old selection.
+async fn assert_not_applied(h: &mut Harness, uri: &str, token: &Value) {
+    let (_, end) = h.rest_until_end(token).await;
+    assert_eq!(end["codex"]["status"], "completed", "{end}");
+    assert_eq!(end["codex"]["edit"]["status"], "notApplied", "{end}");
+    assert_eq!(end["codex"]["edit"]["replacement"], "    go_now();");
+    let published = h.diagnostics(uri).await;
+    let diagnostic = &published["diagnostics"][0];
+    assert_eq!(diagnostic["code"], "document-changed", "{published}");
+    assert_eq!(diagnostic["severity"], 2);
+    assert_eq!(diagnostic["range"], range(4, 0, 4, 9));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_full_sync_an_edit_whose_text_occurs_twice_is_not_applied() {
+    let resent = format!("// resent\n{TWO_COPIES}");
+    let (mut h, uri, token) = edit_b_while_typing(json!([{"text": resent}])).await;
+    assert_not_applied(&mut h, &uri, &token).await;
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_full_sync_an_edit_whose_text_is_unique_is_found() {
+    // a's copy was renamed: b's line is the only one left.
+    let resent = "fn a() {\n    stop();\n}\nfn b() {\n    go();\n}\n";
+    let (mut h, _uri, token) = edit_b_while_typing(json!([{"text": resent}])).await;
+    let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
+    let (_, edit) = only_edit(&params);
+    assert_eq!(edit["range"], range(4, 0, 4, 9));
+    h.client.respond(id, json!({"applied": true})).await;
+    let (_, end) = h.rest_until_end(&token).await;
+    assert_eq!(end["codex"]["edit"]["status"], "applied", "{end}");
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_whose_selection_was_typed_into_is_not_applied_even_if_a_copy_remains() {
+    // The user changes b's line to something else and back would still be
+    // a change; here they edit it, and a's copy is untouched.
+    let typed = json!([{"range": range(4, 4, 4, 6), "text": "run"}]);
+    let (mut h, uri, token) = edit_b_while_typing(typed).await;
+    assert_not_applied(&mut h, &uri, &token).await;
+    h.finish().await;
+}
+
+const LINES: &str = "// head\nfn x() {\n    1\n}\nfn after() {}\n";
+
+/// Runs `command` (with `extra`) on `selection` of LINES answering
+/// `replacement`; returns the applied edit's new text.
+async fn applied_text(command: &str, extra: Value, selection: Value, replacement: &str) -> Value {
+    let answer = edit_answer(replacement);
+    let mut h = editor(vec![transcript("ok").with_answer(&answer)], json!({})).await;
+    let uri = h.open("x.rs", LINES, Some(LINES)).await;
+    let token = json!("lines");
+    command_on(&mut h, command, &uri, selection, extra, &token).await;
+    let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
+    let new_text = only_edit(&params).1["newText"].clone();
+    h.client.respond(id, json!({"applied": true})).await;
+    let (_, _, end) = h.progress_until_end(&token).await;
+    assert_eq!(end["codex"]["edit"]["status"], "applied", "{end}");
+    h.finish().await;
+    new_text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_wise_selection_gets_a_replacement_ending_in_one_line_break() {
+    let fix = json!({"diagnostics": [{"range": range(2, 4, 2, 5), "message": "expected 2"}]});
+    let whole_lines = range(1, 0, 4, 0);
+    for (command, extra) in [("codex.rewrite", json!({})), ("codex.fix", fix)] {
+        // The model dropped the last break: the next line must stay apart.
+        let text = applied_text(
+            command,
+            extra.clone(),
+            whole_lines.clone(),
+            "fn x() {\n    2\n}",
+        )
+        .await;
+        assert_eq!(text, "fn x() {\n    2\n}\n", "{command}");
+        // It added a blank line: no blank line is left behind.
+        let text = applied_text(
+            command,
+            extra,
+            whole_lines.clone(),
+            "fn x() {\n    2\n}\n\n",
+        )
+        .await;
+        assert_eq!(text, "fn x() {\n    2\n}\n", "{command}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selection_ending_before_a_line_break_gets_no_trailing_break() {
+    // Kakoune's line-wise selection stops on the last character of `}`.
+    let text = applied_text(
+        "codex.rewrite",
+        json!({}),
+        range(1, 0, 3, 1),
+        "fn x() {\n    2\n}\n",
+    )
+    .await;
+    assert_eq!(text, "fn x() {\n    2\n}");
+    // A selection ending mid-line keeps the replacement as given.
+    let text = applied_text("codex.rewrite", json!({}), range(1, 3, 1, 4), "y\n").await;
+    assert_eq!(text, "y\n");
+    let text = applied_text("codex.rewrite", json!({}), range(0, 3, 0, 5), "HE\n").await;
+    assert_eq!(text, "HE\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inserted_tests_end_in_exactly_one_line_break() {
+    let extra = json!({"mode": "edit"});
+    let text = applied_text(
+        "codex.tests",
+        extra,
+        range(1, 0, 4, 0),
+        "mod tests {}\n\n\n",
+    )
+    .await;
+    assert_eq!(text, "\nmod tests {}\n");
+}
