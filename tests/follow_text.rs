@@ -9,9 +9,10 @@ mod support;
 
 use serde_json::{Value, json};
 use support::editing::{
-    change, command_on, decline, edit_answer, edit_held_on_approval, editor, held_turn, only_edit,
+    change, command_on, decline, edit_answer, edit_held_on_approval, editor, editor_caps,
+    held_turn, only_edit, review_answer,
 };
-use support::harness::{Harness, WAIT, range, transcript};
+use support::harness::{FakeLauncher, Harness, WAIT, range, transcript};
 
 /// The same line in two functions: only the selection tells them apart.
 const TWO_COPIES: &str = "fn a() {\n    go();\n}\nfn b() {\n    go();\n}\n";
@@ -183,4 +184,183 @@ async fn inserted_tests_end_in_exactly_one_line_break() {
     )
     .await;
     assert_eq!(text, "\nmod tests {}\n");
+}
+
+const PY: &str = "def total(items):\n    return sum(items)\n\ndef average(items):\n    return total(items) / len(items)\n";
+const TYPED_HINTS: &str = "def average(items: list[float]) -> float:";
+
+/// Reviews PY with one finding on `def average(items):` (0-based line 3)
+/// suggesting type hints, in an editor with `capabilities`; returns the
+/// harness, the URI and the published finding.
+async fn reviewed_average(capabilities: Value) -> (Harness, String, Value) {
+    let findings = review_answer(json!([
+        {"startLine": 4, "endLine": 4, "severity": "hint", "message": "add type hints", "suggestion": TYPED_HINTS}
+    ]));
+    let launcher = FakeLauncher::replaying(vec![transcript("ok").with_answer(&findings)]);
+    let mut h = Harness::start_with(launcher, capabilities, json!({})).await;
+    let uri = h.open("stats.py", PY, Some(PY)).await;
+    let token = json!("review");
+    h.command(
+        "codex.review",
+        json!({"textDocument": {"uri": uri}, "progressToken": token}),
+    )
+    .await
+    .unwrap();
+    let (_, _, end) = h.progress_until_end(&token).await;
+    assert_eq!(end["codex"]["findings"], 1, "{end}");
+    let published = h.diagnostics(&uri).await;
+    let finding = published["diagnostics"][0].clone();
+    assert_eq!(finding["range"], range(3, 0, 3, 19), "{published}");
+    (h, uri, finding)
+}
+
+/// The "Apply suggestion" quick fix offered for `finding`, if any.
+async fn apply_suggestion(h: &mut Harness, uri: &str, finding: &Value) -> Option<Value> {
+    let actions = h
+        .client
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": finding["range"],
+                   "context": {"diagnostics": [finding], "only": ["quickfix"]}}),
+        )
+        .await
+        .unwrap();
+    actions
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|action| action["title"] == "Codex: Apply suggestion")
+        .cloned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finding_moves_with_a_line_typed_above_and_its_fix_edits_the_right_line() {
+    let (mut h, uri, stale) = reviewed_average(editor_caps()).await;
+    // The suggestion is visible before applying it.
+    let related = &stale["relatedInformation"][0];
+    assert_eq!(related["message"], format!("Suggestion: {TYPED_HINTS}"));
+    assert_eq!(related["location"]["range"], range(3, 0, 3, 19));
+
+    change(
+        &mut h,
+        &uri,
+        2,
+        json!([{"range": range(0, 0, 0, 0), "text": "import math\n"}]),
+    )
+    .await;
+    let published = h.diagnostics(&uri).await;
+    let moved = &published["diagnostics"][0];
+    assert_eq!(moved["range"], range(4, 0, 4, 19), "{published}");
+    assert_eq!(moved["data"]["firstLine"], 4);
+    assert_eq!(
+        moved["relatedInformation"][0]["location"]["range"],
+        range(4, 0, 4, 19)
+    );
+    assert_eq!(published["version"], 2);
+
+    // The moved finding's fix, and the one of an editor that still shows it
+    // where it was (eglot), both replace `def average(items):`, now line 4.
+    for finding in [moved, &stale] {
+        let action = apply_suggestion(&mut h, &uri, finding)
+            .await
+            .expect("an apply-suggestion quick fix");
+        let edit = &action["edit"]["changes"][&uri][0];
+        assert_eq!(edit["range"], range(4, 0, 5, 0), "{action}");
+        assert_eq!(edit["newText"], format!("{TYPED_HINTS}\n"));
+    }
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finding_whose_line_is_edited_is_dropped() {
+    let (mut h, uri, finding) = reviewed_average(editor_caps()).await;
+    // `items` renamed to `values` on the finding's own line.
+    change(
+        &mut h,
+        &uri,
+        2,
+        json!([{"range": range(3, 12, 3, 17), "text": "values"}]),
+    )
+    .await;
+    let published = h.diagnostics(&uri).await;
+    assert_eq!(published["diagnostics"], json!([]), "{published}");
+    assert!(
+        apply_suggestion(&mut h, &uri, &finding).await.is_none(),
+        "no fix on changed text"
+    );
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_applied_suggestion_removes_its_finding() {
+    let (mut h, uri, finding) = reviewed_average(editor_caps()).await;
+    let action = apply_suggestion(&mut h, &uri, &finding).await.unwrap();
+    let edit = action["edit"]["changes"][&uri][0].clone();
+    // The editor applies the edit and tells the server, as it does.
+    change(
+        &mut h,
+        &uri,
+        2,
+        json!([{"range": edit["range"], "text": edit["newText"]}]),
+    )
+    .await;
+    let published = h.diagnostics(&uri).await;
+    assert_eq!(published["diagnostics"], json!([]), "{published}");
+    h.finish().await;
+}
+
+/// An editor that resolves code actions' edits and commands.
+fn resolving_caps() -> Value {
+    let mut caps = editor_caps();
+    caps["textDocument"] =
+        json!({"codeAction": {"resolveSupport": {"properties": ["edit", "command"]}}});
+    caps
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suggestion_resolved_on_changed_lines_is_refused() {
+    let (mut h, uri, finding) = reviewed_average(resolving_caps()).await;
+    let action = apply_suggestion(&mut h, &uri, &finding).await.unwrap();
+    assert!(action.get("edit").is_none(), "built on resolve: {action}");
+    change(
+        &mut h,
+        &uri,
+        2,
+        json!([{"range": range(3, 12, 3, 17), "text": "values"}]),
+    )
+    .await;
+    let published = h.diagnostics(&uri).await;
+    assert_eq!(published["diagnostics"], json!([]));
+    let resolved = h
+        .client
+        .request("codeAction/resolve", action)
+        .await
+        .unwrap();
+    assert!(resolved.get("edit").is_none(), "refused: {resolved}");
+    let shown = h.shown_message("the lines it was made for changed").await;
+    assert_eq!(shown["type"], 2, "a warning");
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suggestion_resolved_after_a_line_was_typed_above_edits_the_moved_line() {
+    let (mut h, uri, finding) = reviewed_average(resolving_caps()).await;
+    let action = apply_suggestion(&mut h, &uri, &finding).await.unwrap();
+    change(
+        &mut h,
+        &uri,
+        2,
+        json!([{"range": range(0, 0, 0, 0), "text": "import math\n"}]),
+    )
+    .await;
+    let published = h.diagnostics(&uri).await;
+    assert_eq!(published["diagnostics"][0]["range"], range(4, 0, 4, 19));
+    let resolved = h
+        .client
+        .request("codeAction/resolve", action)
+        .await
+        .unwrap();
+    let edit = &resolved["edit"]["changes"][&uri][0];
+    assert_eq!(edit["range"], range(4, 0, 5, 0), "{resolved}");
+    h.finish().await;
 }

@@ -11,10 +11,13 @@
 //!
 //! A [`RangeFollower`] is such a range registered with the
 //! [`super::DocumentStore`], which moves it with every change it applies
-//! for as long as the follower is alive.
+//! for as long as the follower is alive. [`follow_lines`] follows whole
+//! lines through one notification's changes, for work tied to lines.
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex, Weak};
+
+use ropey::Rope;
 
 /// One content change as the store applied it, in character indices of the
 /// text before the change.
@@ -108,6 +111,61 @@ pub(super) fn advance(handle: &Weak<Mutex<Followed>>, changes: &[AppliedChange])
     true
 }
 
+/// Where the whole lines `first..=last` (0-based) of `before` are in
+/// `after`, the text that `changes` made of it; `None` when any of them
+/// changed, or they are no longer whole lines (text typed at the start of
+/// the first or the end of the last joins them), or `after` came from a
+/// full-text sync.
+///
+/// The lines' content is followed, from the start of `first` to the end
+/// of `last` before its line break: a line break typed at the start of
+/// `first` moves them down, one typed at the end of `last` leaves them.
+pub fn follow_lines(
+    before: &Rope,
+    after: &Rope,
+    (first, last): (u32, u32),
+    changes: &[AppliedChange],
+) -> Option<(u32, u32)> {
+    let (first, last) = (first as usize, last as usize);
+    if first > last || last >= before.len_lines() {
+        return None;
+    }
+    let start = before.line_to_char(first);
+    let end = start_of_line_break(before, last);
+    let mut followed = Followed::At(start..end);
+    for change in changes {
+        followed = followed.through(change);
+    }
+    let Followed::At(now) = followed else {
+        return None;
+    };
+    let starts_a_line = after
+        .try_char_to_line(now.start)
+        .ok()
+        .and_then(|line| after.try_line_to_char(line).ok())
+        == Some(now.start);
+    let ends_a_line =
+        now.end == after.len_chars() || matches!(after.get_char(now.end), Some('\n' | '\r'));
+    if !(starts_a_line && ends_a_line) {
+        return None;
+    }
+    let line = |at: usize| {
+        let line = after.try_char_to_line(at).ok()?;
+        u32::try_from(line).ok()
+    };
+    Some((line(now.start)?, line(now.end)?))
+}
+
+/// The char index where line `line` of `text` ends, before its break.
+fn start_of_line_break(text: &Rope, line: usize) -> usize {
+    let slice = text.line(line);
+    let mut len = slice.len_chars();
+    while len > 0 && matches!(slice.char(len - 1), '\n' | '\r') {
+        len -= 1;
+    }
+    text.line_to_char(line) + len
+}
+
 /// A poisoned lock still holds a valid state: every update is one
 /// assignment.
 fn lock(followed: &Mutex<Followed>) -> std::sync::MutexGuard<'_, Followed> {
@@ -170,6 +228,47 @@ mod tests {
     #[test]
     fn a_full_sync_loses_the_range() {
         assert_eq!(through(10..20, AppliedChange::Full), Followed::Resynced);
+    }
+
+    /// `before` changed by `changes` (each relative to the previous).
+    fn changed(before: &str, changes: &[(usize, usize, &str)]) -> (Rope, Vec<AppliedChange>) {
+        let mut text = Rope::from_str(before);
+        let mut applied = Vec::new();
+        for &(start, end, inserted) in changes {
+            text.remove(start..end);
+            text.insert(start, inserted);
+            applied.push(edit(start, end, inserted.chars().count()));
+        }
+        (text, applied)
+    }
+
+    #[test]
+    fn lines_move_with_lines_typed_above_and_die_when_they_change() {
+        let before = "def f():\r\n    return 1\n\nend";
+        let rope = Rope::from_str(before);
+        let follow = |changes: &[(usize, usize, &str)], lines| {
+            let (after, applied) = changed(before, changes);
+            follow_lines(&rope, &after, lines, &applied)
+        };
+        // A line typed above, or a line break at the start of the line.
+        assert_eq!(follow(&[(0, 0, "import x\n")], (1, 1)), Some((2, 2)));
+        assert_eq!(follow(&[(10, 10, "\n")], (1, 1)), Some((2, 2)));
+        // A line typed below, and text after the lines.
+        assert_eq!(follow(&[(22, 22, "\n    pass")], (0, 1)), Some((0, 1)));
+        assert_eq!(follow(&[(24, 27, "END")], (0, 1)), Some((0, 1)));
+        // Text typed inside, at the start of the first, at the end of the last.
+        assert_eq!(follow(&[(15, 15, "x")], (1, 1)), None);
+        assert_eq!(follow(&[(10, 10, "x")], (1, 1)), None);
+        assert_eq!(follow(&[(22, 22, "0")], (1, 1)), None);
+        assert_eq!(follow(&[(27, 27, "!")], (3, 3)), None);
+        // The line break between the lines removed.
+        assert_eq!(follow(&[(8, 10, "")], (0, 1)), None);
+        // A full sync, a line past the end.
+        assert_eq!(
+            follow_lines(&rope, &rope, (1, 1), &[AppliedChange::Full]),
+            None
+        );
+        assert_eq!(follow(&[], (4, 4)), None);
     }
 
     #[test]

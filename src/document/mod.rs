@@ -21,5 +21,5 @@ pub use encoding::{
     Position, PositionEncoding, PositionError, Range, char_index, char_index_lenient, char_range,
     lines_range, position,
 };
-pub use follow::{AppliedChange, Followed, RangeFollower};
+pub use follow::{AppliedChange, Followed, RangeFollower, follow_lines};
 pub use store::{Document, DocumentError, DocumentSnapshot, DocumentStore, TextChange};
