@@ -112,11 +112,16 @@ async fn an_edit_whose_selection_was_typed_into_is_not_applied_even_if_a_copy_re
 
 const LINES: &str = "// head\nfn x() {\n    1\n}\nfn after() {}\n";
 
+/// A configured action that edits.
+fn tidy_action() -> Value {
+    json!({"actions": [{"title": "Tidy", "prompt": "Tidy {selection}", "mode": "edit"}]})
+}
+
 /// Runs `command` (with `extra`) on `selection` of LINES answering
 /// `replacement`; returns the applied edit's new text.
 async fn applied_text(command: &str, extra: Value, selection: Value, replacement: &str) -> Value {
     let answer = edit_answer(replacement);
-    let mut h = editor(vec![transcript("ok").with_answer(&answer)], json!({})).await;
+    let mut h = editor(vec![transcript("ok").with_answer(&answer)], tidy_action()).await;
     let uri = h.open("x.rs", LINES, Some(LINES)).await;
     let token = json!("lines");
     command_on(&mut h, command, &uri, selection, extra, &token).await;
@@ -133,7 +138,12 @@ async fn applied_text(command: &str, extra: Value, selection: Value, replacement
 async fn a_line_wise_selection_gets_a_replacement_ending_in_one_line_break() {
     let fix = json!({"diagnostics": [{"range": range(2, 4, 2, 5), "message": "expected 2"}]});
     let whole_lines = range(1, 0, 4, 0);
-    for (command, extra) in [("codex.rewrite", json!({})), ("codex.fix", fix)] {
+    let kinds = [
+        ("codex.rewrite", json!({})),
+        ("codex.fix", fix),
+        ("codex.action", json!({"title": "Tidy"})),
+    ];
+    for (command, extra) in kinds {
         // The model dropped the last break: the next line must stay apart.
         let text = applied_text(
             command,
@@ -362,5 +372,56 @@ async fn a_suggestion_resolved_after_a_line_was_typed_above_edits_the_moved_line
         .unwrap();
     let edit = &resolved["edit"]["changes"][&uri][0];
     assert_eq!(edit["range"], range(4, 0, 5, 0), "{resolved}");
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fix_of_one_of_two_identical_findings_edits_its_own_line() {
+    let source = "def a(x):\n    return x/0\n\ndef b(x):\n    return x/0\n";
+    let same =
+        json!({"severity": "error", "message": "division by zero", "suggestion": "    return 0"});
+    let mut first = same.clone();
+    first["startLine"] = json!(2);
+    first["endLine"] = json!(2);
+    let mut second = same;
+    second["startLine"] = json!(5);
+    second["endLine"] = json!(5);
+    let answer = review_answer(json!([first, second]));
+    let mut h = editor(vec![transcript("ok").with_answer(&answer)], json!({})).await;
+    let uri = h.open("div.py", source, Some(source)).await;
+    let token = json!("review");
+    h.command(
+        "codex.review",
+        json!({"textDocument": {"uri": uri}, "progressToken": token}),
+    )
+    .await
+    .unwrap();
+    let (_, _, end) = h.progress_until_end(&token).await;
+    assert_eq!(end["codex"]["findings"], 2, "{end}");
+    let published = h.diagnostics(&uri).await;
+    let b = published["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["range"]["start"]["line"] == 4)
+        .cloned()
+        .expect("b's finding");
+    change(
+        &mut h,
+        &uri,
+        2,
+        json!([{"range": range(0, 0, 0, 0), "text": "import os\n"}]),
+    )
+    .await;
+    let moved = h.diagnostics(&uri).await;
+    assert_eq!(moved["diagnostics"].as_array().unwrap().len(), 2, "{moved}");
+    // Asked with b's finding as the editor last saw it (line 4).
+    let action = apply_suggestion(&mut h, &uri, &b).await.unwrap();
+    let edit = &action["edit"]["changes"][&uri][0];
+    assert_eq!(
+        edit["range"],
+        range(5, 0, 6, 0),
+        "b's line, moved: {action}"
+    );
     h.finish().await;
 }

@@ -763,6 +763,18 @@ mod tests {
                 let initial = random_text(&mut rng, initial_pieces);
                 let s = store_with(&initial);
                 let mut model = initial.clone();
+                // A random range followed through every step: while it is
+                // `At`, it holds the text it started with.
+                let len = initial.chars().count() as u64;
+                let a = rng.below(len + 1) as usize;
+                let b = rng.below(len + 1) as usize;
+                let followed = a.min(b)..a.max(b);
+                let followed_text: String = initial
+                    .chars()
+                    .skip(followed.start)
+                    .take(followed.len())
+                    .collect();
+                let follower = s.follow(URI, 1, followed).unwrap();
                 for step in 0..edits_per_round {
                     let n_changes = 1 + rng.below(3) as usize;
                     let mut changes = Vec::new();
@@ -797,6 +809,13 @@ mod tests {
                     );
                     assert_eq!(snap.version, version);
                     assert_eq!(snap.line_count(), model_lines(&model).len());
+                    if let Followed::At(at) = follower.now() {
+                        assert_eq!(
+                            snap.text.slice(at).to_string(),
+                            followed_text,
+                            "seed {seed} {e:?} round {round} step {step}"
+                        );
+                    }
 
                     // Strict resolution agrees with the model too.
                     let pos = random_position(&mut rng, &model);

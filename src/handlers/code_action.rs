@@ -201,9 +201,9 @@ fn suggestion_action(
     let data = diagnostic.data.as_ref()?;
     let suggestion = data.get("suggestion")?.as_str()?;
     let reviewed = data.get("reviewed")?.as_str()?;
-    let range = review::current_range(session, uri.as_str(), suggestion, reviewed)?;
-    let payload =
-        json!({"uri": uri, "suggestion": suggestion, "reviewed": reviewed, "range": range});
+    let id = data.get("finding")?.as_u64()?;
+    let range = review::current_range(session, uri.as_str(), id)?;
+    let payload = json!({"uri": uri, "finding": id, "suggestion": suggestion, "reviewed": reviewed, "range": range});
     let edit = if session.support().code_action_resolve {
         None
     } else {
@@ -291,8 +291,11 @@ fn suggestion_edit(
         .documents
         .snapshot(uri.as_str())
         .ok_or_else(|| SuggestionError::NotOpen(uri.as_str().to_string()))?;
-    let range =
-        review::current_range(session, uri.as_str(), suggestion, reviewed).unwrap_or(offered);
+    let id = payload
+        .get("finding")
+        .and_then(Value::as_u64)
+        .ok_or(SuggestionError::Invalid("finding"))?;
+    let range = review::current_range(session, uri.as_str(), id).unwrap_or(offered);
     let lines = snapshot.line_count() as u32;
     let (first, last) = (range.start.line, range.end.line);
     let encoding = session.encoding();

@@ -9,6 +9,8 @@
 //! lines they are on, and drops those whose lines changed (including by
 //! applying their suggestion), so a finding never points at other code.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use ropey::Rope;
 use serde_json::{Value, json};
 use tower_lsp_server::ls_types::{self as lsp, NumberOrString, Uri};
@@ -21,6 +23,11 @@ use crate::session::Session;
 use super::diagnostics;
 
 pub const REVIEW_SOURCE: &str = "codex-review";
+
+/// Numbers each finding with a suggestion, so its quick fix finds it again
+/// even where another finding has the same suggestion for the same text
+/// (two copies of a line).
+static NEXT_FINDING: AtomicU64 = AtomicU64::new(1);
 
 /// What was reviewed, as seen when the run started.
 #[derive(Debug, Clone)]
@@ -104,6 +111,7 @@ fn diagnostic(
         related_information: related,
         data: finding.suggestion.as_ref().map(|suggestion| {
             json!({
+                "finding": NEXT_FINDING.fetch_add(1, Ordering::Relaxed),
                 "suggestion": suggestion,
                 "firstLine": finding.first_line,
                 "lastLine": finding.last_line,
@@ -163,23 +171,20 @@ fn move_to(
     }
 }
 
-/// The range where the document's finding with this suggestion, made for
-/// `reviewed`, is now, if it is still published: an editor may ask with a
-/// diagnostic it has not yet seen move.
-pub fn current_range(
-    session: &Session,
-    uri: &str,
-    suggestion: &str,
-    reviewed: &str,
-) -> Option<lsp::Range> {
+/// The range where the document's finding number `id` (`data.finding`) is
+/// now, if it is still published: an editor may ask with a diagnostic it
+/// has not yet seen move.
+pub fn current_range(session: &Session, uri: &str, id: u64) -> Option<lsp::Range> {
     let findings = session.reviews.get(uri)?;
     findings
         .iter()
         .find(|finding| {
-            finding.data.as_ref().is_some_and(|data| {
-                data.get("suggestion").and_then(Value::as_str) == Some(suggestion)
-                    && data.get("reviewed").and_then(Value::as_str) == Some(reviewed)
-            })
+            finding
+                .data
+                .as_ref()
+                .and_then(|data| data.get("finding"))
+                .and_then(Value::as_u64)
+                == Some(id)
         })
         .map(|finding| finding.range)
 }
