@@ -150,7 +150,15 @@ pub fn follow_changes(
         }
         true
     });
-    moved || findings.len() != count
+    let (changed, none_left) = (moved || findings.len() != count, findings.is_empty());
+    drop(findings);
+    if none_left {
+        // Nothing left to follow: later changes need not keep the old text.
+        session
+            .reviews
+            .remove_if(uri, |_, findings| findings.is_empty());
+    }
+    changed
 }
 
 /// Puts `finding` on the lines `first..=last` of `text`.

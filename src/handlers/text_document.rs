@@ -56,11 +56,10 @@ pub async fn did_change(session: &Session, params: DidChangeTextDocumentParams) 
     if bytes >= TRIM_AFTER_BYTES {
         release_freed_memory();
     }
-    if let (Some(before), Ok(changes), Some(after)) = (
-        before,
-        applied.as_ref(),
-        session.documents.snapshot(uri.as_str()),
-    ) && review::follow_changes(session, uri.as_str(), &before.text, &after.text, changes)
+    if let Some(before) = before
+        && let Ok(changes) = applied.as_ref()
+        && let Some(after) = session.documents.snapshot(uri.as_str())
+        && review::follow_changes(session, uri.as_str(), &before.text, &after.text, changes)
     {
         diagnostics::publish(session, &uri).await;
     }
