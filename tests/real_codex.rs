@@ -538,7 +538,8 @@ async fn a_rewrite_gets_structured_output_from_the_model_and_applies_it() {
     let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
     let edit = &params["edit"]["documentChanges"][0]["edits"][0];
     assert_eq!(edit["range"], selection(1, 4));
-    assert_eq!(edit["newText"], "fn two() -> u32 {\n    2\n}");
+    // A line-wise selection gets a replacement ending in one line break.
+    assert_eq!(edit["newText"], "fn two() -> u32 {\n    2\n}\n");
     h.client.respond(id, json!({"applied": true})).await;
     let (_, end) = h.progress_until_end(&json!("rw")).await;
     assert_eq!(end["codex"]["edit"]["status"], "applied", "{end}");
@@ -587,7 +588,8 @@ async fn a_rewrite_runs_read_only_even_in_a_workspace_write_sandbox() {
     .await;
     let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
     let edit = &params["edit"]["documentChanges"][0]["edits"][0];
-    assert_eq!(edit["newText"], "fn two() -> u32 {\n    2\n}");
+    // A line-wise selection gets a replacement ending in one line break.
+    assert_eq!(edit["newText"], "fn two() -> u32 {\n    2\n}\n");
     h.client.respond(id, json!({"applied": true})).await;
     let (_, end) = h.progress_until_end(&json!("rw")).await;
     assert_eq!(end["codex"]["edit"]["status"], "applied", "{end}");

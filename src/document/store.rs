@@ -6,10 +6,13 @@
 //! [`DocumentSnapshot`] is an O(1) clone that readers can use without
 //! holding any lock on the store.
 
+use std::sync::{Mutex, Weak};
+
 use dashmap::DashMap;
 use ropey::Rope;
 
 use super::encoding::{PositionEncoding, PositionError, Range, char_index_lenient, char_range};
+use super::follow::{AppliedChange, Followed, RangeFollower, advance};
 
 /// One open document.
 #[derive(Clone, Debug)]
@@ -17,6 +20,9 @@ pub struct Document {
     text: Rope,
     version: i32,
     language_id: String,
+    /// Ranges that move with the changes (see [`DocumentStore::follow`]);
+    /// a follower dropped by its owner is forgotten at the next change.
+    followers: Vec<Weak<Mutex<Followed>>>,
 }
 
 impl Document {
@@ -107,6 +113,7 @@ impl DocumentStore {
                 text: Rope::from_str(text),
                 version,
                 language_id: language_id.to_owned(),
+                followers: Vec::new(),
             },
         );
     }
@@ -126,12 +133,32 @@ impl DocumentStore {
         changes: Vec<TextChange>,
         enc: PositionEncoding,
     ) -> Result<(), DocumentError> {
+        self.apply_changes_recorded(uri, version, changes, enc)
+            .map(drop)
+    }
+
+    /// [`DocumentStore::apply_changes`], returning each change as it was
+    /// applied, in character indices of the text it applied to, so a caller
+    /// can move its own ranges with them. The document's followers are
+    /// moved before the store's lock is released, so no reader sees the new
+    /// text with a follower still on the old one.
+    pub fn apply_changes_recorded(
+        &self,
+        uri: &str,
+        version: i32,
+        changes: Vec<TextChange>,
+        enc: PositionEncoding,
+    ) -> Result<Vec<AppliedChange>, DocumentError> {
         let Some(mut doc) = self.docs.get_mut(uri) else {
             return Err(DocumentError::NotOpen(uri.to_owned()));
         };
+        let mut applied = Vec::with_capacity(changes.len());
         for change in changes {
             match change.range {
-                None => doc.text = Rope::from_str(&change.text),
+                None => {
+                    doc.text = Rope::from_str(&change.text);
+                    applied.push(AppliedChange::Full);
+                }
                 Some(range) => {
                     let a = char_index_lenient(&doc.text, range.start, enc);
                     let b = char_index_lenient(&doc.text, range.end, enc);
@@ -139,14 +166,48 @@ impl DocumentStore {
                     if start < end {
                         doc.text.remove(start..end);
                     }
-                    if !change.text.is_empty() {
+                    let inserted = change.text.chars().count();
+                    if inserted > 0 {
                         doc.text.insert(start, &change.text);
                     }
+                    applied.push(AppliedChange::Edit {
+                        start,
+                        end,
+                        inserted,
+                    });
                 }
             }
         }
         doc.version = version;
-        Ok(())
+        if !doc.followers.is_empty() {
+            doc.followers.retain(|follower| advance(follower, &applied));
+        }
+        Ok(applied)
+    }
+
+    /// Starts following the characters `range` of the document as it was
+    /// at `version`: the returned follower moves with every change the
+    /// store applies from now on. If the document is no longer at
+    /// `version`, the changes in between are unknown and the follower
+    /// starts [`Followed::Resynced`]. `None` when the document is not open.
+    pub fn follow(
+        &self,
+        uri: &str,
+        version: i32,
+        range: std::ops::Range<usize>,
+    ) -> Option<RangeFollower> {
+        let mut doc = self.docs.get_mut(uri)?;
+        let start = if doc.version == version {
+            Followed::At(range)
+        } else {
+            Followed::Resynced
+        };
+        let follower = RangeFollower::new(start);
+        // Forget the followers dropped since the last change, so a document
+        // nobody types in does not collect them.
+        doc.followers.retain(|follower| follower.strong_count() > 0);
+        doc.followers.push(follower.handle());
+        Some(follower)
     }
 
     /// Closes a document, freeing it. Returns whether it was open.
@@ -524,6 +585,40 @@ mod tests {
     }
 
     #[test]
+    fn a_followed_range_moves_with_the_changes_until_they_touch_it() {
+        let e = PositionEncoding::Utf16;
+        let s = store_with("fn a() {\n    go();\n}\nfn b() {\n    go();\n}\n");
+        // `    go();` of b, chars 30..39.
+        let follower = s.follow(URI, 1, 30..39).unwrap();
+        let stale = s.follow(URI, 0, 30..39).unwrap();
+        assert_eq!(stale.now(), Followed::Resynced, "unknown changes since");
+        s.apply_changes(URI, 2, vec![TextChange::edit(r(0, 0, 0, 0), "// 😀\n")], e)
+            .unwrap();
+        assert_eq!(follower.now(), Followed::At(35..44));
+        let snap = s.snapshot(URI).unwrap();
+        assert_eq!(snap.text.slice(35..44).to_string(), "    go();");
+        // Typing after it, then inside it.
+        s.apply_changes(URI, 3, vec![TextChange::edit(r(5, 9, 5, 9), " // end")], e)
+            .unwrap();
+        assert_eq!(follower.now(), Followed::At(35..44));
+        s.apply_changes(URI, 4, vec![TextChange::edit(r(5, 6, 5, 6), "x")], e)
+            .unwrap();
+        assert_eq!(follower.now(), Followed::Changed);
+        // A full sync loses a range, and a dropped follower is forgotten.
+        let other = s.follow(URI, 4, 0..2).unwrap();
+        let recorded = s
+            .apply_changes_recorded(URI, 5, vec![TextChange::full("new")], e)
+            .unwrap();
+        assert_eq!(recorded, vec![AppliedChange::Full]);
+        assert_eq!(other.now(), Followed::Resynced);
+        drop((follower, stale, other));
+        s.apply_changes(URI, 6, vec![TextChange::full("x")], e)
+            .unwrap();
+        assert!(s.docs.get(URI).unwrap().followers.is_empty());
+        assert!(s.follow("file:///closed", 1, 0..1).is_none());
+    }
+
+    #[test]
     fn store_is_shareable_across_threads() {
         let s = std::sync::Arc::new(store_with(""));
         let handles: Vec<_> = (0..4)
@@ -668,6 +763,18 @@ mod tests {
                 let initial = random_text(&mut rng, initial_pieces);
                 let s = store_with(&initial);
                 let mut model = initial.clone();
+                // A random range followed through every step: while it is
+                // `At`, it holds the text it started with.
+                let len = initial.chars().count() as u64;
+                let a = rng.below(len + 1) as usize;
+                let b = rng.below(len + 1) as usize;
+                let followed = a.min(b)..a.max(b);
+                let followed_text: String = initial
+                    .chars()
+                    .skip(followed.start)
+                    .take(followed.len())
+                    .collect();
+                let follower = s.follow(URI, 1, followed).unwrap();
                 for step in 0..edits_per_round {
                     let n_changes = 1 + rng.below(3) as usize;
                     let mut changes = Vec::new();
@@ -702,6 +809,13 @@ mod tests {
                     );
                     assert_eq!(snap.version, version);
                     assert_eq!(snap.line_count(), model_lines(&model).len());
+                    if let Followed::At(at) = follower.now() {
+                        assert_eq!(
+                            snap.text.slice(at).to_string(),
+                            followed_text,
+                            "seed {seed} {e:?} round {round} step {step}"
+                        );
+                    }
 
                     // Strict resolution agrees with the model too.
                     let pos = random_position(&mut rng, &model);

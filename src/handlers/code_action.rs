@@ -23,7 +23,7 @@ use crate::prompt::actions::ActionMode;
 use crate::prompt::error::codes;
 use crate::session::Session;
 
-use super::review::REVIEW_SOURCE;
+use super::review::{self, REVIEW_SOURCE};
 
 pub const EXPLAIN_TITLE: &str = "Codex: Explain selection";
 
@@ -265,8 +265,10 @@ fn unresolved(offer: Offer, resolve: bool) -> CodeAction {
     }
 }
 
-/// "Codex: Apply suggestion" for a review finding that has one. The edit is
-/// built on resolve when the client resolves edits.
+/// "Codex: Apply suggestion" for a review finding that has one, where the
+/// finding is now (the editor's copy of the diagnostic may not have moved
+/// yet), and only while its lines hold the text it was made for. The edit
+/// is built on resolve when the client resolves edits.
 fn suggestion_action(
     session: &Session,
     uri: &lsp::Uri,
@@ -277,7 +279,10 @@ fn suggestion_action(
     }
     let data = diagnostic.data.as_ref()?;
     let suggestion = data.get("suggestion")?.as_str()?;
-    let payload = json!({"uri": uri, "suggestion": suggestion, "range": diagnostic.range});
+    let reviewed = data.get("reviewed")?.as_str()?;
+    let id = data.get("finding")?.as_u64()?;
+    let range = review::current_range(session, uri.as_str(), id)?;
+    let payload = json!({"uri": uri, "finding": id, "suggestion": suggestion, "reviewed": reviewed, "range": range});
     let edit = if session.support().code_action_resolve {
         None
     } else {
@@ -300,7 +305,25 @@ pub fn resolve(session: &Arc<Session>, mut action: CodeAction) -> Result<CodeAct
         return Ok(action);
     };
     if let Some(payload) = data.get("suggestion") {
-        action.edit = Some(suggestion_edit(session, payload)?);
+        match suggestion_edit(session, payload) {
+            Ok(edit) => action.edit = Some(edit),
+            Err(SuggestionError::Stale) => {
+                // Refused: the action comes back without an edit, and the
+                // user learns why (from a task: a handler never waits on
+                // the client).
+                let session = session.clone();
+                tokio::spawn(async move {
+                    session
+                        .client
+                        .show_message(
+                            lsp::MessageType::WARNING,
+                            SuggestionError::Stale.to_string(),
+                        )
+                        .await;
+                });
+            }
+            Err(err) => return Err(Error::invalid_params(err.to_string())),
+        }
     } else if let Some(command) = data.get("command").and_then(Value::as_str) {
         action.command = Some(Command {
             title: action.title.clone(),
@@ -311,25 +334,57 @@ pub fn resolve(session: &Arc<Session>, mut action: CodeAction) -> Result<CodeAct
     Ok(action)
 }
 
-/// Replaces the finding's whole lines with the suggestion.
-fn suggestion_edit(session: &Session, payload: &Value) -> Result<WorkspaceEdit> {
-    let invalid = |what: &str| Error::invalid_params(format!("invalid suggestion data: {what}"));
+/// Why a suggestion cannot be applied.
+#[derive(Debug, thiserror::Error)]
+enum SuggestionError {
+    #[error("invalid suggestion data: {0}")]
+    Invalid(&'static str),
+    #[error("{0} is not open")]
+    NotOpen(String),
+    #[error(
+        "Codex: the suggestion was not applied: the lines it was made for changed since the review. Review them again."
+    )]
+    Stale,
+}
+
+/// Replaces the finding's whole lines with the suggestion, once they are
+/// known to still hold the text the review saw (the finding's current
+/// place, or the range the action was offered for).
+fn suggestion_edit(
+    session: &Session,
+    payload: &Value,
+) -> std::result::Result<WorkspaceEdit, SuggestionError> {
     let uri: lsp::Uri = serde_json::from_value(payload.get("uri").cloned().unwrap_or(Value::Null))
-        .map_err(|_| invalid("uri"))?;
-    let range: lsp::Range =
+        .map_err(|_| SuggestionError::Invalid("uri"))?;
+    let offered: lsp::Range =
         serde_json::from_value(payload.get("range").cloned().unwrap_or(Value::Null))
-            .map_err(|_| invalid("range"))?;
-    let suggestion = payload
-        .get("suggestion")
-        .and_then(Value::as_str)
-        .ok_or_else(|| invalid("suggestion"))?;
+            .map_err(|_| SuggestionError::Invalid("range"))?;
+    let field = |name: &'static str| {
+        payload
+            .get(name)
+            .and_then(Value::as_str)
+            .ok_or(SuggestionError::Invalid(name))
+    };
+    let (suggestion, reviewed) = (field("suggestion")?, field("reviewed")?);
     let snapshot = session
         .documents
         .snapshot(uri.as_str())
-        .ok_or_else(|| Error::invalid_params(format!("{} is not open", uri.as_str())))?;
+        .ok_or_else(|| SuggestionError::NotOpen(uri.as_str().to_string()))?;
+    let id = payload
+        .get("finding")
+        .and_then(Value::as_u64)
+        .ok_or(SuggestionError::Invalid("finding"))?;
+    let range = review::current_range(session, uri.as_str(), id).unwrap_or(offered);
     let lines = snapshot.line_count() as u32;
-    let first = range.start.line.min(lines.saturating_sub(1));
-    let after = range.end.line.saturating_add(1);
+    let (first, last) = (range.start.line, range.end.line);
+    let encoding = session.encoding();
+    if first > last
+        || last >= lines
+        || review::lines_text(&snapshot.text, first, last, encoding) != reviewed
+    {
+        return Err(SuggestionError::Stale);
+    }
+    let after = last.saturating_add(1);
     let mut new_text = suggestion.to_string();
     let end = if after < lines {
         if !new_text.ends_with('\n') {
@@ -338,7 +393,7 @@ fn suggestion_edit(session: &Session, payload: &Value) -> Result<WorkspaceEdit> 
         document::Position::new(after, 0)
     } else {
         let text = &snapshot.text;
-        document::position(text, text.len_chars(), session.encoding())
+        document::position(text, text.len_chars(), encoding)
     };
     let range = to_proto::range(document::Range::new(document::Position::new(first, 0), end));
     Ok(WorkspaceEdit {

@@ -114,7 +114,7 @@ pub async fn forget(session: &Session, uri: &Uri) {
     }
 }
 
-async fn publish(session: &Session, uri: &Uri) {
+pub async fn publish(session: &Session, uri: &Uri) {
     let mut all: Vec<Diagnostic> = session
         .failures
         .get(uri.as_str())

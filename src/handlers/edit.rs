@@ -1,9 +1,12 @@
 //! Applying an edit run's replacement through the editor with
 //! `workspace/applyEdit`, as one undoable edit on the document version the
 //! server has now. If the user typed during the run, the edit follows the
-//! selected text to where it moved; if that text changed, nothing is
-//! applied, the replacement stays in the run's result, and a
-//! `document-changed` diagnostic says so.
+//! selection through every change the server received (after a full-text
+//! sync, to the one place its text still occurs); if that text changed, or
+//! cannot be told apart from a copy, nothing is applied, the replacement
+//! stays in the run's result, and a `document-changed` diagnostic says so.
+//! The replacement's last line break is fitted to how the selection ends,
+//! so line-wise selections keep their lines.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -14,12 +17,12 @@ use tower_lsp_server::ls_types::{
 };
 
 use crate::config::Config;
-use crate::document::{self, DocumentSnapshot, PositionEncoding};
+use crate::document::{self, DocumentSnapshot, DocumentStore, Followed, RangeFollower};
 use crate::lsp::ext::{self, EditStatus};
 use crate::lsp::to_proto;
-use crate::prompt::anchor::reanchor;
+use crate::prompt::anchor::unique_occurrence;
 use crate::prompt::error::codes;
-use crate::prompt::structured::EditProposal;
+use crate::prompt::structured::{EditProposal, SelectionEnd};
 use crate::session::Session;
 
 /// How long the client may take to apply an edit it does not ask about.
@@ -37,6 +40,9 @@ pub struct EditTarget {
     pub version: i32,
     /// Insert at the end of the document instead of replacing.
     pub insert: bool,
+    /// The selection, moved with the user's changes since the run began
+    /// (see [`follow_selection`]).
+    pub follower: Option<RangeFollower>,
     /// Ask the user to confirm (where the client can); `None` follows
     /// `editPreview`.
     pub preview: Option<bool>,
@@ -88,15 +94,23 @@ pub async fn apply(
                 changed: None,
             };
         };
-        let Some(range) = locate(&now, target, encoding) else {
-            let reason = "the selected text changed while Codex worked, so the edit was not applied; the replacement is kept in the run's result";
+        let Some(range) = locate(&now, target) else {
+            let reason = "the selected text changed while Codex worked (or, after the editor re-sent the whole document, occurs more than once), so the edit was not applied; the replacement is kept in the run's result";
             return EditOutcome {
                 report: report(EditStatus::NotApplied, None, Some(reason.to_string())),
                 changed: Some(changed_diagnostic(target, reason)),
             };
         };
-        let lsp_range = to_proto::range(range);
-        let edit = workspace_edit(session, uri, &now, lsp_range, target, proposal, preview);
+        let new_text = new_text(&now, target, range.clone(), proposal);
+        let lsp_range = to_proto::range(document::Range::new(
+            document::position(&now.text, range.start, encoding),
+            document::position(&now.text, range.end, encoding),
+        ));
+        let text_edit = TextEdit {
+            range: lsp_range,
+            new_text,
+        };
+        let edit = workspace_edit(session, uri, &now, text_edit, target, proposal, preview);
         let timeout = if preview {
             config.approval_timeout()
         } else {
@@ -140,26 +154,58 @@ pub async fn apply(
     }
 }
 
-/// The range the edit replaces in the document as it is now.
-fn locate(
+/// Starts following an edit run's selection (`selected`, from char
+/// `start_char` of `snapshot`) through the changes the user makes while
+/// Codex works.
+pub fn follow_selection(
+    documents: &DocumentStore,
+    snapshot: &DocumentSnapshot,
+    start_char: usize,
+    selected: &str,
+) -> Option<RangeFollower> {
+    let end_char = start_char + selected.chars().count();
+    documents.follow(&snapshot.uri, snapshot.version, start_char..end_char)
+}
+
+/// The characters the edit replaces in the document as it is now: where
+/// the followed selection went, or, after a full-text sync, the one place
+/// its text occurs. `None` when the selection changed or is ambiguous.
+fn locate(now: &DocumentSnapshot, target: &EditTarget) -> Option<std::ops::Range<usize>> {
+    if target.insert {
+        let end = now.text.len_chars();
+        return Some(end..end);
+    }
+    let chars = match target.follower.as_ref().map(RangeFollower::now) {
+        Some(Followed::At(chars)) => chars,
+        Some(Followed::Changed) => return None,
+        None if now.version == target.version => {
+            target.start_char..target.start_char + target.selected.chars().count()
+        }
+        Some(Followed::Resynced) | None => {
+            let start = unique_occurrence(&now.contents(), &target.selected)?;
+            start..start + target.selected.chars().count()
+        }
+    };
+    // The followed range holds the selected text by construction; applying
+    // over anything else would lose the user's text, so check anyway.
+    let holds_selection = chars.end <= now.text.len_chars()
+        && now.text.slice(chars.clone()) == target.selected.as_str();
+    holds_selection.then_some(chars)
+}
+
+/// The text the edit puts in: an insertion on lines of its own, or the
+/// replacement ending as the selection does (see [`SelectionEnd`]).
+fn new_text(
     now: &DocumentSnapshot,
     target: &EditTarget,
-    encoding: PositionEncoding,
-) -> Option<document::Range> {
+    chars: std::ops::Range<usize>,
+    proposal: &EditProposal,
+) -> String {
     if target.insert {
-        let end = document::position(&now.text, now.text.len_chars(), encoding);
-        return Some(document::Range::new(end, end));
+        return insertion(now, &proposal.replacement);
     }
-    if now.version == target.version {
-        return Some(target.range);
-    }
-    let text = now.contents();
-    let start = reanchor(&text, &target.selected, target.start_char)?;
-    let end = start + target.selected.chars().count();
-    Some(document::Range::new(
-        document::position(&now.text, start, encoding),
-        document::position(&now.text, end, encoding),
-    ))
+    let next = now.text.get_char(chars.end);
+    SelectionEnd::of(&target.selected, next).fit(&proposal.replacement)
 }
 
 /// The edit of a run as the editor gets it. With a preview (`preview` and a
@@ -180,19 +226,13 @@ fn workspace_edit(
     session: &Session,
     uri: &Uri,
     now: &DocumentSnapshot,
-    range: lsp::Range,
+    text_edit: TextEdit,
     target: &EditTarget,
     proposal: &EditProposal,
     preview: bool,
 ) -> WorkspaceEdit {
     const EDIT_ANNOTATION: &str = "codex";
     const CONFIRM_ANNOTATION: &str = "codex-preview";
-    let new_text = if target.insert {
-        insertion(now, &proposal.replacement)
-    } else {
-        proposal.replacement.clone()
-    };
-    let text_edit = TextEdit { range, new_text };
     let support = session.support();
     if !support.document_changes {
         return WorkspaceEdit {
@@ -261,7 +301,7 @@ fn workspace_edit(
 }
 
 /// Text inserted at the end of the document starts on a line of its own,
-/// after a blank line, and ends with a line break.
+/// after a blank line, and ends with exactly one line break.
 fn insertion(now: &DocumentSnapshot, text: &str) -> String {
     let len = now.text.len_chars();
     let ends_with_newline = len > 0 && now.text.char(len - 1) == '\n';
@@ -269,10 +309,8 @@ fn insertion(now: &DocumentSnapshot, text: &str) -> String {
     if len > 0 {
         inserted.push_str(if ends_with_newline { "\n" } else { "\n\n" });
     }
-    inserted.push_str(text);
-    if !text.ends_with('\n') {
-        inserted.push('\n');
-    }
+    inserted.push_str(text.trim_end_matches(['\r', '\n']));
+    inserted.push('\n');
     inserted
 }
 

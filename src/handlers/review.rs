@@ -2,13 +2,20 @@
 //! (inside the reviewed lines, text unchanged since the review began) and
 //! published as diagnostics with `source: "codex-review"`, replacing the
 //! previous findings on those lines. A finding with a suggestion carries it
-//! in `data`, for the "Codex: Apply suggestion" quick fix.
+//! in `data` with the text it was made for, for the "Codex: Apply
+//! suggestion" quick fix, and shows it in `relatedInformation`.
+//!
+//! Findings then follow the text: every `didChange` moves them with the
+//! lines they are on, and drops those whose lines changed (including by
+//! applying their suggestion), so a finding never points at other code.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ropey::Rope;
-use serde_json::json;
+use serde_json::{Value, json};
 use tower_lsp_server::ls_types::{self as lsp, NumberOrString, Uri};
 
-use crate::document::{self, PositionEncoding};
+use crate::document::{self, AppliedChange, PositionEncoding, follow_lines};
 use crate::lsp::to_proto;
 use crate::prompt::structured::{Finding, Severity, ValidFinding, validate_findings};
 use crate::session::Session;
@@ -16,6 +23,11 @@ use crate::session::Session;
 use super::diagnostics;
 
 pub const REVIEW_SOURCE: &str = "codex-review";
+
+/// Numbers each finding with a suggestion, so its quick fix finds it again
+/// even where another finding has the same suggestion for the same text
+/// (two copies of a line).
+static NEXT_FINDING: AtomicU64 = AtomicU64::new(1);
 
 /// What was reviewed, as seen when the run started.
 #[derive(Debug, Clone)]
@@ -46,17 +58,47 @@ pub async fn publish(
     let encoding = session.encoding();
     let diagnostics: Vec<lsp::Diagnostic> = valid
         .iter()
-        .map(|finding| diagnostic(&now.text, finding, encoding))
+        .map(|finding| diagnostic(uri, &now.text, finding, encoding))
         .collect();
     let published = diagnostics.len();
     diagnostics::replace_review(session, uri, target.lines, diagnostics).await;
     published
 }
 
-fn diagnostic(text: &Rope, finding: &ValidFinding, encoding: PositionEncoding) -> lsp::Diagnostic {
-    let range = document::lines_range(text, finding.first_line, finding.last_line, encoding);
+/// The text of the whole lines `first..=last`, without the last line's
+/// break: what a suggestion for them was made for.
+pub fn lines_text(text: &Rope, first: u32, last: u32, encoding: PositionEncoding) -> String {
+    let range = document::lines_range(text, first, last, encoding);
+    let start = document::char_index_lenient(text, range.start, encoding);
+    let end = document::char_index_lenient(text, range.end, encoding);
+    text.slice(start..end.max(start)).to_string()
+}
+
+fn diagnostic(
+    uri: &Uri,
+    text: &Rope,
+    finding: &ValidFinding,
+    encoding: PositionEncoding,
+) -> lsp::Diagnostic {
+    let range = to_proto::range(document::lines_range(
+        text,
+        finding.first_line,
+        finding.last_line,
+        encoding,
+    ));
+    // The suggestion is shown before it is applied: editors list related
+    // information under the finding.
+    let related = finding.suggestion.as_ref().map(|suggestion| {
+        vec![lsp::DiagnosticRelatedInformation {
+            location: lsp::Location {
+                uri: uri.clone(),
+                range,
+            },
+            message: format!("Suggestion: {suggestion}"),
+        }]
+    });
     lsp::Diagnostic {
-        range: to_proto::range(range),
+        range,
         severity: Some(match finding.severity {
             Severity::Error => lsp::DiagnosticSeverity::ERROR,
             Severity::Warning => lsp::DiagnosticSeverity::WARNING,
@@ -66,13 +108,91 @@ fn diagnostic(text: &Rope, finding: &ValidFinding, encoding: PositionEncoding) -
         code: Some(NumberOrString::String("review".to_string())),
         source: Some(REVIEW_SOURCE.to_string()),
         message: finding.message.clone(),
+        related_information: related,
         data: finding.suggestion.as_ref().map(|suggestion| {
             json!({
+                "finding": NEXT_FINDING.fetch_add(1, Ordering::Relaxed),
                 "suggestion": suggestion,
                 "firstLine": finding.first_line,
                 "lastLine": finding.last_line,
+                "reviewed": lines_text(text, finding.first_line, finding.last_line, encoding),
             })
         }),
         ..Default::default()
     }
+}
+
+/// Moves the document's findings through one `didChange` (`changes`, which
+/// made `after` of `before`): findings on lines typed above move with them,
+/// findings whose own lines changed are dropped. Returns whether anything
+/// moved or was dropped, so the caller republishes.
+pub fn follow_changes(
+    session: &Session,
+    uri: &str,
+    before: &Rope,
+    after: &Rope,
+    changes: &[AppliedChange],
+) -> bool {
+    let Some(mut findings) = session.reviews.get_mut(uri) else {
+        return false;
+    };
+    let encoding = session.encoding();
+    let count = findings.len();
+    let mut moved = false;
+    findings.retain_mut(|finding| {
+        let lines = (finding.range.start.line, finding.range.end.line);
+        let Some(now) = follow_lines(before, after, lines, changes) else {
+            return false;
+        };
+        if now != lines {
+            moved = true;
+            move_to(finding, after, now, encoding);
+        }
+        true
+    });
+    let (changed, none_left) = (moved || findings.len() != count, findings.is_empty());
+    drop(findings);
+    if none_left {
+        // Nothing left to follow: later changes need not keep the old text.
+        session
+            .reviews
+            .remove_if(uri, |_, findings| findings.is_empty());
+    }
+    changed
+}
+
+/// Puts `finding` on the lines `first..=last` of `text`.
+fn move_to(
+    finding: &mut lsp::Diagnostic,
+    text: &Rope,
+    (first, last): (u32, u32),
+    encoding: PositionEncoding,
+) {
+    let range = to_proto::range(document::lines_range(text, first, last, encoding));
+    finding.range = range;
+    for related in finding.related_information.iter_mut().flatten() {
+        related.location.range = range;
+    }
+    if let Some(data) = finding.data.as_mut().and_then(Value::as_object_mut) {
+        data.insert("firstLine".into(), first.into());
+        data.insert("lastLine".into(), last.into());
+    }
+}
+
+/// The range where the document's finding number `id` (`data.finding`) is
+/// now, if it is still published: an editor may ask with a diagnostic it
+/// has not yet seen move.
+pub fn current_range(session: &Session, uri: &str, id: u64) -> Option<lsp::Range> {
+    let findings = session.reviews.get(uri)?;
+    findings
+        .iter()
+        .find(|finding| {
+            finding
+                .data
+                .as_ref()
+                .and_then(|data| data.get("finding"))
+                .and_then(Value::as_u64)
+                == Some(id)
+        })
+        .map(|finding| finding.range)
 }

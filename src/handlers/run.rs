@@ -227,7 +227,7 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
             "a run already streams on this progressToken; use a new token per run",
         ));
     }
-    let target = target(&request, &snapshot, selection.as_ref(), encoding)?;
+    let target = target(session, &request, &snapshot, selection.as_ref(), encoding)?;
     let diagnostic_range = match (request.range, &selection) {
         (Some(range), Some(_)) => range,
         _ => first_line_range(&snapshot, encoding),
@@ -308,6 +308,7 @@ fn turn_sandbox(kind: RunKind) -> Option<SandboxMode> {
 
 /// Where the result goes, fixed from the document as the command saw it.
 fn target(
+    session: &Session,
     request: &RunRequest,
     snapshot: &DocumentSnapshot,
     selection: Option<&Selection>,
@@ -332,6 +333,12 @@ fn target(
                 selected: selection.text.clone(),
                 version: snapshot.version,
                 insert,
+                follower: edit::follow_selection(
+                    &session.documents,
+                    snapshot,
+                    start_char,
+                    &selection.text,
+                ),
                 preview: request.preview,
                 label: request.title.clone(),
             }))

@@ -1,6 +1,8 @@
 //! Document synchronisation. Each handler applies its change to the store
 //! before its first `.await`, so edits apply in arrival order even though
-//! tower-lsp-server runs handlers concurrently.
+//! tower-lsp-server runs handlers concurrently. The store moves the ranges
+//! that follow the text (edit runs' selections) as it applies a change;
+//! review findings are moved (or dropped) here and republished.
 
 use tower_lsp_server::ls_types::{
     DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams, MessageType,
@@ -9,7 +11,7 @@ use tower_lsp_server::ls_types::{
 use crate::lsp::from_proto;
 use crate::session::Session;
 
-use super::diagnostics;
+use super::{diagnostics, review};
 
 /// A message carrying at least this much text is followed by a heap trim.
 const TRIM_AFTER_BYTES: usize = 1 << 20;
@@ -37,7 +39,15 @@ pub async fn did_change(session: &Session, params: DidChangeTextDocumentParams) 
         .into_iter()
         .map(from_proto::text_change)
         .collect();
-    let applied = session.documents.apply_changes(
+    // Review findings move with the text: they need the text the changes
+    // applied to. Taking it and applying the changes happen before the
+    // first `.await`, so no other change comes between.
+    let before = session
+        .reviews
+        .contains_key(uri.as_str())
+        .then(|| session.documents.snapshot(uri.as_str()))
+        .flatten();
+    let applied = session.documents.apply_changes_recorded(
         uri.as_str(),
         params.text_document.version,
         changes,
@@ -45,6 +55,13 @@ pub async fn did_change(session: &Session, params: DidChangeTextDocumentParams) 
     );
     if bytes >= TRIM_AFTER_BYTES {
         release_freed_memory();
+    }
+    if let Some(before) = before
+        && let Ok(changes) = applied.as_ref()
+        && let Some(after) = session.documents.snapshot(uri.as_str())
+        && review::follow_changes(session, uri.as_str(), &before.text, &after.text, changes)
+    {
+        diagnostics::publish(session, &uri).await;
     }
     if let Err(err) = applied {
         tracing::warn!("didChange for {}: {err}", uri.as_str());

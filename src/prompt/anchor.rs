@@ -1,26 +1,24 @@
-//! Re-anchoring an edit: the user may type while Codex works. If the text
-//! the edit replaces is still in the document, the edit moves with it (to
-//! the occurrence nearest to where it was); otherwise it must not be
-//! applied.
+//! Finding an edit's text again after the client re-sent the whole
+//! document. Incremental changes are followed exactly (see
+//! `document::follow`); a full-text sync says nothing about where the
+//! selection went, so the edit may land only where its text occurs once: with
+//! two copies, the nearest one is a guess that may be the wrong function.
 
-/// Where `selected` now starts in `now` (a char index), given that it
-/// started at char `was_at` when the run began. `None` when it is gone.
-pub fn reanchor(now: &str, selected: &str, was_at: usize) -> Option<usize> {
+/// Where `selected` starts in `now` (a char index), if it occurs there
+/// exactly once (overlapping occurrences count). `None` when it is gone,
+/// occurs more than once, or is empty.
+pub fn unique_occurrence(now: &str, selected: &str) -> Option<usize> {
+    let first = now.find(selected)?;
     if selected.is_empty() {
         return None;
     }
-    let mut best: Option<(usize, usize)> = None;
-    let mut chars_before = 0;
-    let mut last_byte = 0;
-    for (byte, _) in now.match_indices(selected) {
-        chars_before += now[last_byte..byte].chars().count();
-        last_byte = byte;
-        let distance = chars_before.abs_diff(was_at);
-        if best.is_none_or(|(_, best_distance)| distance < best_distance) {
-            best = Some((chars_before, distance));
-        }
+    // The next occurrence may overlap the first one, so search again from
+    // the first one's second character.
+    let after_first = first + now[first..].chars().next().map_or(1, char::len_utf8);
+    if now[after_first..].contains(selected) {
+        return None;
     }
-    best.map(|(at, _)| at)
+    Some(now[..first].chars().count())
 }
 
 #[cfg(test)]
@@ -28,12 +26,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn follows_the_text_to_the_nearest_occurrence() {
-        let now = "é new line\nfn a() {}\nfn a() {}\n";
-        // Was at char 0 before "é new line\n" (11 chars) was typed above it.
-        assert_eq!(reanchor(now, "fn a() {}", 0), Some(11));
-        assert_eq!(reanchor(now, "fn a() {}", 20), Some(21));
-        assert_eq!(reanchor(now, "fn b() {}", 0), None);
-        assert_eq!(reanchor(now, "", 0), None);
+    fn only_a_single_occurrence_is_found() {
+        let now = "é new line\nfn a() {}\nfn b() {}\n";
+        assert_eq!(unique_occurrence(now, "fn a() {}"), Some(11));
+        assert_eq!(unique_occurrence(now, "fn c() {}"), None);
+        assert_eq!(unique_occurrence(now, ""), None);
+    }
+
+    #[test]
+    fn two_copies_are_ambiguous() {
+        let now = "fn a() {\n    go();\n}\nfn b() {\n    go();\n}\n";
+        assert_eq!(unique_occurrence(now, "    go();\n"), None);
+        // Overlapping copies count too.
+        assert_eq!(unique_occurrence("aaa", "aa"), None);
+        assert_eq!(unique_occurrence("aab", "ab"), Some(1));
     }
 }

@@ -73,6 +73,59 @@ pub struct EditProposal {
     pub explanation: String,
 }
 
+/// How an edit's selection ends, which decides how its replacement ends:
+/// a model often drops or adds the last line break, which would glue the
+/// next line on or leave a blank line behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelectionEnd {
+    /// Right after a line break, as editors' line-wise selections end
+    /// (`{3,0}-{6,0}`): the replacement ends with exactly this break.
+    AfterLineBreak(&'static str),
+    /// On the last character before a line break (Kakoune's line-wise
+    /// selections, or a selection to the end of a line): the replacement
+    /// ends without a break, since the document keeps its own.
+    BeforeLineBreak,
+    /// Anywhere else (mid-line, or the end of the document): the
+    /// replacement is kept as it is.
+    Elsewhere,
+}
+
+impl SelectionEnd {
+    /// How a selection of `selected`, followed in the document by `next`,
+    /// ends.
+    pub fn of(selected: &str, next: Option<char>) -> SelectionEnd {
+        if selected.ends_with("\r\n") {
+            SelectionEnd::AfterLineBreak("\r\n")
+        } else if selected.ends_with('\n') {
+            SelectionEnd::AfterLineBreak("\n")
+        } else if selected.ends_with('\r') {
+            // A lone `\r` ends a line, unless the `\n` of its `\r\n`
+            // follows, which is then the last character before the break.
+            if next == Some('\n') {
+                SelectionEnd::Elsewhere
+            } else {
+                SelectionEnd::AfterLineBreak("\r")
+            }
+        } else if matches!(next, Some('\n' | '\r')) {
+            SelectionEnd::BeforeLineBreak
+        } else {
+            SelectionEnd::Elsewhere
+        }
+    }
+
+    /// `replacement` with the trailing line breaks this selection needs.
+    /// An empty replacement (the selection deleted) stays empty.
+    pub fn fit(self, replacement: &str) -> String {
+        let trimmed = replacement.trim_end_matches(['\r', '\n']);
+        match self {
+            SelectionEnd::AfterLineBreak(_) if replacement.is_empty() => String::new(),
+            SelectionEnd::AfterLineBreak(line_break) => format!("{trimmed}{line_break}"),
+            SelectionEnd::BeforeLineBreak => trimmed.to_string(),
+            SelectionEnd::Elsewhere => replacement.to_string(),
+        }
+    }
+}
+
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -192,6 +245,26 @@ mod tests {
         let err = parse_edit("Sure! Here is the code").unwrap_err();
         assert!(err.to_string().contains("replacement"), "{err}");
         assert!(parse_edit(r#"{"explanation": "no replacement"}"#).is_err());
+    }
+
+    #[test]
+    fn a_replacement_ends_as_its_selection_does() {
+        let lines = SelectionEnd::of("a\nb\n", Some('c'));
+        assert_eq!(lines, SelectionEnd::AfterLineBreak("\n"));
+        assert_eq!(lines.fit("A\nB"), "A\nB\n", "the next line stays apart");
+        assert_eq!(lines.fit("A\nB\n\n"), "A\nB\n", "no blank line left");
+        assert_eq!(lines.fit(""), "", "deleting the lines");
+        let crlf = SelectionEnd::of("a\r\n", None);
+        assert_eq!(crlf.fit("A\n"), "A\r\n");
+        assert_eq!(SelectionEnd::of("a\r", Some('b')).fit("A"), "A\r");
+        // Kakoune: up to the last character before the break.
+        let kakoune = SelectionEnd::of("a\nb", Some('\n'));
+        assert_eq!(kakoune, SelectionEnd::BeforeLineBreak);
+        assert_eq!(kakoune.fit("A\nB\n"), "A\nB");
+        assert_eq!(SelectionEnd::of("a\r", Some('\n')), SelectionEnd::Elsewhere);
+        // Mid-line and at the end of the document: as given.
+        assert_eq!(SelectionEnd::of("a", Some('b')).fit("A\n"), "A\n");
+        assert_eq!(SelectionEnd::of("a", None).fit("A\n"), "A\n");
     }
 
     fn finding(start: u32, end: u32) -> Finding {

@@ -2,6 +2,7 @@
 //! app-server replaying recorded transcripts, and a mock Responses API.
 
 pub mod binary;
+pub mod editing;
 pub mod editor;
 pub mod fake_app_server;
 pub mod harness;
