@@ -6,6 +6,9 @@ pub mod ask;
 pub mod codex;
 pub mod config;
 pub mod document;
+// Fuzz harnesses and test-only hooks: only with the `fuzzing` feature
+// (cargo-fuzz and the test suite), never in the shipped binary.
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod handlers;
