@@ -3,6 +3,8 @@
 //! against the real `codex app-server` (installed by scripts/test.sh) and the
 //! mock model server, in the same process. Also prints the time to cancel
 //! and codex-ls's peak RSS. Run: `cargo bench --bench first_delta`.
+// Benchmark code: a failed unwrap, expect or panic stops the benchmark.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../tests/support/lsp_client.rs"]
 mod lsp_client;

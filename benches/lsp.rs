@@ -31,6 +31,8 @@
 //! - `null-relay COUNT GAP_US GATE`: the floor of scenario 6. It runs the fake
 //!   app-server itself and turns each delta into a `$/progress` frame on its
 //!   stdout at once, so the same two pipe hops as through codex-ls remain.
+// Benchmark code: a failed unwrap, expect or panic stops the benchmark.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

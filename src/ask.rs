@@ -2,10 +2,12 @@
 //! code path as the editor's (snapshot, attachments, streaming, error
 //! taxonomy). The quickest way to check a setup.
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use clap::{Arg, ArgMatches, Command, value_parser};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -24,37 +26,90 @@ pub struct AskArgs {
     pub prompt: String,
 }
 
-/// Parses `--file PATH [--range L1:L2] [--codex-path P] PROMPT...`.
-pub fn parse_args(args: &[String]) -> Result<AskArgs, String> {
-    let mut file = None;
-    let mut lines = None;
-    let mut codex_path = None;
-    let mut prompt = Vec::new();
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        let mut value = |name: &str| {
-            iter.next()
-                .cloned()
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match arg.as_str() {
-            "--file" => file = Some(PathBuf::from(value("--file")?)),
-            "--range" => lines = Some(parse_range(&value("--range")?)?),
-            "--codex-path" => codex_path = Some(value("--codex-path")?),
-            other if other.starts_with("--") => return Err(format!("unknown option {other}")),
-            other => prompt.push(other.to_string()),
-        }
-    }
-    let file = file.ok_or("--file PATH is required")?;
+/// The `ask` subcommand: `--file PATH [--range L1:L2] [--codex-path P]
+/// PROMPT...`. Arguments are parsed as `OsString`s: a path need not be
+/// UTF-8, and any other argument that is not is an error, never a panic.
+pub fn command() -> Command {
+    Command::new("ask")
+        .about("Run one prompt on a file and print the streamed answer")
+        .arg(
+            Arg::new("file")
+                .long("file")
+                .value_name("PATH")
+                .required(true)
+                .value_parser(value_parser!(PathBuf))
+                .help("The file the prompt is about"),
+        )
+        .arg(
+            Arg::new("range")
+                .long("range")
+                .value_name("L1:L2")
+                .value_parser(parse_range)
+                .help("Lines to select, 1-based, inclusive"),
+        )
+        .arg(
+            Arg::new("codex-path")
+                .long("codex-path")
+                .value_name("P")
+                .value_parser(value_parser!(String))
+                .help("The codex binary (default: codex on PATH)"),
+        )
+        .arg(
+            Arg::new("prompt")
+                .value_name("PROMPT")
+                .required(true)
+                .num_args(1..)
+                .value_parser(value_parser!(String))
+                .help("The prompt; its words are joined with spaces"),
+        )
+}
+
+/// What `ask` was asked, from the matches of [`command`].
+pub fn from_matches(matches: &ArgMatches) -> Result<AskArgs, clap::Error> {
+    // The ids and types are [`command`]'s own; a mismatch is a bug, which
+    // clap reports as an error rather than a panic with `try_get_*`.
+    let bug = |err: clap::parser::MatchesError| {
+        clap::Error::raw(clap::error::ErrorKind::InvalidValue, err.to_string())
+    };
+    let file = matches
+        .try_get_one::<PathBuf>("file")
+        .map_err(bug)?
+        .cloned()
+        .ok_or_else(|| clap::Error::new(clap::error::ErrorKind::MissingRequiredArgument))?;
+    let prompt: Vec<String> = matches
+        .try_get_many::<String>("prompt")
+        .map_err(bug)?
+        .map(|words| words.cloned().collect())
+        .unwrap_or_default();
     if prompt.is_empty() {
-        return Err("a PROMPT is required".to_string());
+        return Err(clap::Error::new(
+            clap::error::ErrorKind::MissingRequiredArgument,
+        ));
     }
     Ok(AskArgs {
         file,
-        lines,
-        codex_path,
+        lines: matches
+            .try_get_one::<(u32, u32)>("range")
+            .map_err(bug)?
+            .copied(),
+        codex_path: matches
+            .try_get_one::<String>("codex-path")
+            .map_err(bug)?
+            .cloned(),
         prompt: prompt.join(" "),
     })
+}
+
+/// Parses the arguments after `ask`.
+pub fn parse_args<I, T>(args: I) -> Result<AskArgs, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let matches = command().try_get_matches_from(
+        std::iter::once(OsString::from("ask")).chain(args.into_iter().map(Into::into)),
+    )?;
+    from_matches(&matches)
 }
 
 fn parse_range(text: &str) -> Result<(u32, u32), String> {
@@ -218,16 +273,9 @@ fn language_of(path: &Path) -> String {
 mod tests {
     use super::*;
 
-    fn strings(args: &[&str]) -> Vec<String> {
-        args.iter().map(|arg| arg.to_string()).collect()
-    }
-
     #[test]
     fn parses_file_range_path_and_prompt() {
-        let args = parse_args(&strings(&[
-            "--file", "a.rs", "--range", "2:4", "Explain", "this",
-        ]))
-        .unwrap();
+        let args = parse_args(["--file", "a.rs", "--range", "2:4", "Explain", "this"]).unwrap();
         assert_eq!(
             args,
             AskArgs {
@@ -237,11 +285,48 @@ mod tests {
                 prompt: "Explain this".into()
             }
         );
-        assert!(parse_args(&strings(&["Explain"])).is_err());
-        assert!(parse_args(&strings(&["--file", "a", "--range", "4:2", "x"])).is_err());
-        assert!(parse_args(&strings(&["--file", "a", "--range", "0:2", "x"])).is_err());
-        assert!(parse_args(&strings(&["--file", "a"])).is_err());
-        assert!(parse_args(&strings(&["--file", "a", "--bogus", "x"])).is_err());
+        // Options may come between the prompt's words, as before.
+        let args = parse_args(["Explain", "--codex-path", "/c", "--file", "a", "this"]).unwrap();
+        assert_eq!(
+            (args.prompt.as_str(), args.codex_path.as_deref()),
+            ("Explain this", Some("/c"))
+        );
+        assert!(parse_args(["Explain"]).is_err());
+        assert!(parse_args(["--file", "a", "--range", "4:2", "x"]).is_err());
+        assert!(parse_args(["--file", "a", "--range", "0:2", "x"]).is_err());
+        assert!(parse_args(["--file", "a"]).is_err());
+        assert!(parse_args(["--file", "a", "--bogus", "x"]).is_err());
+        assert!(parse_args(["--file", "a", "--range"]).is_err());
+    }
+
+    #[test]
+    fn arguments_that_are_not_utf8_are_errors_or_paths() {
+        use std::os::unix::ffi::OsStringExt;
+        let bad = OsString::from_vec(b"\xffx".to_vec());
+        // A path need not be UTF-8.
+        let args = parse_args([OsString::from("--file"), bad.clone(), "x".into()]).unwrap();
+        assert_eq!(args.file, PathBuf::from(bad.clone()));
+        // Text must be.
+        for args in [
+            vec!["--file".into(), "a".into(), bad.clone()],
+            vec![
+                "--file".into(),
+                "a".into(),
+                "--range".into(),
+                bad.clone(),
+                "x".into(),
+            ],
+            vec![
+                "--file".into(),
+                "a".into(),
+                "--codex-path".into(),
+                bad.clone(),
+                "x".into(),
+            ],
+        ] {
+            let err = parse_args(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{err}");
+        }
     }
 
     #[test]

@@ -33,28 +33,23 @@ Environment:
 ";
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        // A closed stdout is no reason to panic.
-        Some("--version" | "-V") => {
-            let _ = writeln!(std::io::stdout(), "codex-ls {}", env!("CARGO_PKG_VERSION"));
-        }
-        Some("--help" | "-h") => {
-            let _ = write!(std::io::stdout(), "{HELP}");
-        }
-        Some("ask") => match codex_ls::ask::parse_args(&args[1..]) {
+    // `args_os`, not `args`: an argument that is not UTF-8 is an error
+    // clap reports, not a panic.
+    let matches = match cli().try_get_matches_from(std::env::args_os()) {
+        Ok(matches) => matches,
+        Err(err) => exit_with(&err),
+    };
+    match matches.subcommand() {
+        Some(("ask", ask)) => match codex_ls::ask::from_matches(ask) {
             Ok(ask) => {
                 // Warnings, and the Codex version found (a line worth
                 // seeing when checking a setup).
                 init_tracing("warn,codex_ls::codex::version=info");
                 std::process::exit(runtime().block_on(run_ask(ask)));
             }
-            Err(err) => {
-                eprintln!("codex-ls ask: {err}\n\n{HELP}");
-                std::process::exit(2);
-            }
+            Err(err) => exit_with(&err),
         },
-        None => {
+        _ => {
             init_tracing("info");
             let runtime = runtime();
             runtime.block_on(serve());
@@ -62,11 +57,25 @@ fn main() {
             // with the editor's pipe open): do not wait for it.
             runtime.shutdown_background();
         }
-        Some(other) => {
-            eprintln!("codex-ls: unknown argument {other}\n\n{HELP}");
-            std::process::exit(2);
-        }
     }
+}
+
+/// The command line: no arguments serves LSP on stdio; `ask`, `--version`
+/// (`-V`) and `--help` (`-h`, the text of [`HELP`]).
+fn cli() -> clap::Command {
+    clap::Command::new("codex-ls")
+        .version(env!("CARGO_PKG_VERSION"))
+        .override_help(HELP)
+        .disable_help_subcommand(true)
+        .subcommand(codex_ls::ask::command())
+}
+
+/// Prints clap's message (help and version to stdout, errors to stderr)
+/// and exits with its code: 0 for help and version, 2 for a usage error. A
+/// closed stdout or stderr is no reason to panic.
+fn exit_with(err: &clap::Error) -> ! {
+    let _ = err.print();
+    std::process::exit(err.exit_code())
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -228,5 +237,47 @@ fn wait_for_closed_stdio() -> Option<&'static str> {
                 return Some(name);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::error::ErrorKind;
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+
+    fn parse(args: Vec<OsString>) -> Result<clap::ArgMatches, clap::Error> {
+        cli().try_get_matches_from(std::iter::once(OsString::from("codex-ls")).chain(args))
+    }
+
+    #[test]
+    fn the_command_line_keeps_its_options() {
+        assert!(parse(vec![]).unwrap().subcommand().is_none());
+        for flag in ["--version", "-V"] {
+            let err = parse(vec![flag.into()]).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::DisplayVersion);
+            assert_eq!(
+                err.to_string(),
+                format!("codex-ls {}\n", env!("CARGO_PKG_VERSION"))
+            );
+        }
+        for flag in ["--help", "-h"] {
+            let err = parse(vec![flag.into()]).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::DisplayHelp);
+            assert_eq!(err.to_string(), HELP);
+        }
+        let ask = parse(vec!["ask".into(), "--file".into(), "a".into(), "x".into()]).unwrap();
+        assert_eq!(ask.subcommand_name(), Some("ask"));
+        for unknown in ["bogus", "--bogus", "help"] {
+            let err = parse(vec![unknown.into()]).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{unknown}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_argument_that_is_not_utf8_is_an_error() {
+        let err = parse(vec![OsString::from_vec(b"\xff".to_vec())]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
     }
 }

@@ -4,6 +4,8 @@
 //! `window/showMessageRequest`, user-defined actions, conversations, and
 //! agent file changes merged into unsaved buffers. The fake app-server
 //! replays recorded turns with the answer replaced by structured JSON.
+// Test code: a failed unwrap, expect or panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 

@@ -2,6 +2,8 @@
 //! scripts given as `codexPath`): an app-server that dies while a helper it
 //! started still holds its output open is noticed at once, and `codex-ls
 //! ask` stops on Ctrl-C in a phase where Codex does not answer.
+// Test code: a failed unwrap, expect or panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 

@@ -17,6 +17,8 @@
 //! tests/in_process.rs
 //! `commands_on_unopened_documents_and_bad_arguments_are_invalid_params` and
 //! `positions_inside_a_surrogate_pair_are_rejected_and_past_the_end_clamps`).
+// Test code: a failed unwrap, expect or panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 

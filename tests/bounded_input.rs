@@ -9,6 +9,8 @@
 //! (`codexPath`) that speaks just enough of the protocol for one run.
 //! The back-pressure on error answers to a client that does not read is
 //! proven beside the guard (`src/lsp/wire.rs`, on a paused clock).
+// Test code: a failed unwrap, expect or panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 

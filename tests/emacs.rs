@@ -5,6 +5,8 @@
 //! against the real `codex app-server` and the mock model server
 //! (`tests/emacs/drive_eglot.el`): Explain shows the answer file's path,
 //! Improve lands its edit in the buffer, Cancel is accepted.
+// Test code: a failed unwrap, expect or panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 

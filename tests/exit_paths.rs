@@ -7,6 +7,8 @@
 //!
 //! Also: orphans are reaped as they exit (a fake app-server that detaches a
 //! helper), not only at the end.
+// Test code: a failed unwrap, expect or panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 

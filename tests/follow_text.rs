@@ -4,6 +4,8 @@
 //! unique), replacements that keep a line-wise selection's lines, and review
 //! findings that move with the text, die when their lines change or their
 //! suggestion is applied, and refuse to apply on stale text.
+// Test code: a failed unwrap, expect or panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 

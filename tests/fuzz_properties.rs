@@ -10,6 +10,8 @@
 //! `app_server_lines`: scripted app-server lines around prompt runs.
 //! Inputs are random on every run; a failure prints the shrunk input,
 //! which belongs in the corpus once the bug is fixed.
+// Test code: a failed unwrap, expect or panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 

@@ -3,6 +3,8 @@
 //! token, may not show documents, show only a progress message or one
 //! status line, and may not show approval prompts. Each test plays the
 //! recorded transcripts through the fake app-server.
+// Test code: a failed unwrap, expect or panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 

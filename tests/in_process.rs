@@ -6,6 +6,8 @@
 //! claims every message
 //! the server sends (the client panics at drop otherwise) and ends with a
 //! short drain so late messages are caught too.
+// Test code: a failed unwrap, expect or panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 

@@ -9,6 +9,8 @@
 //! Not tested: the round trip through kak-lsp, which is only on crates.io
 //! (building it would cost every fresh test run minutes of CPU); the check
 //! script declares the two things the snippet takes from kak-lsp.
+// Test code: a failed unwrap, expect or panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 

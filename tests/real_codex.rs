@@ -2,6 +2,8 @@
 //! `scripts/test.sh` installs into .tools/codex) and our mock Responses API
 //! on 127.0.0.1. `codex-ls` runs as a child process over stdio, as an editor
 //! starts it.
+// Test code: a failed unwrap, expect or panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 

@@ -4,6 +4,8 @@
 //! cancel ends the run with `interrupted` within a second and publishes no
 //! diagnostic; `timeoutSecs` counts from the command. In-process, against a
 //! scripted app-server that holds its answer at a chosen request.
+// Test code: a failed unwrap, expect or panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 

@@ -9,6 +9,8 @@
 //! files, and the removal of directories of dead processes, as unit tests
 //! (src/prompt/snapshot.rs); snapshots gone after a successful run
 //! (tests/in_process.rs `ok_run_streams_losslessly_with_mentions_and_removes_snapshots`).
+// Test code: a failed unwrap, expect or panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 

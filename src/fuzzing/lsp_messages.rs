@@ -67,7 +67,7 @@ pub async fn run(data: &[u8]) -> Result<Transcript, Finding> {
     ensure_paused_clock().await?;
     let watch = PanicWatch::start();
     let (service, socket, supervisor) = crate::build_service(Arc::new(NoCodex));
-    let session = service.inner().session().clone();
+    let session = service.inner().inner().session().clone();
     let (editor, server_io) = tokio::io::duplex(1 << 16);
     let (server_read, server_write) = tokio::io::split(server_io);
     // The input check the binary puts in front of the transport is part of

@@ -273,6 +273,7 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
         title: request.title.clone(),
         cancel: cancel.clone(),
     });
+    let session_for_task = session.clone();
     let run = ActiveRun {
         id,
         token: token.clone(),
@@ -290,7 +291,19 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
         prompt: user_prompt,
         declined: DeclinedUnasked::default(),
     };
-    tokio::spawn(drive(session.clone(), run, plan));
+    let supervised = SupervisedRun {
+        id,
+        token: token.clone(),
+        client_token,
+    };
+    #[cfg(feature = "fuzzing")]
+    let panics = plan.prompt.starts_with(PANIC_PROMPT);
+    let task = tokio::spawn(async move {
+        #[cfg(feature = "fuzzing")]
+        panic_for_tests(panics);
+        drive(session_for_task, run, plan).await;
+    });
+    tokio::spawn(supervise(session.clone(), supervised, task));
     Ok(ext::RunStarted { run_id: id, token })
 }
 
@@ -303,6 +316,63 @@ fn turn_sandbox(kind: RunKind) -> Option<SandboxMode> {
     match kind {
         RunKind::Answer => None,
         RunKind::Edit { .. } | RunKind::Review => Some(SandboxMode::ReadOnly),
+    }
+}
+
+/// What the supervisor of a run's task needs to end the run for it.
+struct SupervisedRun {
+    id: u64,
+    token: ProgressToken,
+    client_token: bool,
+}
+
+/// Waits for a run's task; when it panicked, ends the run in its place: the
+/// run leaves the registry, and `end` (`failed`, `internal-error`) closes
+/// its progress, which would otherwise stay open forever. Its snapshots
+/// were removed as the panic unwound (they are removed on drop). A run that
+/// had already left the registry had sent its `end`: nothing more is sent.
+async fn supervise(session: Arc<Session>, run: SupervisedRun, task: tokio::task::JoinHandle<()>) {
+    let Err(err) = task.await else { return };
+    // Not a panic: the runtime is shutting down, and the session with it.
+    let Ok(panic) = err.try_into_panic() else {
+        return;
+    };
+    tracing::error!(
+        "run {} panicked: {}; ending it",
+        run.id,
+        crate::lsp::panic_guard::panic_message(panic.as_ref())
+    );
+    let in_flight = !session
+        .runs
+        .cancel_where(|entry| entry.id == run.id)
+        .is_empty();
+    session.runs.remove(run.id);
+    // A token of ours may not have been created yet; a client ignores an
+    // `end` for a token it does not know, and without `end` a known one
+    // would spin forever.
+    if in_flight && (run.client_token || session.support().work_done_progress) {
+        let failed = Err(PromptRunError::Runtime(
+            "codex-ls failed internally during the run; see its log".to_string(),
+        ));
+        let delivered = Delivered::default();
+        let message = final_message(&failed, &delivered, &[]);
+        let end = end_value(run.id, &failed, &delivered, &message);
+        send_progress(&session, &run.token, end).await;
+    }
+}
+
+/// Test-only: a run whose prompt starts with this panics in its task, so
+/// tests can show that the run still ends. Compiled only with the `fuzzing`
+/// feature (the test suite's; never the shipped binary's).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub const PANIC_PROMPT: &str = "codex-ls test: panic in the run task";
+
+#[cfg(feature = "fuzzing")]
+#[allow(clippy::panic)]
+fn panic_for_tests(panics: bool) {
+    if panics {
+        panic!("{PANIC_PROMPT}");
     }
 }
 

@@ -2,5 +2,6 @@
 
 pub mod ext;
 pub mod from_proto;
+pub mod panic_guard;
 pub mod to_proto;
 pub mod wire;

@@ -27,7 +27,11 @@
 //! `similar` 2.7.0 (codex's version) sometimes writes a hunk header whose
 //! numbers are wrong while its body is right (its diff of repeated lines
 //! can come out of order); such a hunk is read to the next header and its
-//! numbers are not trusted (see `parse_unified_diff`).
+//! numbers are not trusted (see `parse_unified_diff`). The tests write
+//! their diffs with that very crate and version, as Codex does; the line
+//! diff of a base and the buffer (below) is its Myers diff too. Applying
+//! stays ours: diff-apply crates reject those headers, or guess between
+//! ambiguous places.
 //!
 //! Placement matches lines exactly, with no fuzz: a hunk's context and
 //! removed lines must appear in the buffer as consecutive lines. Only the
@@ -54,8 +58,10 @@
 //!   while an identical run elsewhere survives: that run takes the hunk.
 //!   Prefer the base.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -661,11 +667,6 @@ impl BufferLine<'_> {
     fn broken(&self) -> bool {
         !self.brk.is_empty()
     }
-
-    /// Equal content, and both or neither with a break (of any kind).
-    fn same(&self, other: &BufferLine<'_>) -> bool {
-        self.content == other.content && self.broken() == other.broken()
-    }
 }
 
 /// A hunk's lines as they were (context and removed) or as they become
@@ -945,7 +946,7 @@ fn place_by_base(
         in_base.push((at, wanted.len()));
     }
 
-    let runs = equal_runs(base, buffer, MAX_EDIT_DISTANCE)?;
+    let runs = equal_runs(base, buffer, Instant::now() + DIFF_DEADLINE)?;
     let mut placed = Vec::with_capacity(patch.hunks.len());
     let mut conflicts = Vec::new();
     for (index, (hunk, &(at, len))) in patch.hunks.iter().zip(&in_base).enumerate() {
@@ -992,9 +993,12 @@ fn place_by_base(
     })
 }
 
-/// The most line edits between `base` and the buffer that are diffed; the
-/// diff's memory grows with their square.
-const MAX_EDIT_DISTANCE: usize = 1000;
+/// How long the line diff of `base` and the buffer may take. `similar`'s
+/// Myers diff needs memory linear in the lines, but time grows with lines
+/// times edits; past this the buffer is too far from the base to be worth
+/// mapping, and placement falls back to search. (It runs on a blocking
+/// thread.)
+const DIFF_DEADLINE: Duration = Duration::from_secs(1);
 
 /// A run of lines equal in `base` and the buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1004,120 +1008,58 @@ struct EqualRun {
     len: usize,
 }
 
-/// The equal runs of a shortest line diff (Myers) of `a` and `b`, in order;
-/// `None` when more than `max_edits` lines differ. Line breaks' kinds are
-/// not compared.
-fn equal_runs(
-    a: &[BufferLine<'_>],
-    b: &[BufferLine<'_>],
-    max_edits: usize,
+/// The equal runs of a shortest line diff (`similar`'s Myers) of `a` and
+/// `b`, in order and maximal; `None` when the diff was not done by
+/// `deadline` (it is then only approximate). Line breaks' kinds are not
+/// compared.
+fn equal_runs<'a>(
+    a: &[BufferLine<'a>],
+    b: &[BufferLine<'a>],
+    deadline: Instant,
 ) -> Option<Vec<EqualRun>> {
-    let prefix = a.iter().zip(b).take_while(|(x, y)| x.same(y)).count();
-    let suffix = a[prefix..]
-        .iter()
-        .rev()
-        .zip(b[prefix..].iter().rev())
-        .take_while(|(x, y)| x.same(y))
-        .count();
-    let (a_mid, b_mid) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
-
-    let mut runs = Vec::new();
-    if prefix > 0 {
-        runs.push(EqualRun {
-            base: 0,
-            buffer: 0,
-            len: prefix,
-        });
+    // Lines as small keys (an id per distinct content, and whether it has
+    // a break), so the diff compares integers, not strings.
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    let mut key = |line: &BufferLine<'a>| {
+        let next = ids.len();
+        (*ids.entry(line.content).or_insert(next), line.broken())
+    };
+    let a_keys: Vec<(usize, bool)> = a.iter().map(&mut key).collect();
+    let b_keys: Vec<(usize, bool)> = b.iter().map(&mut key).collect();
+    let ops = similar::capture_diff_slices_deadline(
+        similar::Algorithm::Myers,
+        &a_keys,
+        &b_keys,
+        Some(deadline),
+    );
+    if Instant::now() > deadline {
+        return None;
     }
-    if !a_mid.is_empty() && !b_mid.is_empty() {
-        let trace = myers_trace(a_mid, b_mid, max_edits)?;
-        // Walk back from the end, collecting each step's snake.
-        let mut middle: Vec<EqualRun> = Vec::new();
-        let (mut x, mut y) = (a_mid.len(), b_mid.len());
-        for (d, before) in trace.iter().enumerate().rev() {
-            let d = d as isize;
-            let k = x as isize - y as isize;
-            // Where the step before ended, and where this step's snake
-            // starts: one line down (an insertion) or right (a deletion).
-            let (prev, start) = if d == 0 {
-                ((0, 0), (0, 0))
-            } else {
-                let furthest = |k: isize| before[(k + d + 1) as usize];
-                let down = came_down(k, d, furthest);
-                let prev_k = if down { k + 1 } else { k - 1 };
-                let prev_x = furthest(prev_k);
-                let prev_y = (prev_x as isize - prev_k) as usize;
-                let start = if down {
-                    (prev_x, prev_y + 1)
-                } else {
-                    (prev_x + 1, prev_y)
-                };
-                ((prev_x, prev_y), start)
-            };
-            if x > start.0 {
-                middle.push(EqualRun {
-                    base: prefix + start.0,
-                    buffer: prefix + start.1,
-                    len: x - start.0,
-                });
+    let mut runs: Vec<EqualRun> = Vec::new();
+    for op in ops {
+        let similar::DiffOp::Equal {
+            old_index,
+            new_index,
+            len,
+        } = op
+        else {
+            continue;
+        };
+        // Adjacent equal ops are one run: a hunk may span both.
+        match runs.last_mut() {
+            Some(last)
+                if last.base + last.len == old_index && last.buffer + last.len == new_index =>
+            {
+                last.len += len;
             }
-            (x, y) = prev;
+            _ => runs.push(EqualRun {
+                base: old_index,
+                buffer: new_index,
+                len,
+            }),
         }
-        middle.reverse();
-        runs.extend(middle);
-    }
-    if suffix > 0 {
-        runs.push(EqualRun {
-            base: a.len() - suffix,
-            buffer: b.len() - suffix,
-            len: suffix,
-        });
     }
     Some(runs)
-}
-
-/// Whether Myers' step `d` reaches diagonal `k` from `k + 1` (a line of
-/// `b`) rather than from `k - 1` (a line of `a`), given the furthest x the
-/// step before reached on each diagonal.
-fn came_down(k: isize, d: isize, furthest: impl Fn(isize) -> usize) -> bool {
-    k == -d || (k != d && furthest(k - 1) < furthest(k + 1))
-}
-
-/// The forward pass of Myers' diff: before each step d, the furthest x
-/// reached on the diagonals -d-1..=d+1; `None` when the diff needs more
-/// than `max_edits` steps.
-fn myers_trace(
-    a: &[BufferLine<'_>],
-    b: &[BufferLine<'_>],
-    max_edits: usize,
-) -> Option<Vec<Vec<usize>>> {
-    let (n, m) = (a.len(), b.len());
-    // `v[offset + k]` is the furthest x on diagonal k.
-    let offset = n + m + 1;
-    let mut v = vec![0usize; 2 * offset + 1];
-    let mut trace: Vec<Vec<usize>> = Vec::new();
-    for d in 0..=(n + m).min(max_edits) {
-        trace.push(v[offset - d - 1..=offset + d + 1].to_vec());
-        let d = d as isize;
-        let at = |k: isize| (offset as isize + k) as usize;
-        for k in (-d..=d).step_by(2) {
-            let mut x = if came_down(k, d, |k| v[at(k)]) {
-                v[at(k + 1)]
-            } else {
-                v[at(k - 1)] + 1
-            };
-            let mut y = (x as isize - k) as usize;
-            while x < n && y < m && a[x].same(&b[y]) {
-                x += 1;
-                y += 1;
-            }
-            v[at(k)] = x;
-            if x >= n && y >= m {
-                return Some(trace);
-            }
-        }
-    }
-    None
 }
 
 /// One replacement per placed hunk that changes something: the span from
@@ -1553,6 +1495,11 @@ mod tests {
         let old = "    y();4\nreturn;\nx\n\n    y();\n    y();0\n    y();\nreturn;\n}4\n}\nx\nx\nfn a() {0\n\n";
         let new = "return;\n    y();1\nreturn;\nx\n\n    y();\n    y();0\n    y();\nreturn;\n}4\n}\nx\nx\nfn a() {0\n\n    y();0\n";
         let diff = "@@ -1,3 +3,2 @@\n-    y();4\n return;\n+    y();1\n+return;\n x\n@@ -14 +15,2 @@\n \n+    y();0\n";
+        // The tests' diffs are `similar`'s, byte for byte.
+        let lines = |text: &str| -> Vec<String> {
+            text.split_inclusive('\n').map(str::to_string).collect()
+        };
+        assert_eq!(unified_diff(&lines(old), &lines(new)), diff);
         let patch = parse_unified_diff(diff).unwrap();
         let trusted: Vec<bool> = patch.hunks.iter().map(|hunk| hunk.header_matches).collect();
         assert_eq!(trusted, vec![false, true]);
@@ -1636,8 +1583,9 @@ mod tests {
 
     #[test]
     fn equal_runs_follow_a_shortest_diff() {
+        let later = || Instant::now() + Duration::from_secs(60);
         let runs = |a: &str, b: &str| {
-            equal_runs(&buffer_lines(a), &buffer_lines(b), 100)
+            equal_runs(&buffer_lines(a), &buffer_lines(b), later())
                 .unwrap()
                 .iter()
                 .map(|run| (run.base, run.buffer, run.len))
@@ -1652,9 +1600,37 @@ mod tests {
         assert_eq!(runs("", "a\n"), vec![]);
         assert_eq!(runs("a\r\nb", "a\nb"), vec![(0, 0, 2)]);
         assert_eq!(runs("p\na\nb\nq\n", "p\nb\na\nq\n").len(), 3);
-        // Past the limit of edits there is no diff.
-        assert!(equal_runs(&buffer_lines("a\nb\nc\n"), &buffer_lines("x\ny\nz\n"), 5).is_none());
+        // Runs the diff splits stay one run.
+        assert_eq!(runs("a\na\nb\n", "a\na\nb\n"), vec![(0, 0, 3)]);
+        // Past its deadline there is no diff.
+        let (a, b) = (buffer_lines("a\nb\nc\n"), buffer_lines("x\ny\nz\n"));
+        assert!(equal_runs(&a, &b, Instant::now()).is_none());
+        assert!(equal_runs(&a, &b, later()).is_some());
     }
+    #[test]
+    fn a_buffer_thousands_of_edits_from_the_base_still_places_by_the_base() {
+        // The hunk's lines repeat at the top, so search finds two places;
+        // the base tells which. The user rewrote 700 lines in between
+        // (1,400 line edits): a diff in linear memory still maps them.
+        let middle = |tag: &str| -> String { (0..3000).map(|i| format!("{tag}{i}\n")).collect() };
+        let base = format!("a\nb\n{}a\nb\n", middle("l"));
+        let rewritten: String = (0..)
+            .map(|i| format!("u{i}\n"))
+            .take(700)
+            .chain((700..3000).map(|i| format!("l{i}\n")))
+            .collect();
+        let buffer = format!("a\nb\n{rewritten}a\nb\n");
+        let diff = "@@ -3003,2 +3003,2 @@\n a\n-b\n+B\n";
+        assert!(matches!(
+            conflicts(merge(&buffer, diff))[0].reason,
+            ConflictReason::Ambiguous { .. }
+        ));
+        assert_eq!(
+            merge_with_base(&base, &buffer, diff).unwrap(),
+            format!("a\nb\n{rewritten}a\nB\n")
+        );
+    }
+
     #[test]
     fn malformed_diffs_are_rejected_with_their_line() {
         let cases: &[(&str, usize)] = &[
@@ -1854,83 +1830,14 @@ mod tests {
         }
     }
 
-    /// A line diff (longest common subsequence) written as `similar` writes
-    /// a unified diff with context radius 1.
+    /// The diff codex app-server sends for a change of `old` into `new`:
+    /// `similar`'s unified diff with one line of context, as Codex writes it.
     fn unified_diff(old: &[String], new: &[String]) -> String {
-        let (n, m) = (old.len(), new.len());
-        let mut lcs = vec![vec![0usize; m + 1]; n + 1];
-        for i in (0..n).rev() {
-            for j in (0..m).rev() {
-                lcs[i][j] = if old[i] == new[j] {
-                    lcs[i + 1][j + 1] + 1
-                } else {
-                    lcs[i + 1][j].max(lcs[i][j + 1])
-                };
-            }
-        }
-        // (kind, old index, new index)
-        let mut ops: Vec<(LineKind, usize, usize)> = Vec::new();
-        let (mut i, mut j) = (0, 0);
-        while i < n || j < m {
-            if i < n && j < m && old[i] == new[j] {
-                ops.push((LineKind::Context, i, j));
-                i += 1;
-                j += 1;
-            } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-                ops.push((LineKind::Added, i, j));
-                j += 1;
-            } else {
-                ops.push((LineKind::Removed, i, j));
-                i += 1;
-            }
-        }
-        // Group changes whose gap of equal lines is at most 2, with 1 line
-        // of context on each side.
-        let changed: Vec<usize> = (0..ops.len())
-            .filter(|&k| ops[k].0 != LineKind::Context)
-            .collect();
-        let mut groups: Vec<(usize, usize)> = Vec::new();
-        for &k in &changed {
-            match groups.last_mut() {
-                Some((_, end)) if k - *end <= 3 => *end = k,
-                _ => groups.push((k, k)),
-            }
-        }
-        let mut out = String::new();
-        for (first, last) in groups {
-            let start = first.saturating_sub(1);
-            let end = (last + 2).min(ops.len());
-            let slice = &ops[start..end];
-            let old_len = slice.iter().filter(|op| op.0 != LineKind::Added).count();
-            let new_len = slice.iter().filter(|op| op.0 != LineKind::Removed).count();
-            let range = |begin: usize, len: usize| {
-                if len == 1 {
-                    format!("{}", begin + 1)
-                } else if len == 0 {
-                    format!("{begin},0")
-                } else {
-                    format!("{},{len}", begin + 1)
-                }
-            };
-            out.push_str(&format!(
-                "@@ -{} +{} @@\n",
-                range(slice[0].1, old_len),
-                range(slice[0].2, new_len)
-            ));
-            for &(kind, i, j) in slice {
-                let (tag, text) = match kind {
-                    LineKind::Context => (' ', &old[i]),
-                    LineKind::Removed => ('-', &old[i]),
-                    LineKind::Added => ('+', &new[j]),
-                };
-                out.push(tag);
-                out.push_str(text);
-                if split_break(text).1.is_empty() {
-                    out.push_str("\n\\ No newline at end of file\n");
-                }
-            }
-        }
-        out
+        let (old, new) = (old.concat(), new.concat());
+        similar::TextDiff::from_lines(&old, &new)
+            .unified_diff()
+            .context_radius(1)
+            .to_string()
     }
 
     fn with_breaks(lines: &[String], brk: &str, final_break: bool) -> Vec<String> {
