@@ -1,6 +1,8 @@
 //! The boundary: the only place that knows both LSP types and ours.
 
 pub mod ext;
+pub mod framing;
 pub mod from_proto;
+pub mod message;
 pub mod to_proto;
-pub mod wire;
+pub mod transport;
