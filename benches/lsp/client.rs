@@ -47,8 +47,13 @@ impl Lsp {
         }
     }
 
+    /// The codex-ls binary built with the bench, or the one
+    /// `CODEX_LS_BENCH_SERVER` names (to measure another build, e.g. the
+    /// one before a change, with the very same workloads).
     pub(crate) fn codex_ls() -> Lsp {
-        Lsp::spawn(Command::new(env!("CARGO_BIN_EXE_codex-ls")))
+        let binary = std::env::var_os("CODEX_LS_BENCH_SERVER")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_codex-ls").into());
+        Lsp::spawn(Command::new(binary))
     }
 
     pub(crate) fn null_server() -> Lsp {

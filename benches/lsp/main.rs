@@ -4,7 +4,8 @@
 //! relevant, and the target with PASS/MISS. Run: `cargo bench --bench lsp`;
 //! `cargo bench --bench lsp -- stream soak` runs only the scenarios named
 //! (`startup`, `open` for 2-4, `many`, `stream` or one of its halves
-//! `stream-latency` and `stream-load`, `soak`).
+//! `stream-latency` and `stream-load`, `soak`). `CODEX_LS_BENCH_SERVER=PATH`
+//! measures another codex-ls binary with the same workloads.
 //!
 //! Scenarios: 1 startup, 2 open of a 5 MiB document, 3 an edit storm of
 //! 20,000 incremental edits, 4 code-action latency while a storm runs
