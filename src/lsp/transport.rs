@@ -22,6 +22,8 @@
 //!   frames one after the other, and what is ready together in one write.
 //!
 //! One bad frame never ends the session (see [`message`](super::message)).
+//! Message contents are logged only at the `trace` level, where
+//! tower-lsp-server's codec logged them too (`<-` in, `->` out).
 //! The queues are bounded: a client that sends and does not read its
 //! answers is slowed down to the pace it reads at.
 
@@ -127,6 +129,9 @@ async fn read_input<R, K>(
                 break;
             }
         };
+        if let Frame::Body(body) = &frame {
+            tracing::trace!("<- {}", String::from_utf8_lossy(body));
+        }
         let decoded = match frame {
             Frame::Body(body) if body.len() <= BIG_MESSAGE => decode(body),
             Frame::Body(_) => decode_on_blocking_thread(&mut frames).await,
@@ -349,6 +354,7 @@ fn encode(message: &Outgoing, body: &mut Vec<u8>, out: &mut Vec<u8>) {
         tracing::error!("a message to the client cannot be written: {err}");
         return;
     }
+    tracing::trace!("-> {}", String::from_utf8_lossy(body));
     write_header(out, body.len());
     out.extend_from_slice(body);
 }
