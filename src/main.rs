@@ -14,7 +14,6 @@ use std::time::Duration;
 use codex_ls::codex::ProcessLauncher;
 use codex_ls::codex::{process, reaper};
 use codex_ls::prompt::snapshot;
-use tower_lsp_server::Server;
 use tracing_subscriber::EnvFilter;
 
 const HELP: &str = "\
@@ -137,11 +136,13 @@ async fn serve() {
     process::become_subreaper();
     reaper::start();
     let (service, socket, session) = codex_ls::build_service(Arc::new(ProcessLauncher));
-    // A bad frame from the client must not end the session (see lsp::wire).
-    let wire = codex_ls::lsp::wire::guard(tokio::io::stdin(), tokio::io::stdout());
-    let serve = Server::new(wire.input, wire.output, socket).serve(service);
+    // A bad frame from the client must not end the session (see
+    // lsp::transport).
+    let connection =
+        codex_ls::lsp::transport::serve(tokio::io::stdin(), tokio::io::stdout(), service, socket);
+    let mut served = connection.served;
     let end = tokio::select! {
-        () = serve => "the client closed the connection".to_string(),
+        _ = &mut served => "the client closed the connection".to_string(),
         signal = exit_signal() => format!("ended by {signal}"),
         stream = stdio_closed() => format!("the client closed our {stream}"),
     };
@@ -152,7 +153,7 @@ async fn serve() {
     let removed = snapshot::remove_all();
     tracing::info!("{end}; cancelled {cancelled} runs, removed {removed} snapshot directories");
     // The server's last answers (e.g. to `shutdown`) go out before we exit.
-    let _ = tokio::time::timeout(Duration::from_millis(500), wire.flushed).await;
+    let _ = tokio::time::timeout(Duration::from_millis(500), connection.flushed).await;
     // Nothing Codex started may outlive us.
     session.shutdown().await;
     process::kill_and_reap_descendants(Duration::from_millis(500), &[]);

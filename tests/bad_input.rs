@@ -6,8 +6,8 @@
 //! request.
 //!
 //! The raw bytes go to the real `codex-ls` binary over pipes (its `main`
-//! puts the wire guard of `codex_ls::lsp::wire` in front of the server); the
-//! runs go to the server in-process, behind the same guard, with a fake
+//! serves it over the transport of `codex_ls::lsp::transport`); the
+//! runs go to the server in-process, over the same transport, with a fake
 //! app-server that records what Codex was asked.
 //!
 //! Already covered elsewhere (not repeated here): missing and wrongly typed

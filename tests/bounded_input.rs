@@ -8,7 +8,7 @@
 //! `/proc/PID/status` (`VmHWM`). The app-server is a small Python script
 //! (`codexPath`) that speaks just enough of the protocol for one run.
 //! The back-pressure on error answers to a client that does not read is
-//! proven beside the guard (`src/lsp/wire.rs`, on a paused clock).
+//! proven beside the transport (`src/lsp/transport.rs`, on a paused clock).
 // Test code: a failed unwrap, expect or panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 use super::input::lines;
 use super::{Finding, PanicWatch, ensure_paused_clock};
 use crate::codex::{BackendError, Launched, Launcher};
-use crate::lsp::wire::frame;
+use crate::lsp::framing::frame;
 
 /// Longer than any timer a run sets while it has no app-server (the
 /// 5 s wait for `workDoneProgress/create`, a 10 s progress interval).
@@ -70,11 +70,9 @@ pub async fn run(data: &[u8]) -> Result<Transcript, Finding> {
     let session = service.inner().inner().session().clone();
     let (editor, server_io) = tokio::io::duplex(1 << 16);
     let (server_read, server_write) = tokio::io::split(server_io);
-    // The input check the binary puts in front of the transport is part of
-    // what is fuzzed.
-    let wire = crate::lsp::wire::guard(server_read, server_write);
-    let server =
-        tokio::spawn(tower_lsp_server::Server::new(wire.input, wire.output, socket).serve(service));
+    // The very transport the binary serves the editor with, input checks
+    // and all, is part of what is fuzzed.
+    let server = crate::lsp::transport::serve(server_read, server_write, service, socket).served;
     let (editor_read, editor_write) = tokio::io::split(editor);
     let (frames, frames_rx) = mpsc::unbounded_channel();
     let end_input = CancellationToken::new();

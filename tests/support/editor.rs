@@ -98,35 +98,22 @@ pub fn streamed_text(reports: &[Value]) -> String {
 }
 
 /// Serves codex-ls in-process over a duplex with `launcher` standing in for
-/// the app-server, and returns a client connected to it (not initialized).
+/// the app-server, over the transport `main` serves the editor with
+/// (`codex_ls::lsp::transport`), and returns a client connected to it (not
+/// initialized).
 pub fn serve_in_process(launcher: Arc<dyn codex_ls::codex::Launcher>) -> TestClient {
-    serve(launcher, false)
-}
-
-/// [`serve_in_process`] behind the wire guard of `codex_ls::lsp::wire`, as
-/// `main` serves the editor.
-pub fn serve_guarded(launcher: Arc<dyn codex_ls::codex::Launcher>) -> TestClient {
-    serve(launcher, true)
-}
-
-fn serve(launcher: Arc<dyn codex_ls::codex::Launcher>, guarded: bool) -> TestClient {
     let (service, socket, _supervisor) = codex_ls::build_service(launcher);
     let (client_side, server_side) = tokio::io::duplex(1 << 20);
     let (server_read, server_write) = tokio::io::split(server_side);
-    tokio::spawn(async move {
-        if guarded {
-            let wire = codex_ls::lsp::wire::guard(server_read, server_write);
-            tower_lsp_server::Server::new(wire.input, wire.output, socket)
-                .serve(service)
-                .await;
-        } else {
-            tower_lsp_server::Server::new(server_read, server_write, socket)
-                .serve(service)
-                .await;
-        }
-    });
+    codex_ls::lsp::transport::serve(server_read, server_write, service, socket);
     let (client_read, client_write) = tokio::io::split(client_side);
     TestClient::new(client_read, client_write)
+}
+
+/// [`serve_in_process`]: there is one transport, and its input checks are
+/// always on, as in `main`.
+pub fn serve_guarded(launcher: Arc<dyn codex_ls::codex::Launcher>) -> TestClient {
+    serve_in_process(launcher)
 }
 
 /// How long a test waits for a run's next progress notification.

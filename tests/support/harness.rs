@@ -285,7 +285,7 @@ impl<L: Launcher> Harness<L> {
         Harness::initialize(client, launcher, workspace, &folder, capabilities, options).await
     }
 
-    /// [`start`](Self::start) with the server behind the wire guard, as
+    /// [`start`](Self::start) (the same transport and input checks), as
     /// `main` serves it.
     pub async fn start_guarded(launcher: L) -> Harness<L> {
         let launcher = Arc::new(launcher);

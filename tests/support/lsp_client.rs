@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -74,11 +74,9 @@ fn is_notification(m: &Value) -> bool {
     m.get("method").is_some() && m.get("id").is_none()
 }
 
+/// `v` framed by the one LSP framing module, as the server frames its own.
 fn frame(v: &Value) -> Vec<u8> {
-    let body = serde_json::to_vec(v).expect("serialize");
-    let mut out = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
-    out.extend_from_slice(&body);
-    out
+    codex_ls::lsp::framing::frame(&serde_json::to_vec(v).expect("serialize"))
 }
 
 fn auto_response(msg: &Value, auto: &Mutex<HashMap<String, Value>>) -> Option<Value> {
@@ -90,32 +88,13 @@ fn auto_response(msg: &Value, auto: &Mutex<HashMap<String, Value>>) -> Option<Va
     Some(json!({"jsonrpc": "2.0", "id": msg["id"], "result": result}))
 }
 
-/// Reads one framed message; `Ok(None)` on a clean EOF.
+/// Reads one framed message; `Ok(None)` at the end of the output.
 async fn read_message<R: AsyncRead + Unpin>(
     r: &mut BufReader<R>,
 ) -> std::io::Result<Option<Value>> {
-    let mut length: Option<usize> = None;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if r.read_line(&mut line).await? == 0 {
-            return Ok(None);
-        }
-        let l = line.trim_end_matches(['\r', '\n']);
-        if l.is_empty() {
-            if length.is_some() {
-                break;
-            }
-            continue; // stray blank line before headers
-        }
-        if let Some((name, value)) = l.split_once(':')
-            && name.trim().eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().ok();
-        }
-    }
-    let mut body = vec![0u8; length.unwrap()];
-    r.read_exact(&mut body).await?;
+    let Some(body) = codex_ls::lsp::framing::read_frame(r).await? else {
+        return Ok(None);
+    };
     serde_json::from_slice(&body)
         .map(Some)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
