@@ -1164,7 +1164,8 @@ fn codex_ls_never_runs_a_shell() {
     let spawns: Vec<&(PathBuf, usize, String)> = lines
         .iter()
         .filter(|(_, _, line)| {
-            line.contains("Command::new")
+            // clap's `Command` builds the command line, not a process.
+            (line.contains("Command::new") && !line.contains("clap::Command"))
                 || line.contains("CommandExt")
                 || (line.contains("process::") && line.contains("Command"))
         })
