@@ -4,7 +4,6 @@
 //! `codex.clearReview` and `codex.newThread` forget findings and
 //! conversations, `codex.status` reports the backend and conversations.
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::sync::Arc;
 use tower_lsp_server::jsonrpc::{Error, Result};
@@ -12,7 +11,8 @@ use tower_lsp_server::ls_types::ExecuteCommandParams;
 
 use tower_lsp_server::ls_types as lsp;
 
-use crate::lsp::{ext, from_proto};
+use crate::lsp::ext::{self, Command};
+use crate::lsp::from_proto;
 use crate::prompt::actions::{ActionMode, TemplateValues};
 use crate::prompt::presets;
 use crate::session::Session;
@@ -24,33 +24,33 @@ pub fn execute_command(
     session: &Arc<Session>,
     params: ExecuteCommandParams,
 ) -> Result<Option<Value>> {
-    let arguments = &params.arguments;
-    let answer = match params.command.as_str() {
-        ext::RUN => start(session, run_request(argument(arguments)?), &params)?,
-        ext::EXPLAIN => start(session, explain_request(argument(arguments)?), &params)?,
-        ext::REWRITE => start(session, rewrite_request(argument(arguments)?), &params)?,
-        ext::FIX => start(session, fix_request(argument(arguments)?), &params)?,
-        ext::TESTS => start(session, tests_request(argument(arguments)?), &params)?,
-        ext::REVIEW => start(session, review_request(argument(arguments)?), &params)?,
-        ext::ACTION => {
-            let request = action_request(session, argument(arguments)?)?;
-            start(session, request, &params)?
-        }
-        ext::CLEAR_REVIEW => {
-            let args: ext::ClearReviewArgs = argument(arguments)?;
+    let command = Command::parse(&params.command, &params.arguments)
+        .map_err(|err| Error::invalid_params(err.to_string()))?;
+    // The command as sent, so that a failed run can offer to retry it.
+    let retry = || {
+        params
+            .arguments
+            .first()
+            .map(|argument| ext::RunCommand::for_retry(&params.command, argument))
+    };
+    let answer = match command {
+        Command::Run(args) => start(session, run_request(args), retry())?,
+        Command::Explain(args) => start(session, explain_request(args), retry())?,
+        Command::Rewrite(args) => start(session, rewrite_request(args), retry())?,
+        Command::Fix(args) => start(session, fix_request(args), retry())?,
+        Command::Tests(args) => start(session, tests_request(args), retry())?,
+        Command::Review(args) => start(session, review_request(args), retry())?,
+        Command::Action(args) => start(session, action_request(session, args)?, retry())?,
+        Command::ClearReview(args) => {
             let cleared = diagnostics::clear_review(session, &args.text_document.uri);
             to_value(ext::ReviewCleared { cleared })?
         }
-        ext::NEW_THREAD => new_thread(session, argument(arguments)?)?,
-        ext::CANCEL => cancel(session, argument(arguments)?)?,
-        ext::STATUS => status(session),
-        ext::SIGN_IN_HELP => diagnostics::show_help(session, diagnostics::FailureHelp::SignIn),
-        ext::OPEN_SETTINGS => diagnostics::show_help(session, diagnostics::FailureHelp::Settings),
-        other => {
-            return Err(Error::invalid_params(format!(
-                "unknown command `{other}`; codex-ls knows {}",
-                ext::COMMANDS.join(", ")
-            )));
+        Command::NewThread(args) => new_thread(session, args)?,
+        Command::Cancel(args) => cancel(session, args)?,
+        Command::Status => status(session),
+        Command::SignInHelp => diagnostics::show_help(session, diagnostics::FailureHelp::SignIn),
+        Command::OpenSettings => {
+            diagnostics::show_help(session, diagnostics::FailureHelp::Settings)
         }
     };
     Ok(Some(answer))
@@ -61,12 +61,9 @@ pub fn execute_command(
 fn start(
     session: &Arc<Session>,
     mut request: RunRequest,
-    params: &ExecuteCommandParams,
+    retry: Option<ext::RunCommand>,
 ) -> Result<Value> {
-    request.retry = params
-        .arguments
-        .first()
-        .map(|argument| ext::RunCommand::for_retry(&params.command, argument));
+    request.retry = retry;
     to_value(run::start(session, request)?)
 }
 
@@ -291,18 +288,6 @@ fn to_value(value: impl serde::Serialize) -> Result<Value> {
         message: err.to_string().into(),
         ..Error::internal_error()
     })
-}
-
-/// The command's single argument object.
-fn argument<T: DeserializeOwned>(arguments: &[Value]) -> Result<T> {
-    let [value] = arguments else {
-        return Err(Error::invalid_params(format!(
-            "expected one argument object, got {}",
-            arguments.len()
-        )));
-    };
-    serde_json::from_value(value.clone())
-        .map_err(|err| Error::invalid_params(format!("invalid argument: {err}")))
 }
 
 fn cancel(session: &Session, args: ext::CancelArgs) -> Result<Value> {

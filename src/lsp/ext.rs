@@ -1,44 +1,243 @@
-//! codex-ls's custom protocol: command names, their arguments and answers,
-//! and the `$/progress` payloads. Documented in README.md; the editor
-//! plugins mirror these names.
+//! codex-ls's custom protocol: the commands (their names, and their
+//! arguments parsed once into a [`Command`]) and answers, and the
+//! `$/progress` payloads. Documented in README.md; the editor plugins mirror
+//! these names.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tower_lsp_server::ls_types::{ProgressToken, Range, Uri, notification::Notification};
 
-pub const RUN: &str = "codex.run";
-pub const EXPLAIN: &str = "codex.explain";
-pub const CANCEL: &str = "codex.cancel";
-pub const STATUS: &str = "codex.status";
-pub const REWRITE: &str = "codex.rewrite";
-pub const FIX: &str = "codex.fix";
-pub const TESTS: &str = "codex.tests";
-pub const REVIEW: &str = "codex.review";
-pub const CLEAR_REVIEW: &str = "codex.clearReview";
-pub const ACTION: &str = "codex.action";
-pub const NEW_THREAD: &str = "codex.newThread";
-/// The commands that start a run.
-pub const RUN_COMMANDS: [&str; 7] = [RUN, EXPLAIN, REWRITE, FIX, TESTS, REVIEW, ACTION];
-/// Shows how to sign in to Codex (the action of an `unauthorized` failure).
-pub const SIGN_IN_HELP: &str = "codex.signInHelp";
-/// Points at the `codexPath` setting (the action of a `backend-unavailable`
-/// failure). Editor plugins map it to their own settings page.
-pub const OPEN_SETTINGS: &str = "codex.openSettings";
-pub const COMMANDS: [&str; 13] = [
-    RUN,
-    EXPLAIN,
-    REWRITE,
-    FIX,
-    TESTS,
-    REVIEW,
-    CLEAR_REVIEW,
-    ACTION,
-    NEW_THREAD,
-    CANCEL,
-    STATUS,
-    SIGN_IN_HELP,
-    OPEN_SETTINGS,
-];
+/// Declares [`CommandName`] from one table of variants and wire names, so
+/// the enum, its list and its parser cannot disagree.
+macro_rules! command_names {
+    ($($(#[doc = $doc:literal])* $variant:ident = $name:literal;)*) => {
+        /// The name of one of codex-ls's commands (`workspace/executeCommand`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum CommandName {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl CommandName {
+            /// Every command, in the order `executeCommandProvider.commands`
+            /// advertises them.
+            pub const ALL: &'static [CommandName] = &[$(CommandName::$variant),*];
+
+            /// The name on the wire.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(CommandName::$variant => $name,)*
+                }
+            }
+
+            /// The command of that exact name, if codex-ls has one.
+            pub fn from_name(name: &str) -> Option<CommandName> {
+                match name {
+                    $($name => Some(CommandName::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+command_names! {
+    /// Answers a prompt about the document and selection.
+    Run = "codex.run";
+    /// Explains the selection or the file.
+    Explain = "codex.explain";
+    /// Replaces the selection (an edit run).
+    Rewrite = "codex.rewrite";
+    /// Fixes the diagnostics given (an edit run).
+    Fix = "codex.fix";
+    /// Writes tests, as an answer or into the file.
+    Tests = "codex.tests";
+    /// Publishes findings as diagnostics (a review run).
+    Review = "codex.review";
+    /// Forgets a document's review findings.
+    ClearReview = "codex.clearReview";
+    /// Runs a user-defined action from the configuration.
+    Action = "codex.action";
+    /// Forgets a conversation, so the next run starts a new one.
+    NewThread = "codex.newThread";
+    /// Stops runs.
+    Cancel = "codex.cancel";
+    /// Reports the backend, the runs and the conversations.
+    Status = "codex.status";
+    /// Shows how to sign in to Codex (the action of an `unauthorized`
+    /// failure).
+    SignInHelp = "codex.signInHelp";
+    /// Points at the `codexPath` setting (the action of a
+    /// `backend-unavailable` failure). Editor plugins map it to their own
+    /// settings page.
+    OpenSettings = "codex.openSettings";
+}
+
+impl CommandName {
+    /// Whether the command starts a run (and so answers [`RunStarted`] and
+    /// can be retried from a failure diagnostic).
+    pub const fn starts_run(self) -> bool {
+        match self {
+            CommandName::Run
+            | CommandName::Explain
+            | CommandName::Rewrite
+            | CommandName::Fix
+            | CommandName::Tests
+            | CommandName::Review
+            | CommandName::Action => true,
+            CommandName::ClearReview
+            | CommandName::NewThread
+            | CommandName::Cancel
+            | CommandName::Status
+            | CommandName::SignInHelp
+            | CommandName::OpenSettings => false,
+        }
+    }
+}
+
+impl std::fmt::Display for CommandName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+// The names the code actions offer, taken from the enum.
+pub const RUN: &str = CommandName::Run.as_str();
+pub const EXPLAIN: &str = CommandName::Explain.as_str();
+pub const REWRITE: &str = CommandName::Rewrite.as_str();
+pub const FIX: &str = CommandName::Fix.as_str();
+pub const TESTS: &str = CommandName::Tests.as_str();
+pub const REVIEW: &str = CommandName::Review.as_str();
+pub const CLEAR_REVIEW: &str = CommandName::ClearReview.as_str();
+pub const ACTION: &str = CommandName::Action.as_str();
+pub const NEW_THREAD: &str = CommandName::NewThread.as_str();
+pub const CANCEL: &str = CommandName::Cancel.as_str();
+pub const STATUS: &str = CommandName::Status.as_str();
+pub const SIGN_IN_HELP: &str = CommandName::SignInHelp.as_str();
+pub const OPEN_SETTINGS: &str = CommandName::OpenSettings.as_str();
+
+/// Every command name, as `executeCommandProvider.commands` advertises
+/// them: built from [`CommandName::ALL`] at compile time, so the list
+/// cannot drift from what the handler accepts.
+pub const COMMANDS: [&str; CommandName::ALL.len()] = {
+    let mut names = [""; CommandName::ALL.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = CommandName::ALL[i].as_str();
+        i += 1;
+    }
+    names
+};
+
+const RUN_COMMAND_COUNT: usize = {
+    let mut count = 0;
+    let mut i = 0;
+    while i < CommandName::ALL.len() {
+        if CommandName::ALL[i].starts_run() {
+            count += 1;
+        }
+        i += 1;
+    }
+    count
+};
+
+/// The names of the commands that start a run, in [`CommandName::ALL`]
+/// order.
+pub const RUN_COMMANDS: [&str; RUN_COMMAND_COUNT] = {
+    let mut names = [""; RUN_COMMAND_COUNT];
+    let mut next = 0;
+    let mut i = 0;
+    while i < CommandName::ALL.len() {
+        if CommandName::ALL[i].starts_run() {
+            names[next] = CommandName::ALL[i].as_str();
+            next += 1;
+        }
+        i += 1;
+    }
+    names
+};
+
+/// A command with its argument, parsed once from `workspace/executeCommand`
+/// by [`Command::parse`], so the handler's `match` is exhaustive.
+#[derive(Debug, Clone)]
+pub enum Command {
+    Run(RunArgs),
+    Explain(ExplainArgs),
+    Rewrite(RewriteArgs),
+    Fix(FixArgs),
+    Tests(TestsArgs),
+    Review(ReviewArgs),
+    Action(ActionArgs),
+    ClearReview(ClearReviewArgs),
+    NewThread(NewThreadArgs),
+    Cancel(CancelArgs),
+    Status,
+    SignInHelp,
+    OpenSettings,
+}
+
+/// Why a `workspace/executeCommand` could not be parsed into a [`Command`].
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("unknown command `{name}`; codex-ls knows {}", COMMANDS.join(", "))]
+    Unknown { name: String },
+    #[error("expected one argument object, got {0}")]
+    ArgumentCount(usize),
+    #[error("invalid argument: {0}")]
+    InvalidArgument(serde_json::Error),
+}
+
+impl Command {
+    /// Parses the command's name and its arguments. The commands without an
+    /// argument ignore whatever arguments come, as editors send `[]` or
+    /// `[{}]` alike.
+    pub fn parse(name: &str, arguments: &[Value]) -> Result<Command, CommandError> {
+        let name = CommandName::from_name(name).ok_or_else(|| CommandError::Unknown {
+            name: name.to_string(),
+        })?;
+        Ok(match name {
+            CommandName::Run => Command::Run(argument(arguments)?),
+            CommandName::Explain => Command::Explain(argument(arguments)?),
+            CommandName::Rewrite => Command::Rewrite(argument(arguments)?),
+            CommandName::Fix => Command::Fix(argument(arguments)?),
+            CommandName::Tests => Command::Tests(argument(arguments)?),
+            CommandName::Review => Command::Review(argument(arguments)?),
+            CommandName::Action => Command::Action(argument(arguments)?),
+            CommandName::ClearReview => Command::ClearReview(argument(arguments)?),
+            CommandName::NewThread => Command::NewThread(argument(arguments)?),
+            CommandName::Cancel => Command::Cancel(argument(arguments)?),
+            CommandName::Status => Command::Status,
+            CommandName::SignInHelp => Command::SignInHelp,
+            CommandName::OpenSettings => Command::OpenSettings,
+        })
+    }
+
+    pub fn name(&self) -> CommandName {
+        match self {
+            Command::Run(_) => CommandName::Run,
+            Command::Explain(_) => CommandName::Explain,
+            Command::Rewrite(_) => CommandName::Rewrite,
+            Command::Fix(_) => CommandName::Fix,
+            Command::Tests(_) => CommandName::Tests,
+            Command::Review(_) => CommandName::Review,
+            Command::Action(_) => CommandName::Action,
+            Command::ClearReview(_) => CommandName::ClearReview,
+            Command::NewThread(_) => CommandName::NewThread,
+            Command::Cancel(_) => CommandName::Cancel,
+            Command::Status => CommandName::Status,
+            Command::SignInHelp => CommandName::SignInHelp,
+            Command::OpenSettings => CommandName::OpenSettings,
+        }
+    }
+}
+
+/// The command's single argument object, read in place (not cloned).
+fn argument<T: DeserializeOwned>(arguments: &[Value]) -> Result<T, CommandError> {
+    let [value] = arguments else {
+        return Err(CommandError::ArgumentCount(arguments.len()));
+    };
+    T::deserialize(value).map_err(CommandError::InvalidArgument)
+}
 
 /// Which conversation a run continues: the document's own, or one shared
 /// by the workspace folder.
@@ -422,4 +621,183 @@ impl RunCommand {
 pub struct FailureData {
     /// The failed run's command, for "Codex: Retry".
     pub retry: RunCommand,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A valid argument for each command: the match is exhaustive, so a new
+    /// command cannot go untested.
+    fn valid_argument(name: CommandName) -> Value {
+        let document = json!({"uri": "file:///w/a.rs", "version": 3});
+        let range =
+            json!({"start": {"line": 0, "character": 0}, "end": {"line": 1, "character": 0}});
+        match name {
+            CommandName::Run => json!({"textDocument": document, "prompt": "why?"}),
+            CommandName::Explain | CommandName::Review => json!({"textDocument": document}),
+            CommandName::Rewrite => {
+                json!({"textDocument": document, "range": range, "preset": "simplify"})
+            }
+            CommandName::Fix => json!({"textDocument": document, "range": range}),
+            CommandName::Tests => json!({"textDocument": document, "range": range, "mode": "edit"}),
+            CommandName::Action => json!({"textDocument": document, "title": "Translate"}),
+            CommandName::ClearReview => json!({"textDocument": document}),
+            CommandName::NewThread | CommandName::Status => json!({}),
+            CommandName::Cancel => json!({"runId": 7}),
+            CommandName::SignInHelp | CommandName::OpenSettings => json!({}),
+        }
+    }
+
+    #[test]
+    fn every_command_name_round_trips() {
+        for &name in CommandName::ALL {
+            assert_eq!(CommandName::from_name(name.as_str()), Some(name));
+            assert_eq!(name.to_string(), name.as_str());
+            assert!(name.as_str().starts_with("codex."), "{name}");
+            let command = Command::parse(name.as_str(), &[valid_argument(name)])
+                .unwrap_or_else(|err| panic!("{name}: {err}"));
+            assert_eq!(command.name(), name);
+        }
+    }
+
+    #[test]
+    fn the_advertised_list_is_the_enum() {
+        let names: Vec<&str> = CommandName::ALL.iter().map(|name| name.as_str()).collect();
+        assert_eq!(COMMANDS.to_vec(), names);
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "a name is used twice");
+        // Every advertised name is one the parser knows.
+        for name in COMMANDS {
+            assert!(CommandName::from_name(name).is_some(), "{name}");
+        }
+        assert_eq!(
+            COMMANDS,
+            [
+                "codex.run",
+                "codex.explain",
+                "codex.rewrite",
+                "codex.fix",
+                "codex.tests",
+                "codex.review",
+                "codex.clearReview",
+                "codex.action",
+                "codex.newThread",
+                "codex.cancel",
+                "codex.status",
+                "codex.signInHelp",
+                "codex.openSettings",
+            ]
+        );
+    }
+
+    #[test]
+    fn run_commands_are_those_that_start_a_run() {
+        let starting: Vec<&str> = CommandName::ALL
+            .iter()
+            .filter(|name| name.starts_run())
+            .map(|name| name.as_str())
+            .collect();
+        assert_eq!(RUN_COMMANDS.to_vec(), starting);
+        assert_eq!(
+            RUN_COMMANDS,
+            [RUN, EXPLAIN, REWRITE, FIX, TESTS, REVIEW, ACTION]
+        );
+    }
+
+    #[test]
+    fn an_unknown_name_is_refused_with_the_known_names() {
+        for name in [
+            "codex.nope",
+            "Codex.Run",
+            "codex.run ",
+            "",
+            "codex.\u{fffd}status",
+        ] {
+            let err = Command::parse(name, &[json!({})]).map(|_| ()).unwrap_err();
+            assert!(matches!(&err, CommandError::Unknown { name: got } if got == name));
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "unknown command `{name}`; codex-ls knows {}",
+                    COMMANDS.join(", ")
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn a_command_with_an_argument_needs_exactly_one() {
+        for &name in CommandName::ALL {
+            let takes_argument = !matches!(
+                name,
+                CommandName::Status | CommandName::SignInHelp | CommandName::OpenSettings
+            );
+            for count in [0, 2] {
+                let arguments = vec![valid_argument(name); count];
+                let parsed = Command::parse(name.as_str(), &arguments);
+                if takes_argument {
+                    let err = parsed.map(|_| ()).unwrap_err();
+                    assert_eq!(
+                        err.to_string(),
+                        format!("expected one argument object, got {count}"),
+                        "{name}"
+                    );
+                } else {
+                    // Editors send `[]` or `[{}]` to these alike.
+                    assert_eq!(parsed.map(|command| command.name()).ok(), Some(name));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_wrongly_shaped_argument_is_invalid() {
+        let cases = [
+            (
+                RUN,
+                json!({"textDocument": {"uri": "file:///w/a.rs"}}),
+                "invalid argument: missing field `prompt`",
+            ),
+            (
+                RUN,
+                json!({"textDocument": {"uri": "file:///w/a.rs"}, "prompt": "p", "colour": 1}),
+                "invalid argument: unknown field `colour`",
+            ),
+            (
+                REWRITE,
+                json!({"textDocument": {"uri": "file:///w/a.rs"}}),
+                "invalid argument: missing field `range`",
+            ),
+            (
+                REWRITE,
+                json!({"textDocument": {"uri": "file:///w/a.rs"}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "preset": "shout"}),
+                "invalid argument: unknown variant `shout`",
+            ),
+            (
+                CANCEL,
+                json!({"runId": "seven"}),
+                "invalid argument: invalid type: string \"seven\", expected u64",
+            ),
+            (
+                CLEAR_REVIEW,
+                json!("file:///w/a.rs"),
+                "invalid argument: invalid type: string \"file:///w/a.rs\"",
+            ),
+            (
+                NEW_THREAD,
+                json!({"scope": "galaxy"}),
+                "invalid argument: unknown variant `galaxy`",
+            ),
+        ];
+        for (name, argument, expected) in cases {
+            let err = Command::parse(name, &[argument]).map(|_| ()).unwrap_err();
+            assert!(matches!(err, CommandError::InvalidArgument(_)), "{name}");
+            let message = err.to_string();
+            assert!(message.starts_with(expected), "{name}: {message}");
+        }
+    }
 }
