@@ -201,6 +201,21 @@ async fn inserted_tests_end_in_exactly_one_line_break() {
 const PY: &str = "def total(items):\n    return sum(items)\n\ndef average(items):\n    return total(items) / len(items)\n";
 const TYPED_HINTS: &str = "def average(items: list[float]) -> float:";
 
+/// Reviews the whole of `uri`, which must yield `findings` findings;
+/// returns the published diagnostics.
+async fn review_file(h: &mut Harness, uri: &str, findings: usize) -> Value {
+    let token = json!("review");
+    h.command(
+        "codex.review",
+        json!({"textDocument": {"uri": uri}, "progressToken": token}),
+    )
+    .await
+    .unwrap();
+    let (_, _, end) = h.progress_until_end(&token).await;
+    assert_eq!(end["codex"]["findings"], findings, "{end}");
+    h.diagnostics(uri).await
+}
+
 /// Reviews PY with one finding on `def average(items):` (0-based line 3)
 /// suggesting type hints, in an editor with `capabilities`; returns the
 /// harness, the URI and the published finding.
@@ -211,16 +226,7 @@ async fn reviewed_average(capabilities: Value) -> (Harness, String, Value) {
     let launcher = FakeLauncher::replaying(vec![transcript("ok").with_answer(&findings)]);
     let mut h = Harness::start_with(launcher, capabilities, json!({})).await;
     let uri = h.open("stats.py", PY, Some(PY)).await;
-    let token = json!("review");
-    h.command(
-        "codex.review",
-        json!({"textDocument": {"uri": uri}, "progressToken": token}),
-    )
-    .await
-    .unwrap();
-    let (_, _, end) = h.progress_until_end(&token).await;
-    assert_eq!(end["codex"]["findings"], 1, "{end}");
-    let published = h.diagnostics(&uri).await;
+    let published = review_file(&mut h, &uri, 1).await;
     let finding = published["diagnostics"][0].clone();
     assert_eq!(finding["range"], range(3, 0, 3, 19), "{published}");
     (h, uri, finding)
@@ -391,16 +397,7 @@ async fn the_fix_of_one_of_two_identical_findings_edits_its_own_line() {
     let answer = review_answer(json!([first, second]));
     let mut h = editor(vec![transcript("ok").with_answer(&answer)], json!({})).await;
     let uri = h.open("div.py", source, Some(source)).await;
-    let token = json!("review");
-    h.command(
-        "codex.review",
-        json!({"textDocument": {"uri": uri}, "progressToken": token}),
-    )
-    .await
-    .unwrap();
-    let (_, _, end) = h.progress_until_end(&token).await;
-    assert_eq!(end["codex"]["findings"], 2, "{end}");
-    let published = h.diagnostics(&uri).await;
+    let published = review_file(&mut h, &uri, 2).await;
     let b = published["diagnostics"]
         .as_array()
         .unwrap()

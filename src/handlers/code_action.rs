@@ -148,29 +148,21 @@ pub fn code_action(
             CodeActionOrCommand::CodeAction(unresolved(offer, support.code_action_resolve))
         })
         .collect();
+    // Quick fixes of the diagnostics in context: review suggestions, and
+    // the actions of failure diagnostics.
     if wanted(params.context.only.as_deref(), &CodeActionKind::QUICKFIX) {
+        let diagnostics = &params.context.diagnostics;
         actions.extend(
-            params
-                .context
-                .diagnostics
+            diagnostics
                 .iter()
                 .filter_map(|diagnostic| suggestion_action(session, &uri, diagnostic))
                 .map(CodeActionOrCommand::CodeAction),
         );
-    }
-    if wanted(params.context.only.as_deref(), &CodeActionKind::QUICKFIX) {
-        actions.extend(
-            params
-                .context
-                .diagnostics
-                .iter()
-                .flat_map(failure_offers)
-                .map(|offer| {
-                    let mut action = unresolved(offer, support.code_action_resolve);
-                    action.is_preferred = Some(action.title == RETRY_TITLE);
-                    CodeActionOrCommand::CodeAction(action)
-                }),
-        );
+        actions.extend(diagnostics.iter().flat_map(failure_offers).map(|offer| {
+            let mut action = unresolved(offer, support.code_action_resolve);
+            action.is_preferred = Some(action.title == RETRY_TITLE);
+            CodeActionOrCommand::CodeAction(action)
+        }));
     }
     (!actions.is_empty()).then_some(actions)
 }
