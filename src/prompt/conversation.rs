@@ -305,15 +305,21 @@ mod tests {
     #[tokio::test]
     async fn two_conversations_run_concurrently() {
         let conversations = Conversations::default();
-        let _a = conversations
-            .take_turn(&document("file:///a.rs"), false)
-            .await;
-        let _w = conversations.take_turn(&workspace("/ws"), false).await;
-        let b = document("file:///b.rs");
-        assert!(
-            conversations.take_turn(&b, false).now_or_never().is_some(),
-            "another conversation's turn never waits"
+        let (a, w, b) = (
+            document("file:///a.rs"),
+            workspace("/ws"),
+            document("file:///b.rs"),
         );
+        // Each turn must be had at once, while the others are held.
+        let _a = conversations
+            .take_turn(&a, false)
+            .now_or_never()
+            .expect("a");
+        let _w = conversations
+            .take_turn(&w, false)
+            .now_or_never()
+            .expect("another conversation's turn never waits");
+        assert!(conversations.take_turn(&b, false).now_or_never().is_some());
     }
 
     #[tokio::test]
