@@ -1,6 +1,6 @@
 //! The server's shared state: documents, configuration, client
-//! capabilities, the app-server supervisor, runs in flight, threads per
-//! document and our failure diagnostics.
+//! capabilities, the app-server supervisor, runs in flight, conversations
+//! and our failure diagnostics.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,7 +13,7 @@ use tower_lsp_server::ls_types::Diagnostic;
 use crate::codex::{Launcher, Supervisor};
 use crate::config::Config;
 use crate::document::{DocumentStore, PositionEncoding};
-use crate::prompt::ThreadBinding;
+use crate::prompt::Conversations;
 use crate::runs::RunRegistry;
 
 /// What the client said it can do, as far as we care.
@@ -42,10 +42,8 @@ pub struct Session {
     pub supervisor: Arc<Supervisor>,
     pub runs: RunRegistry,
     /// The thread each conversation (a document, or a workspace) continues,
-    /// by conversation key.
-    pub threads: DashMap<String, ThreadBinding>,
-    /// One run at a time per conversation, so they share the thread in order.
-    pub document_locks: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
+    /// and its runs taking turns.
+    pub conversations: Conversations,
     /// Failure diagnostics we published, per document.
     /// Failure diagnostics we published, per document, with the run that
     /// published each.
@@ -71,8 +69,7 @@ impl Session {
             documents: DocumentStore::default(),
             supervisor: Arc::new(Supervisor::new(launcher, env!("CARGO_PKG_VERSION"))),
             runs: RunRegistry::default(),
-            threads: DashMap::new(),
-            document_locks: DashMap::new(),
+            conversations: Conversations::default(),
             failures: DashMap::new(),
             reviews: DashMap::new(),
             encoding: RwLock::new(PositionEncoding::Utf16),
@@ -153,13 +150,6 @@ impl Session {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         std::mem::take(&mut *errors)
-    }
-
-    pub fn document_lock(&self, uri: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.document_locks
-            .entry(uri.to_string())
-            .or_default()
-            .clone()
     }
 }
 

@@ -586,6 +586,32 @@ async fn conversations_continue_reset_and_can_span_the_workspace() {
     h.finish().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_whose_uri_reads_like_a_workspace_key_has_its_own_conversation() {
+    let mut h = editor(vec![transcript("ok")], json!({})).await;
+    let a = h.open("a.rs", "fn a() {}\n", Some("fn a() {}\n")).await;
+    run(&mut h, &a, "workspace", "shared").await;
+    let status = h.status().await;
+    let folder = status["threads"][0]["folder"].as_str().unwrap().to_string();
+    // Not a file URI, so handled like an untitled buffer; its conversation
+    // is its own, however its URI reads.
+    let lookalike = format!("workspace:{folder}");
+    h.open_uri(&lookalike, "notes\n").await;
+    run(&mut h, &lookalike, "document", "own").await;
+    let fake = h.launcher.fake(0);
+    assert_eq!(
+        fake.received_method("thread/start").len(),
+        2,
+        "the document must not continue the workspace's thread"
+    );
+    let status = h.status().await;
+    let threads = status["threads"].as_array().unwrap();
+    assert_eq!(threads.len(), 2, "{status}");
+    let document = threads.iter().find(|t| t["scope"] == "document").unwrap();
+    assert_eq!(document["uri"], lookalike, "{status}");
+    h.finish().await;
+}
+
 async fn run(h: &mut Harness, uri: &str, scope: &str, name: &str) {
     let token = json!(name);
     h.run(json!({"textDocument": {"uri": uri}, "prompt": "Hi", "scope": scope, "progressToken": token}))

@@ -12,13 +12,14 @@ use tower_lsp_server::ls_types::ExecuteCommandParams;
 use tower_lsp_server::ls_types as lsp;
 
 use crate::lsp::ext::{self, Command};
-use crate::lsp::from_proto;
+use crate::lsp::{from_proto, to_proto};
 use crate::prompt::actions::{ActionMode, TemplateValues};
 use crate::prompt::presets;
+use crate::prompt::{Conversation, ConversationKey};
 use crate::session::Session;
 
 use super::diagnostics;
-use super::run::{self, Conversation, RunKind, RunRequest};
+use super::run::{self, RunKind, RunRequest};
 
 pub fn execute_command(
     session: &Arc<Session>,
@@ -264,14 +265,20 @@ fn describe_diagnostics(diagnostics: &[lsp::Diagnostic]) -> String {
 fn new_thread(session: &Session, args: ext::NewThreadArgs) -> Result<Value> {
     let key = match (&args.text_document, args.scope) {
         (Some(document), scope) => {
-            Conversation::new(scope, &document.uri, &session.workspace_folders()).key
+            Conversation::new(
+                from_proto::scope(scope),
+                document.uri.as_str(),
+                from_proto::file_path(&document.uri).as_deref(),
+                &session.workspace_folders(),
+            )
+            .key
         }
         (None, ext::Scope::Workspace) => {
             let folders = session.workspace_folders();
             let folder = folders
                 .first()
                 .ok_or_else(|| Error::invalid_params("no workspace folder: pass textDocument"))?;
-            Conversation::workspace_key(folder)
+            ConversationKey::Workspace(folder.clone())
         }
         (None, ext::Scope::Document) => {
             return Err(Error::invalid_params(
@@ -279,7 +286,7 @@ fn new_thread(session: &Session, args: ext::NewThreadArgs) -> Result<Value> {
             ));
         }
     };
-    let thread_reset = session.threads.remove(&key).is_some();
+    let thread_reset = session.conversations.forget(&key);
     to_value(ext::ThreadReset { thread_reset })
 }
 
@@ -332,18 +339,23 @@ fn status(session: &Session) -> Value {
             })
             .collect(),
         threads: session
-            .threads
-            .iter()
-            .map(|entry| {
-                let (scope, named) = Conversation::scope_of_key(entry.key());
-                let named = Some(named.to_string());
-                let workspace = scope == ext::Scope::Workspace;
+            .conversations
+            .list()
+            .into_iter()
+            .map(|(key, binding)| {
+                let scope = to_proto::scope(key.scope());
+                let (uri, folder) = match key {
+                    ConversationKey::Document(uri) => (Some(uri), None),
+                    ConversationKey::Workspace(folder) => {
+                        (None, Some(folder.display().to_string()))
+                    }
+                };
                 ext::ThreadStatus {
-                    thread_id: entry.value().thread_id.clone(),
+                    thread_id: binding.thread_id,
                     scope,
-                    uri: named.clone().filter(|_| !workspace),
-                    folder: named.filter(|_| workspace),
-                    turns: entry.value().turns,
+                    uri,
+                    folder,
+                    turns: binding.turns,
                 }
             })
             .collect(),

@@ -27,7 +27,8 @@ use crate::document::{self, DocumentSnapshot, PositionEncoding};
 use crate::lsp::ext::{self, CodexProgress, CodexProgressParams};
 use crate::lsp::{from_proto, to_proto};
 use crate::prompt::approval::ApprovalSettings;
-use crate::prompt::context::{PlannedRun, RunContext, Selection, build_run, working_dir};
+use crate::prompt::context::{PlannedRun, RunContext, Selection, build_run};
+use crate::prompt::conversation::{Conversation, RESUME_NOTE};
 use crate::prompt::stream::{ReportBuffer, StreamedForm, WORKING};
 use crate::prompt::structured::{self, Finding, parse_edit, parse_review};
 use crate::prompt::{PromptRunError, PromptRunResult, RunEvent, RunLimits, execute};
@@ -110,49 +111,6 @@ enum Target {
     Review(ReviewTarget),
 }
 
-/// How a workspace conversation's key starts (a document's key is its URI).
-const WORKSPACE_KEY: &str = "workspace:";
-
-/// The conversation (Codex thread) a run continues.
-#[derive(Debug, Clone)]
-pub struct Conversation {
-    /// The key of `Session::threads` and `Session::document_locks`.
-    pub key: String,
-    pub scope: ext::Scope,
-    pub uri: String,
-    pub folder: PathBuf,
-}
-
-impl Conversation {
-    pub fn new(scope: ext::Scope, uri: &Uri, workspace_folders: &[PathBuf]) -> Conversation {
-        let file = from_proto::file_path(uri);
-        let folder = working_dir(file.as_deref(), workspace_folders);
-        let key = match scope {
-            ext::Scope::Document => uri.as_str().to_string(),
-            ext::Scope::Workspace => Conversation::workspace_key(&folder),
-        };
-        Conversation {
-            key,
-            scope,
-            uri: uri.as_str().to_string(),
-            folder,
-        }
-    }
-
-    /// The key of the conversation shared by the workspace folder `folder`.
-    pub fn workspace_key(folder: &std::path::Path) -> String {
-        format!("{WORKSPACE_KEY}{}", folder.display())
-    }
-
-    /// The scope a key belongs to, and the document URI or folder it names.
-    pub fn scope_of_key(key: &str) -> (ext::Scope, &str) {
-        match key.strip_prefix(WORKSPACE_KEY) {
-            Some(folder) => (ext::Scope::Workspace, folder),
-            None => (ext::Scope::Document, key),
-        }
-    }
-}
-
 /// Everything the run's task needs.
 struct ActiveRun {
     id: u64,
@@ -233,7 +191,12 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
         _ => first_line_range(&snapshot, encoding),
     };
     let workspace_folders = session.workspace_folders();
-    let conversation = Conversation::new(request.scope, &uri, &workspace_folders);
+    let conversation = Conversation::new(
+        from_proto::scope(request.scope),
+        uri.as_str(),
+        from_proto::file_path(&uri).as_deref(),
+        &workspace_folders,
+    );
     let location = begin_message(
         session,
         &conversation,
@@ -450,17 +413,13 @@ fn begin_message(
         ),
         None => "whole file".to_string(),
     };
-    let previous = session
-        .threads
-        .get(&conversation.key)
-        .map(|binding| binding.generation);
-    if let Some(generation) = previous
-        && !new_thread
-        && session.supervisor.live_generation() != Some(generation)
-    {
-        message.push_str(
-            "; Codex restarted: resuming the conversation, or starting a new one if it cannot be resumed",
-        );
+    if session.conversations.needs_resume(
+        &conversation.key,
+        new_thread,
+        session.supervisor.live_generation(),
+    ) {
+        message.push_str("; ");
+        message.push_str(RESUME_NOTE);
     }
     message
 }
@@ -730,8 +689,8 @@ async fn deliver(
     }
 }
 
-/// Runs one at a time per conversation (they share its thread), then
-/// executes.
+/// Takes the conversation's turn (one at a time: they share its thread),
+/// executes, and leaves the thread it ran on to the next turn.
 #[allow(clippy::too_many_arguments)]
 async fn execute_planned(
     session: &Session,
@@ -743,36 +702,24 @@ async fn execute_planned(
     events: &mpsc::UnboundedSender<RunEvent>,
     limits: &RunLimits,
 ) -> std::result::Result<PromptRunResult, PromptRunError> {
-    let key = conversation.key.as_str();
-    let lock = session.document_lock(key);
-    let _turn = limits.bound(lock.lock_owned()).await?;
-    let previous = if new_thread {
-        None
-    } else {
-        session.threads.get(key).map(|binding| binding.clone())
-    };
+    let turn = limits
+        .bound(
+            session
+                .conversations
+                .take_turn(&conversation.key, new_thread),
+        )
+        .await?;
     let (outcome, binding) = execute(
         &session.supervisor,
         codex_path,
         &planned.params,
-        previous,
+        turn.previous(),
         approvals,
         events,
         limits,
     )
     .await;
-    // A document closed during the run starts afresh when reopened; a
-    // workspace conversation outlives its documents.
-    let keep = conversation.scope == ext::Scope::Workspace
-        || session.documents.contains(&conversation.uri);
-    match binding {
-        Some(binding) if keep => {
-            session.threads.insert(key.to_string(), binding);
-        }
-        _ => {
-            session.threads.remove(key);
-        }
-    }
+    turn.finish(binding, |uri| session.documents.contains(uri));
     outcome
 }
 

@@ -78,15 +78,7 @@ pub async fn did_change(session: &Session, params: DidChangeTextDocumentParams) 
 pub async fn did_close(session: &Session, params: DidCloseTextDocumentParams) {
     let uri = params.text_document.uri;
     session.documents.close(uri.as_str());
-    session.threads.remove(uri.as_str());
-    if session
-        .runs
-        .list()
-        .iter()
-        .all(|run| run.document != uri.as_str())
-    {
-        session.document_locks.remove(uri.as_str());
-    }
+    session.conversations.document_closed(uri.as_str());
     diagnostics::forget(session, &uri).await;
 }
 

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use tower_lsp_server::ls_types::{self as lsp, Uri};
 
 use crate::document::{Position, PositionEncoding, Range, TextChange};
+use crate::lsp::ext;
 use crate::prompt::context::is_plain_path;
+use crate::prompt::conversation;
 
 pub fn position(position: lsp::Position) -> Position {
     Position {
@@ -62,6 +64,14 @@ pub fn token_key(token: &lsp::ProgressToken) -> String {
     match token {
         lsp::NumberOrString::Number(n) => format!("n:{n}"),
         lsp::NumberOrString::String(s) => format!("s:{s}"),
+    }
+}
+
+/// The conversation scope a command asked for.
+pub fn scope(scope: ext::Scope) -> conversation::Scope {
+    match scope {
+        ext::Scope::Document => conversation::Scope::Document,
+        ext::Scope::Workspace => conversation::Scope::Workspace,
     }
 }
 

@@ -5,6 +5,7 @@ use tower_lsp_server::ls_types::{self as lsp, NumberOrString};
 use crate::document::{Position, PositionEncoding, Range};
 use crate::lsp::ext;
 use crate::prompt::PromptRunError;
+use crate::prompt::conversation;
 
 pub fn position(position: Position) -> lsp::Position {
     lsp::Position {
@@ -49,5 +50,13 @@ pub fn diagnostic(
         message: error.to_string(),
         data: data.and_then(|data| serde_json::to_value(data).ok()),
         ..Default::default()
+    }
+}
+
+/// A conversation's scope, as `codex.status` names it.
+pub fn scope(scope: conversation::Scope) -> ext::Scope {
+    match scope {
+        conversation::Scope::Document => ext::Scope::Document,
+        conversation::Scope::Workspace => ext::Scope::Workspace,
     }
 }

@@ -7,6 +7,7 @@ pub mod actions;
 pub mod anchor;
 pub mod approval;
 pub mod context;
+pub mod conversation;
 pub mod error;
 pub mod file_change;
 pub mod input;
@@ -19,6 +20,7 @@ pub mod stream;
 pub mod structured;
 
 pub use context::{RunContext, Selection, build_run};
+pub use conversation::{Conversation, ConversationKey, Conversations};
 pub use error::PromptRunError;
 pub use limits::RunLimits;
 pub use params::{PromptAttachment, PromptRunParams, PromptRunResult};
