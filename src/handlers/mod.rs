@@ -9,6 +9,7 @@ pub mod edit;
 pub mod execute_command;
 pub mod file_changes;
 pub mod lifecycle;
+pub mod progress;
 pub mod review;
 pub mod run;
 pub mod text_document;

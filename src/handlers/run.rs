@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -24,12 +24,12 @@ use tower_lsp_server::ls_types::{
 use crate::codex::protocol::SandboxMode;
 use crate::config::Config;
 use crate::document::{self, DocumentSnapshot, PositionEncoding};
-use crate::lsp::ext::{self, CodexProgress, CodexProgressParams};
+use crate::lsp::ext;
 use crate::lsp::{from_proto, to_proto};
 use crate::prompt::approval::ApprovalSettings;
 use crate::prompt::context::{PlannedRun, RunContext, Selection, build_run};
 use crate::prompt::conversation::{Conversation, RESUME_NOTE};
-use crate::prompt::stream::{ReportBuffer, StreamedForm, WORKING};
+use crate::prompt::stream::{StreamedForm, WORKING};
 use crate::prompt::structured::{self, Finding, parse_edit, parse_review};
 use crate::prompt::{PromptRunError, PromptRunResult, RunEvent, RunLimits, execute};
 use crate::runs::RunEntry;
@@ -38,14 +38,11 @@ use crate::session::Session;
 use super::approvals::{ClientApprover, DeclinedUnasked};
 use super::diagnostics;
 use super::edit::{self, EditTarget};
-use super::file_changes::{self, FileChangeEvent};
+use super::progress::{CLIENT_REQUEST_TIMEOUT, create_token, report_loop, send_progress};
 use super::review::{self, ReviewTarget};
 
 /// The longest a run waits for the first configuration pull.
 const CONFIG_WAIT: Duration = Duration::from_secs(6);
-
-/// How long the client may take to accept a progress token we create.
-const CREATE_TOKEN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a run produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -319,8 +316,9 @@ async fn supervise(session: Arc<Session>, run: SupervisedRun, task: tokio::task:
         ));
         let delivered = Delivered::default();
         let message = final_message(&failed, &delivered, &[]);
-        let end = end_value(run.id, &failed, &delivered, &message);
-        send_progress(&session, &run.token, end).await;
+        let end =
+            to_proto::progress_end(&run.token, run.id, &failed, delivery(&delivered), &message);
+        send_progress(&session, end).await;
     }
 }
 
@@ -489,12 +487,8 @@ async fn drive(session: Arc<Session>, run: ActiveRun, input: PlanInput) {
             .await
             .unwrap_or(false);
     if streaming {
-        let begin = json!({
-            "kind": "begin", "title": run.title, "cancellable": true,
-            "message": begin_text(&run),
-            "codex": ext::BeginExt { run_id: run.id },
-        });
-        send_progress(&session, &run.token, begin).await;
+        let begin = to_proto::progress_begin(&run.token, run.id, &run.title, &begin_text(&run));
+        send_progress(&session, begin).await;
     }
     let (events, receiver) = mpsc::unbounded_channel();
     let reporter = tokio::spawn(report_loop(
@@ -520,8 +514,8 @@ async fn drive(session: Arc<Session>, run: ActiveRun, input: PlanInput) {
     // reuse the token, and `codex.status` no longer lists the run.
     session.runs.remove(run.id);
     if streaming {
-        let end = end_value(run.id, &outcome, &result, &message);
-        send_progress(&session, &run.token, end).await;
+        let end = to_proto::progress_end(&run.token, run.id, &outcome, delivery(&result), &message);
+        send_progress(&session, end).await;
     } else if outcome.is_ok() && !matches!(run.target, Target::Answer) && !rejected(&result) {
         // Without a stream, an edit's explanation or a review's findings
         // would never reach the user (a rejected edit was told already).
@@ -608,6 +602,15 @@ async fn plan_and_execute(
         tracing::warn!("could not remove a snapshot directory: {err}");
     }
     outcome
+}
+
+/// What `end` reports of what the run delivered.
+fn delivery(delivered: &Delivered) -> to_proto::EndDelivery<'_> {
+    to_proto::EndDelivery {
+        answer_file: delivered.answer_file.as_deref(),
+        edit: delivered.edit.as_ref(),
+        findings: delivered.findings,
+    }
 }
 
 /// What a run delivered besides its answer.
@@ -721,163 +724,6 @@ async fn execute_planned(
     .await;
     turn.finish(binding, |uri| session.documents.contains(uri));
     outcome
-}
-
-/// Asks the client to create our token; false if it cannot stream.
-async fn create_token(session: &Session, token: &ProgressToken) -> bool {
-    if !session.support().work_done_progress {
-        return false;
-    }
-    match tokio::time::timeout(
-        CREATE_TOKEN_TIMEOUT,
-        session.client.create_work_done_progress(token.clone()),
-    )
-    .await
-    {
-        Ok(Ok(())) => true,
-        Ok(Err(err)) => {
-            tracing::warn!("window/workDoneProgress/create failed: {err}");
-            false
-        }
-        Err(_) => {
-            tracing::warn!("the client did not answer window/workDoneProgress/create");
-            false
-        }
-    }
-}
-
-async fn send_progress(session: &Session, token: &ProgressToken, value: Value) {
-    session
-        .client
-        .send_notification::<CodexProgress>(CodexProgressParams {
-            token: token.clone(),
-            value,
-        })
-        .await;
-}
-
-/// Coalesces the run's deltas into at most one report per `interval`,
-/// losslessly and in order. A delta after a quiet spell goes out at once;
-/// the rest wait for the window to pass.
-async fn report_loop(
-    session: Arc<Session>,
-    token: Option<ProgressToken>,
-    run_id: u64,
-    form: StreamedForm,
-    interval: Duration,
-    cwd: PathBuf,
-    mut events: mpsc::UnboundedReceiver<RunEvent>,
-) {
-    let mut buffer = ReportBuffer::new(form);
-    let mut ids: (Option<String>, Option<String>) = (None, None);
-    let mut last_sent: Option<Instant> = None;
-    // File changes go to a follower of their own, in order; it ends when
-    // this loop does and its queue is done.
-    let (file_changes, changes) = mpsc::unbounded_channel();
-    tokio::spawn(file_changes::follow(session.clone(), cwd, run_id, changes));
-    loop {
-        let due = (!buffer.is_empty())
-            .then(|| last_sent.map_or_else(Instant::now, |sent| sent + interval));
-        tokio::select! {
-            event = events.recv() => match event {
-                Some(RunEvent::Started { thread_id, turn_id }) => ids = (Some(thread_id), Some(turn_id)),
-                Some(RunEvent::Delta(delta)) => buffer.push(&delta),
-                Some(RunEvent::Notice(notice)) => {
-                    session.client.show_message(MessageType::INFO, notice).await;
-                }
-                Some(RunEvent::FileChangeProposed(item)) => {
-                    let _ = file_changes.send(FileChangeEvent::Proposed(item));
-                }
-                Some(RunEvent::FileChanged(item)) => {
-                    let _ = file_changes.send(FileChangeEvent::Applied(item));
-                }
-                None => break,
-            },
-            () = sleep_until_due(due) => {
-                if let Some(token) = &token {
-                    send_report(&session, token, run_id, &ids, &mut buffer).await;
-                } else {
-                    buffer.take();
-                }
-                last_sent = Some(Instant::now());
-            }
-        }
-    }
-    if let Some(token) = &token
-        && !buffer.is_empty()
-    {
-        if let Some(sent) = last_sent {
-            tokio::time::sleep_until(sent + interval).await;
-        }
-        send_report(&session, token, run_id, &ids, &mut buffer).await;
-    }
-}
-
-async fn sleep_until_due(due: Option<Instant>) {
-    match due {
-        Some(due) => tokio::time::sleep_until(due).await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn send_report(
-    session: &Session,
-    token: &ProgressToken,
-    run_id: u64,
-    ids: &(Option<String>, Option<String>),
-    buffer: &mut ReportBuffer,
-) {
-    let message = buffer.message();
-    let Some(batch) = buffer.take() else { return };
-    let codex = ext::ReportExt {
-        run_id,
-        thread_id: ids.0.clone(),
-        turn_id: ids.1.clone(),
-        delta: batch.delta,
-        seq: batch.seq,
-        reset: batch.reset,
-    };
-    send_progress(
-        session,
-        token,
-        json!({"kind": "report", "message": message, "codex": codex}),
-    )
-    .await;
-}
-
-fn end_value(
-    run_id: u64,
-    outcome: &std::result::Result<PromptRunResult, PromptRunError>,
-    delivered: &Delivered,
-    message: &str,
-) -> Value {
-    let codex = match outcome {
-        Ok(result) => ext::EndExt {
-            run_id,
-            status: "completed".to_string(),
-            assistant_text: Some(result.assistant_text.clone()),
-            error: None,
-            answer_file: delivered
-                .answer_file
-                .as_ref()
-                .map(|path| path.display().to_string()),
-            edit: delivered.edit.clone(),
-            findings: delivered.findings,
-        },
-        Err(err) => ext::EndExt {
-            run_id,
-            status: err.status().to_string(),
-            assistant_text: None,
-            error: Some(ext::ErrorExt {
-                code: err.code().to_string(),
-                message: err.to_string(),
-            }),
-            answer_file: None,
-            edit: None,
-            findings: None,
-        },
-    };
-    json!({"kind": "end", "message": message, "codex": codex})
 }
 
 /// The run's last words to the user (the `end` message, and the message of
@@ -1055,7 +901,8 @@ async fn show_answer(
             // unannounced: say where it is instead.
             tokio::spawn(async move {
                 let shown =
-                    tokio::time::timeout(CREATE_TOKEN_TIMEOUT, client.show_document(params)).await;
+                    tokio::time::timeout(CLIENT_REQUEST_TIMEOUT, client.show_document(params))
+                        .await;
                 match shown {
                     Ok(Ok(true)) => return,
                     Ok(Ok(false)) => tracing::warn!("the client declined to show the answer file"),

@@ -506,21 +506,57 @@ impl Notification for CodexProgress {
     const METHOD: &'static str = "$/progress";
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CodexProgressParams {
     pub token: ProgressToken,
-    pub value: Value,
+    pub value: ProgressValue,
+}
+
+/// The `value` of our `$/progress`: a standard work-done progress object
+/// (`kind` says which) with our `codex` object beside its standard fields.
+/// Built only by `to_proto::progress_begin`/`progress_report`/`progress_end`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum ProgressValue {
+    Begin(ProgressBegin),
+    Report(ProgressReport),
+    End(ProgressEnd),
+}
+
+/// A run's `begin`: the run's title, its scope or status as `message`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgressBegin {
+    pub title: String,
+    /// Always true: every run can be cancelled.
+    pub cancellable: bool,
+    pub message: String,
+    pub codex: BeginExt,
+}
+
+/// One coalesced `report`: the current step as `message`, the batch of
+/// deltas in `codex`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgressReport {
+    pub message: String,
+    pub codex: ReportExt,
+}
+
+/// The run's `end`: its last words to the user, the outcome in `codex`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgressEnd {
+    pub message: String,
+    pub codex: EndExt,
 }
 
 /// `codex` object of a `begin` report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BeginExt {
     pub run_id: u64,
 }
 
 /// `codex` object of a `report`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReportExt {
     pub run_id: u64,
@@ -528,12 +564,12 @@ pub struct ReportExt {
     pub turn_id: Option<String>,
     pub delta: String,
     pub seq: u64,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reset: bool,
 }
 
 /// `codex` object of the `end` report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EndExt {
     pub run_id: u64,
@@ -554,7 +590,7 @@ pub struct EndExt {
 }
 
 /// `status` of an [`EditReport`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum EditStatus {
     Applied,
@@ -566,7 +602,7 @@ pub enum EditStatus {
 
 /// What became of an edit run's replacement. It is always here, so nothing
 /// is lost when it could not be applied.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EditReport {
     pub status: EditStatus,
@@ -579,7 +615,7 @@ pub struct EditReport {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorExt {
     pub code: String,
     pub message: String,
