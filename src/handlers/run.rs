@@ -1,6 +1,6 @@
 //! A run from the editor: checked in the handler, then planned and driven
-//! on its own task: progress token, `begin`, coalesced `report`s, `end`,
-//! failure diagnostics, and by kind: for answers to clients that passed no
+//! on its own task: progress token, `begin`, coalesced `report`s, `end`
+//! (sent through `progress`), failure diagnostics, and by kind: for answers to clients that passed no
 //! token, a markdown file shown with `window/showDocument` (or named in
 //! `window/showMessage` when it cannot be shown); for edits, the
 //! replacement applied through the editor; for reviews, findings published
