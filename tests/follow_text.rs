@@ -11,8 +11,8 @@ mod support;
 
 use serde_json::{Value, json};
 use support::editing::{
-    change, command_on, decline, edit_answer, edit_held_on_approval, editor, editor_caps,
-    held_turn, only_edit, review_answer,
+    accept_edit, change, command_on, decline, edit_answer, edit_held_on_approval, editor,
+    editor_caps, held_turn, only_edit, review_answer,
 };
 use support::harness::{FakeLauncher, Harness, WAIT, range, transcript};
 
@@ -37,14 +37,11 @@ async fn an_edit_lands_on_the_selected_copy_when_a_line_is_typed_above() {
     // where the selection was.
     let typed = json!([{"range": range(0, 0, 0, 0), "text": "// a comment typed above\n"}]);
     let (mut h, _uri, token) = edit_b_while_typing(typed).await;
-    let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
+    let params = accept_edit(&mut h, &token).await;
     let (document, edit) = only_edit(&params);
     assert_eq!(document["version"], 2);
     assert_eq!(edit["range"], range(5, 0, 5, 9), "b's line, moved down one");
     assert_eq!(edit["newText"], "    go_now();");
-    h.client.respond(id, json!({"applied": true})).await;
-    let (_, end) = h.rest_until_end(&token).await;
-    assert_eq!(end["codex"]["edit"]["status"], "applied", "{end}");
     h.finish().await;
 }
 
@@ -57,12 +54,9 @@ async fn an_edit_follows_several_changes_in_one_notification() {
         {"range": range(0, 0, 0, 0), "text": "use x;\nuse y;\n"}
     ]);
     let (mut h, _uri, token) = edit_b_while_typing(typed).await;
-    let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
+    let params = accept_edit(&mut h, &token).await;
     let (_, edit) = only_edit(&params);
     assert_eq!(edit["range"], range(5, 0, 5, 9));
-    h.client.respond(id, json!({"applied": true})).await;
-    let (_, end) = h.rest_until_end(&token).await;
-    assert_eq!(end["codex"]["edit"]["status"], "applied", "{end}");
     h.finish().await;
 }
 
@@ -93,12 +87,9 @@ async fn after_a_full_sync_an_edit_whose_text_is_unique_is_found() {
     // a's copy was renamed: b's line is the only one left.
     let resent = "fn a() {\n    stop();\n}\nfn b() {\n    go();\n}\n";
     let (mut h, _uri, token) = edit_b_while_typing(json!([{"text": resent}])).await;
-    let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
+    let params = accept_edit(&mut h, &token).await;
     let (_, edit) = only_edit(&params);
     assert_eq!(edit["range"], range(4, 0, 4, 9));
-    h.client.respond(id, json!({"applied": true})).await;
-    let (_, end) = h.rest_until_end(&token).await;
-    assert_eq!(end["codex"]["edit"]["status"], "applied", "{end}");
     h.finish().await;
 }
 

@@ -99,3 +99,17 @@ pub async fn change(h: &mut Harness, uri: &str, version: i32, changes: Value) {
         )
         .await;
 }
+
+/// Accepts the edit run's `workspace/applyEdit` on `token` and reads the
+/// run to its end, which must report the edit applied; returns the edit's
+/// params.
+pub async fn accept_edit(h: &mut Harness, token: &Value) -> Value {
+    let (id, params) = h
+        .client
+        .expect_request("workspace/applyEdit", super::harness::WAIT)
+        .await;
+    h.client.respond(id, json!({"applied": true})).await;
+    let (_, end) = h.rest_until_end(token).await;
+    assert_eq!(end["codex"]["edit"]["status"], "applied", "{end}");
+    params
+}
