@@ -24,6 +24,9 @@ pub struct ClientSupport {
     pub configuration: bool,
     /// `window/showMessageRequest` (approvals).
     pub show_message_request: bool,
+    /// `codex/requestApproval` (`experimental.codex.approvals`): approvals
+    /// as typed requests instead of message requests.
+    pub typed_approvals: bool,
     /// `workspace/applyEdit` (edit runs).
     pub apply_edit: bool,
     /// `WorkspaceEdit.documentChanges` (versioned edits).

@@ -19,6 +19,14 @@ pub const PERMISSIONS_APPROVAL: &str = "item/permissions/requestApproval";
 #[serde(rename_all = "camelCase")]
 pub struct InitializeParams {
     pub client_info: ClientInfo,
+    pub capabilities: InitializeCapabilities,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InitializeCapabilities {
+    /// Notifications not to send on this connection.
+    pub opt_out_notification_methods: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

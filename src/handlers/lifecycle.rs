@@ -30,6 +30,7 @@ pub fn initialize(session: &Session, params: InitializeParams) -> InitializeResu
             .is_some_and(|show| show.support),
         configuration: workspace.and_then(|w| w.configuration).unwrap_or(false),
         show_message_request: window.is_some_and(|w| w.show_message.is_some()),
+        typed_approvals: from_proto::typed_approvals(capabilities),
         apply_edit: workspace.and_then(|w| w.apply_edit).unwrap_or(false),
         document_changes: workspace
             .and_then(|w| w.workspace_edit.as_ref())

@@ -29,13 +29,14 @@ use crate::lsp::{from_proto, to_proto};
 use crate::prompt::approval::ApprovalSettings;
 use crate::prompt::context::{PlannedRun, RunContext, Selection, build_run};
 use crate::prompt::conversation::{Conversation, RESUME_NOTE};
+use crate::prompt::steps::StepSummary;
 use crate::prompt::stream::{StreamedForm, WORKING};
 use crate::prompt::structured::{self, Finding, parse_edit, parse_review};
 use crate::prompt::{PromptRunError, PromptRunResult, RunEvent, RunLimits, execute};
 use crate::runs::RunEntry;
 use crate::session::Session;
 
-use super::approvals::{ClientApprover, DeclinedUnasked};
+use super::approvals::{AskWith, ClientApprover, DeclinedUnasked};
 use super::diagnostics;
 use super::edit::{self, EditTarget};
 use super::progress::{CLIENT_REQUEST_TIMEOUT, create_token, report_loop, send_progress};
@@ -502,9 +503,10 @@ async fn drive(session: Arc<Session>, run: ActiveRun, input: PlanInput) {
     ));
     let outcome = plan_and_execute(&session, &run, input, &config, &events, &limits).await;
     drop(events);
-    let _ = reporter.await;
+    let steps = reporter.await.ok();
     notice_untested_version(&session).await;
     let (outcome, mut result) = deliver(&session, &run, &config, outcome, &limits).await;
+    result.steps = steps.map(|steps| steps.finish(outcome.is_ok()));
     let declined = run.declined.notes();
     if let (Ok(answer), false, Target::Answer) = (&outcome, run.client_token, &run.target) {
         result.answer_file = show_answer(&session, &run, answer, &declined).await;
@@ -578,7 +580,7 @@ async fn plan_and_execute(
     let approvals = ApprovalSettings {
         approver: Some(Arc::new(ClientApprover::new(
             session.client.clone(),
-            session.support().show_message_request,
+            ask_with(&session.support(), run.id),
             run.declined.clone(),
         ))),
         timeout: config.approval_timeout(),
@@ -604,12 +606,24 @@ async fn plan_and_execute(
     outcome
 }
 
+/// How approvals of run `run_id` are put to this client.
+fn ask_with(support: &crate::session::ClientSupport, run_id: u64) -> AskWith {
+    if support.typed_approvals {
+        AskWith::TypedRequest { run_id }
+    } else if support.show_message_request {
+        AskWith::MessageRequest
+    } else {
+        AskWith::Nothing
+    }
+}
+
 /// What `end` reports of what the run delivered.
 fn delivery(delivered: &Delivered) -> to_proto::EndDelivery<'_> {
     to_proto::EndDelivery {
         answer_file: delivered.answer_file.as_deref(),
         edit: delivered.edit.as_ref(),
         findings: delivered.findings,
+        steps: delivered.steps.as_ref(),
     }
 }
 
@@ -619,6 +633,8 @@ struct Delivered {
     answer_file: Option<PathBuf>,
     edit: Option<ext::EditReport>,
     findings: Option<usize>,
+    /// The run's steps in their final state.
+    steps: Option<StepSummary>,
     /// The findings in a line, for the end message.
     review_summary: Option<String>,
     /// A `document-changed` diagnostic for an edit that could not land.

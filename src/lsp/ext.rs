@@ -566,6 +566,121 @@ pub struct ReportExt {
     pub seq: u64,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reset: bool,
+    /// The steps changed since the previous report, each once, in the
+    /// order they first changed; absent when none did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<Item>,
+}
+
+/// What a step is (`type` of an [`Item`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ItemType {
+    Reasoning,
+    Plan,
+    Command,
+    FileChange,
+    WebSearch,
+    ToolCall,
+    Retry,
+    Notice,
+}
+
+/// Where a step is (`status` of an [`Item`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ItemStatus {
+    InProgress,
+    Completed,
+    Failed,
+    Declined,
+}
+
+/// One step of the agent's work. In a `report`, an update: the fields as
+/// they are now, with `text` and `outputDelta` to append to what came
+/// before. In the `end`, the step's final state: `text` whole and the tail
+/// of a command's output in `output`. A field is present only where it
+/// applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Item {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: ItemType,
+    pub status: ItemStatus,
+    /// The step in one line of human text.
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i64>,
+    /// Reports: the command's output since the previous report (its tail
+    /// when more than 16 KiB came).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_delta: Option<String>,
+    /// Reports: bytes of output dropped before `outputDelta`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub output_skipped: u64,
+    /// `end`: the last 64 KiB of the command's output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<FileChange>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Vec<PlanStep>>,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+/// One file of a change: a unified diff for `update`, the content for
+/// `add` and `delete`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileChange {
+    pub path: String,
+    pub kind: FileChangeKind,
+    pub diff: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FileChangeKind {
+    Add,
+    Delete,
+    Update,
+}
+
+/// One step of the agent's plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanStep {
+    pub step: String,
+    pub status: PlanStepStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PlanStepStatus {
+    Pending,
+    InProgress,
+    Completed,
+}
+
+/// Tokens of a run's turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub cached_input_tokens: u64,
+    pub output_tokens: u64,
+    pub reasoning_output_tokens: u64,
+    pub total_tokens: u64,
 }
 
 /// `codex` object of the `end` report.
@@ -587,6 +702,12 @@ pub struct EndExt {
     /// Review runs: how many findings were published.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub findings: Option<usize>,
+    /// Every step of the run in its final state.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<Item>,
+    /// Tokens the run's turn used, when Codex reported them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
 }
 
 /// `status` of an [`EditReport`].
@@ -836,4 +957,61 @@ mod tests {
             assert!(message.starts_with(expected), "{name}: {message}");
         }
     }
+}
+
+/// `codex/requestApproval`: an approval put to a client that declared
+/// `capabilities.experimental.codex.approvals: true`, typed so that the
+/// editor shows what it approves (a command, the diffs of a change) without
+/// parsing prose. An error answer or `null` declines.
+pub enum RequestApproval {}
+
+impl tower_lsp_server::ls_types::request::Request for RequestApproval {
+    type Params = ApprovalRequestParams;
+    type Result = Option<ApprovalResponse>;
+    const METHOD: &'static str = "codex/requestApproval";
+}
+
+/// What the agent asks to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ApprovalKind {
+    Command,
+    FileChange,
+    Permissions,
+}
+
+/// A decision the user can make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ApprovalDecision {
+    Accept,
+    AcceptForSession,
+    Decline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalRequestParams {
+    pub run_id: u64,
+    pub kind: ApprovalKind,
+    /// The question in one line.
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<FileChange>>,
+    /// What more permissions are asked, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<String>,
+    /// The decisions offered, in display order; always includes `decline`.
+    pub decisions: Vec<ApprovalDecision>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalResponse {
+    pub decision: ApprovalDecision,
 }

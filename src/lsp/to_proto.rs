@@ -6,7 +6,10 @@ use tower_lsp_server::ls_types::{self as lsp, NumberOrString, ProgressToken};
 
 use crate::document::{Position, PositionEncoding, Range};
 use crate::lsp::ext;
+use crate::prompt::approval::{ApprovalDecision, ApprovalQuestion, ApprovalSubject};
 use crate::prompt::conversation;
+use crate::prompt::steps::{ChangeKind, PlanStatus, PlanStep, Step, StepFileChange, StepKind};
+use crate::prompt::steps::{StepStatus, StepSummary, StepUpdate, TokenUsage};
 use crate::prompt::stream::ReportBatch;
 use crate::prompt::{PromptRunError, PromptRunResult};
 
@@ -89,14 +92,15 @@ pub struct TurnIds {
     pub turn_id: Option<String>,
 }
 
-/// One coalesced `report` on `token`: `batch`'s deltas, `message` the
-/// current step.
+/// One coalesced `report` on `token`: `batch`'s deltas, the steps changed
+/// since the previous report, `message` the current step.
 pub fn progress_report(
     token: &ProgressToken,
     run_id: u64,
     ids: &TurnIds,
     message: &str,
     batch: ReportBatch,
+    steps: &[StepUpdate],
 ) -> ext::CodexProgressParams {
     progress(
         token,
@@ -109,6 +113,7 @@ pub fn progress_report(
                 delta: batch.delta,
                 seq: batch.seq,
                 reset: batch.reset,
+                items: steps.iter().map(item_update).collect(),
             },
         }),
     )
@@ -123,6 +128,8 @@ pub struct EndDelivery<'a> {
     pub edit: Option<&'a ext::EditReport>,
     /// Review runs: how many findings were published.
     pub findings: Option<usize>,
+    /// The run's steps and token usage.
+    pub steps: Option<&'a StepSummary>,
 }
 
 /// The run's `end` on `token`: a completed run's answer and what it
@@ -143,6 +150,8 @@ pub fn progress_end(
             answer_file: delivery.answer_file.map(|path| path.display().to_string()),
             edit: delivery.edit.cloned(),
             findings: delivery.findings,
+            items: final_items(delivery.steps),
+            usage: usage(delivery.steps),
         },
         Err(err) => ext::EndExt {
             run_id,
@@ -155,6 +164,8 @@ pub fn progress_end(
             answer_file: None,
             edit: None,
             findings: None,
+            items: final_items(delivery.steps),
+            usage: usage(delivery.steps),
         },
     };
     progress(
@@ -164,6 +175,168 @@ pub fn progress_end(
             codex,
         }),
     )
+}
+
+/// A `codex/requestApproval` for run `run_id`.
+pub fn approval_request(run_id: u64, question: &ApprovalQuestion) -> ext::ApprovalRequestParams {
+    let mut request = ext::ApprovalRequestParams {
+        run_id,
+        kind: ext::ApprovalKind::Command,
+        title: question.title().to_string(),
+        command: None,
+        cwd: None,
+        reason: question.reason.clone().filter(|reason| !reason.is_empty()),
+        changes: None,
+        permissions: None,
+        decisions: question
+            .decisions
+            .iter()
+            .map(|&decision| approval_decision(decision))
+            .collect(),
+    };
+    match &question.subject {
+        ApprovalSubject::Command { command, cwd } => {
+            request.command = Some(command.clone());
+            request.cwd = cwd.clone();
+        }
+        ApprovalSubject::FileChange { files } => {
+            request.kind = ext::ApprovalKind::FileChange;
+            request.changes = Some(
+                files
+                    .iter()
+                    .map(|file| ext::FileChange {
+                        path: file.path.clone(),
+                        kind: match file.kind.as_str() {
+                            "add" => ext::FileChangeKind::Add,
+                            "delete" => ext::FileChangeKind::Delete,
+                            _ => ext::FileChangeKind::Update,
+                        },
+                        diff: file.diff.clone(),
+                    })
+                    .collect(),
+            );
+        }
+        ApprovalSubject::Permissions { summary } => {
+            request.kind = ext::ApprovalKind::Permissions;
+            request.permissions = Some(summary.clone());
+        }
+    }
+    request
+}
+
+fn approval_decision(decision: ApprovalDecision) -> ext::ApprovalDecision {
+    match decision {
+        ApprovalDecision::Accept => ext::ApprovalDecision::Accept,
+        ApprovalDecision::AcceptForSession => ext::ApprovalDecision::AcceptForSession,
+        ApprovalDecision::Decline => ext::ApprovalDecision::Decline,
+    }
+}
+
+/// A step's update for a `report`: text and output to append.
+pub fn item_update(update: &StepUpdate) -> ext::Item {
+    ext::Item {
+        id: update.id.clone(),
+        kind: item_type(update.kind),
+        status: item_status(update.status),
+        title: update.title.clone(),
+        text: update.text.clone(),
+        command: update.command.clone(),
+        cwd: update.cwd.clone(),
+        exit_code: update.exit_code,
+        output_delta: update.output_delta.clone(),
+        output_skipped: update.output_skipped as u64,
+        output: None,
+        changes: update.changes.as_deref().map(file_changes),
+        plan: update.plan.as_deref().map(plan),
+    }
+}
+
+/// A step's final state for the `end`.
+pub fn item(step: &Step) -> ext::Item {
+    let is_command = step.kind == StepKind::Command;
+    ext::Item {
+        id: step.id.clone(),
+        kind: item_type(step.kind),
+        status: item_status(step.status),
+        title: step.title.clone(),
+        text: (!step.text.is_empty()).then(|| step.text.clone()),
+        command: step.command.clone(),
+        cwd: step.cwd.clone(),
+        exit_code: step.exit_code,
+        output_delta: None,
+        output_skipped: 0,
+        output: is_command.then(|| step.output.clone()),
+        changes: step.changes.as_deref().map(file_changes),
+        plan: step.plan.as_deref().map(plan),
+    }
+}
+
+fn final_items(steps: Option<&StepSummary>) -> Vec<ext::Item> {
+    steps.map_or_else(Vec::new, |steps| steps.steps.iter().map(item).collect())
+}
+
+fn usage(steps: Option<&StepSummary>) -> Option<ext::Usage> {
+    steps
+        .and_then(|steps| steps.usage)
+        .map(|usage: TokenUsage| ext::Usage {
+            input_tokens: usage.input_tokens,
+            cached_input_tokens: usage.cached_input_tokens,
+            output_tokens: usage.output_tokens,
+            reasoning_output_tokens: usage.reasoning_output_tokens,
+            total_tokens: usage.total_tokens,
+        })
+}
+
+fn item_type(kind: StepKind) -> ext::ItemType {
+    match kind {
+        StepKind::Reasoning => ext::ItemType::Reasoning,
+        StepKind::Plan => ext::ItemType::Plan,
+        StepKind::Command => ext::ItemType::Command,
+        StepKind::FileChange => ext::ItemType::FileChange,
+        StepKind::WebSearch => ext::ItemType::WebSearch,
+        StepKind::ToolCall => ext::ItemType::ToolCall,
+        StepKind::Retry => ext::ItemType::Retry,
+        StepKind::Notice => ext::ItemType::Notice,
+    }
+}
+
+fn item_status(status: StepStatus) -> ext::ItemStatus {
+    match status {
+        StepStatus::InProgress => ext::ItemStatus::InProgress,
+        StepStatus::Completed => ext::ItemStatus::Completed,
+        StepStatus::Failed => ext::ItemStatus::Failed,
+        StepStatus::Declined => ext::ItemStatus::Declined,
+    }
+}
+
+/// The files of a change, as steps and approvals show them.
+pub fn file_changes(changes: &[StepFileChange]) -> Vec<ext::FileChange> {
+    changes
+        .iter()
+        .map(|change| ext::FileChange {
+            path: change.path.clone(),
+            kind: match change.kind {
+                ChangeKind::Add => ext::FileChangeKind::Add,
+                ChangeKind::Delete => ext::FileChangeKind::Delete,
+                ChangeKind::Update => ext::FileChangeKind::Update,
+            },
+            diff: change.diff.clone(),
+        })
+        .collect()
+}
+
+fn plan(steps: &[PlanStep]) -> Vec<ext::PlanStep> {
+    steps
+        .iter()
+        .map(|entry| ext::PlanStep {
+            step: entry.step.clone(),
+            status: match entry.status {
+                PlanStatus::Pending => ext::PlanStepStatus::Pending,
+                PlanStatus::InProgress => ext::PlanStepStatus::InProgress,
+                PlanStatus::Completed => ext::PlanStepStatus::Completed,
+            },
+        })
+        .collect()
 }
 
 fn progress(token: &ProgressToken, value: ext::ProgressValue) -> ext::CodexProgressParams {
@@ -227,7 +400,7 @@ mod tests {
             reset: false,
             seq: 3,
         };
-        let report = progress_report(&token(), 7, &ids, "Hello 😀", batch);
+        let report = progress_report(&token(), 7, &ids, "Hello 😀", batch, &[]);
         round_trips(&report);
         assert_eq!(
             wire(report),
@@ -255,7 +428,14 @@ mod tests {
             reset: true,
             seq: 1,
         };
-        let report = progress_report(&ProgressToken::Number(4), 2, &TurnIds::default(), "", batch);
+        let report = progress_report(
+            &ProgressToken::Number(4),
+            2,
+            &TurnIds::default(),
+            "",
+            batch,
+            &[],
+        );
         round_trips(&report);
         assert_eq!(
             wire(report),
@@ -295,6 +475,7 @@ mod tests {
             answer_file: Some(Path::new("/answers/a.md")),
             edit: Some(&edit),
             findings: Some(0),
+            steps: None,
         };
         let end = progress_end(&token(), 7, &outcome, delivery, "Edit not applied");
         round_trips(&end);
@@ -365,6 +546,7 @@ mod tests {
             answer_file: Some(Path::new("/answers/a.md")),
             edit: Some(&edit),
             findings: Some(2),
+            steps: None,
         };
         let timeout = Err(PromptRunError::Timeout { secs: 30 });
         let end = progress_end(&token(), 7, &timeout, delivery, "Timed out");
@@ -399,6 +581,96 @@ mod tests {
                     "message": "codex-ls could not prepare the run: no disk",
                 },
             })
+        );
+    }
+
+    /// A command that ran, a plan and a retry, as the turn reported them.
+    fn steps() -> crate::prompt::steps::StepLog {
+        use crate::codex::steps::{ItemStatus, StepEvent, StepItem};
+        let mut log = crate::prompt::steps::StepLog::new(Path::new("/w"));
+        log.apply(&StepEvent::Item {
+            item: StepItem::Command {
+                id: "c1".into(),
+                command: "cargo test".into(),
+                cwd: Some("/w".into()),
+                status: ItemStatus::InProgress,
+                exit_code: None,
+                output: None,
+            },
+            completed: false,
+        });
+        log.apply(&StepEvent::CommandOutput {
+            item_id: "c1".into(),
+            delta: "ok\n".into(),
+        });
+        log.apply(&StepEvent::Plan(vec![PlanStep {
+            step: "Test".into(),
+            status: PlanStatus::InProgress,
+        }]));
+        log.retry("Reconnecting... 2/5", Some("stream disconnected"));
+        log
+    }
+
+    #[test]
+    fn report_carries_the_changed_steps() {
+        let batch = ReportBatch {
+            delta: String::new(),
+            reset: false,
+            seq: 2,
+        };
+        let updates = steps().take_updates();
+        let report = progress_report(
+            &token(),
+            7,
+            &TurnIds::default(),
+            "Reconnecting (2/5)",
+            batch,
+            &updates,
+        );
+        round_trips(&report);
+        assert_eq!(
+            wire(report)["value"]["codex"]["items"],
+            json!([
+                {"id": "c1", "type": "command", "status": "inProgress", "title": "Running `cargo test`",
+                 "command": "cargo test", "cwd": "/w", "outputDelta": "ok\n"},
+                {"id": "plan", "type": "plan", "status": "inProgress", "title": "Plan (0/1): Test",
+                 "plan": [{"step": "Test", "status": "inProgress"}]},
+                {"id": "retry-1", "type": "retry", "status": "inProgress", "title": "Reconnecting (2/5)",
+                 "text": "stream disconnected"},
+            ])
+        );
+    }
+
+    #[test]
+    fn end_carries_every_step_final_and_the_usage() {
+        use crate::codex::steps::StepEvent;
+        let mut log = steps();
+        log.apply(&StepEvent::Usage(TokenUsage {
+            input_tokens: 10,
+            cached_input_tokens: 4,
+            output_tokens: 3,
+            reasoning_output_tokens: 1,
+            total_tokens: 13,
+        }));
+        let summary = log.finish(false);
+        let delivery = EndDelivery {
+            steps: Some(&summary),
+            ..EndDelivery::default()
+        };
+        let failed = Err(PromptRunError::Timeout { secs: 30 });
+        let end = progress_end(&token(), 7, &failed, delivery, "Timed out");
+        round_trips(&end);
+        let codex = &wire(end)["value"]["codex"];
+        assert_eq!(
+            codex["items"][0],
+            json!({"id": "c1", "type": "command", "status": "failed", "title": "Command failed: `cargo test`",
+                   "command": "cargo test", "cwd": "/w", "output": "ok\n"})
+        );
+        assert_eq!(codex["items"][2]["status"], "failed");
+        assert_eq!(
+            codex["usage"],
+            json!({"inputTokens": 10, "cachedInputTokens": 4, "outputTokens": 3,
+                   "reasoningOutputTokens": 1, "totalTokens": 13})
         );
     }
 }
