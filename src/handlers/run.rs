@@ -17,9 +17,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tower_lsp_server::jsonrpc::{Error, Result};
-use tower_lsp_server::ls_types::{
-    self as lsp, MessageType, ProgressToken, ShowDocumentParams, Uri,
-};
+use tower_lsp_server::ls_types::{self as lsp, MessageType, ProgressToken, Uri};
 
 use crate::codex::protocol::SandboxMode;
 use crate::config::Config;
@@ -889,12 +887,7 @@ async fn show_answer(
     let file_uri = Uri::from_file_path(&path);
     match file_uri {
         Some(file_uri) if session.support().show_document => {
-            let params = ShowDocumentParams {
-                uri: file_uri,
-                external: Some(false),
-                take_focus: Some(false),
-                selection: None,
-            };
+            let params = to_proto::show_answer_file(file_uri);
             let client = session.client.clone();
             // Sent from a task of its own: never wait on a client request
             // in the run's path. A file the client did not show would be
