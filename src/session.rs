@@ -135,6 +135,12 @@ impl Session {
         let _ = tokio::time::timeout(limit, ready.wait_for(|ready| *ready)).await;
     }
 
+    /// What the user should know about the Codex CLI found, when its
+    /// version is outside the range codex-ls is tested with.
+    pub fn untested_version_notice(&self) -> Option<String> {
+        crate::codex::version::notice(&self.supervisor.status().version?)
+    }
+
     /// True the first time it is called: the version warning is shown once.
     pub fn take_version_warning(&self) -> bool {
         !self.version_warned.swap(true, Ordering::SeqCst)

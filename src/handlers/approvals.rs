@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use tower_lsp_server::Client;
-use tower_lsp_server::ls_types::{MessageActionItem, MessageType};
+use tower_lsp_server::ls_types::MessageType;
 
 use crate::lsp::{ext, from_proto, to_proto};
 use crate::prompt::approval::{ApprovalDecision, ApprovalQuestion, Approver};
@@ -87,14 +87,8 @@ impl Approver for ClientApprover {
                 client.log_message(MessageType::WARNING, note).await;
                 return None;
             }
-            let actions = question
-                .decisions
-                .iter()
-                .map(|decision| MessageActionItem {
-                    title: decision.title().to_string(),
-                    properties: Default::default(),
-                })
-                .collect();
+            let titles = question.decisions.iter().map(|decision| decision.title());
+            let actions = to_proto::message_actions(titles);
             let answer = client
                 .show_message_request(MessageType::WARNING, question.message(), Some(actions))
                 .await;

@@ -18,9 +18,9 @@ use tokio_util::sync::CancellationToken;
 use crate::codex::connection::ServerRequest;
 use crate::codex::protocol::{
     COMMAND_APPROVAL, CommandApprovalParams, FILE_CHANGE_APPROVAL, FileChangeApprovalParams,
-    PERMISSIONS_APPROVAL, PermissionsApprovalParams,
+    FileChangeItem, FileUpdateChange, PERMISSIONS_APPROVAL, PatchChangeKind,
+    PermissionsApprovalParams,
 };
-use crate::prompt::file_change::{FileChangeItem, FileUpdateChange, PatchChangeKind};
 
 /// The configuration flag that privileged escalation needs.
 pub const ESCALATION_FLAG: &str = "allowPrivilegedEscalation";

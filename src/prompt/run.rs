@@ -12,14 +12,14 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::codex::protocol::{
-    SandboxMode, ThreadResumeParams, ThreadStartParams, TurnSandbox, TurnStartParams, TurnStatus,
+    FileChangeItem, PatchApplyStatus, SandboxMode, ThreadResumeParams, ThreadStartParams,
+    TurnSandbox, TurnStartParams, TurnStatus,
 };
 use crate::codex::steps::StepEvent;
 use crate::codex::{AppServer, Supervisor, TurnEvent, TurnStream};
 
 use super::approval::{self, ApprovalSettings, ProposedChanges};
 use super::error::{PromptRunError, TurnFailure};
-use super::file_change::{FileChangeItem, PatchApplyStatus};
 use super::input::build_input;
 use super::limits::RunLimits;
 use super::params::{PromptAttachment, PromptRunParams, PromptRunResult};

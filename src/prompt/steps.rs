@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::codex::steps::{ItemStatus, Notice, NoticeKind, StepEvent, StepItem};
 pub use crate::codex::steps::{PlanStatus, PlanStep, TokenUsage};
 
-use super::file_change::{FileChangeItem, PatchApplyStatus, PatchChangeKind};
+use crate::codex::protocol::{FileChangeItem, PatchApplyStatus, PatchChangeKind};
 
 /// Most output of one command in one report; more keeps its tail.
 pub const MAX_OUTPUT_PER_REPORT: usize = 16 * 1024;
@@ -674,7 +674,7 @@ fn keep_tail(text: &mut String, max: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prompt::file_change::FileUpdateChange;
+    use crate::codex::protocol::FileUpdateChange;
 
     fn command(id: &str, status: ItemStatus, exit_code: Option<i64>) -> StepEvent {
         StepEvent::Item {
