@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::codex::protocol::{ApprovalPolicy, SandboxMode};
+use crate::codex::protocol::{ApprovalPolicy, ReasoningSummary, SandboxMode};
 use crate::prompt::PromptRunParams;
 use crate::prompt::actions::UserAction;
 use crate::prompt::context::DEFAULT_INLINE_SELECTION_LIMIT;
@@ -19,6 +19,8 @@ pub struct Config {
     pub codex_path: String,
     pub model: Option<String>,
     pub effort: Option<String>,
+    /// The reasoning summary each turn asks for; `None` keeps codex's.
+    pub reasoning_summary: Option<ReasoningSummary>,
     pub sandbox: SandboxMode,
     pub approval_policy: ApprovalPolicy,
     pub timeout_secs: u64,
@@ -42,6 +44,7 @@ impl Default for Config {
             codex_path: "codex".to_string(),
             model: None,
             effort: None,
+            reasoning_summary: None,
             sandbox: SandboxMode::ReadOnly,
             approval_policy: ApprovalPolicy::Never,
             timeout_secs: 600,
@@ -98,6 +101,11 @@ impl Config {
         });
         field("effort", &mut |v| {
             self.effort = non_empty_string(v)?;
+            Ok(())
+        });
+        field("reasoningSummary", &mut |v| {
+            self.reasoning_summary =
+                enum_value(v, None, "\"auto\", \"concise\", \"detailed\" or \"none\"")?;
             Ok(())
         });
         field("sandbox", &mut |v| {
@@ -182,6 +190,7 @@ impl Config {
         let mut params = PromptRunParams::new(Default::default(), String::new());
         params.model = self.model.clone();
         params.effort = self.effort.clone();
+        params.reasoning_summary = self.reasoning_summary;
         params.sandbox_policy = self.sandbox;
         params.approval_policy = self.approval_policy;
         params.privileged_escalation_approved =
@@ -284,6 +293,31 @@ mod tests {
             ["approvalPolicy", "timeoutSecs", "progressIntervalMs"]
         );
         assert!(errors[0].to_string().contains("`approvalPolicy`"));
+    }
+
+    #[test]
+    fn the_reasoning_summary_goes_on_every_turn_and_a_bad_one_is_named() {
+        let mut config = Config::default();
+        assert_eq!(config.run_template().reasoning_summary, None);
+        assert!(
+            config
+                .apply(&json!({"reasoningSummary": "concise"}))
+                .is_empty()
+        );
+        assert_eq!(
+            config.run_template().reasoning_summary,
+            Some(ReasoningSummary::Concise)
+        );
+        let errors = config.apply(&json!({"reasoningSummary": "short"}));
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].to_string().contains("`reasoningSummary`"),
+            "{}",
+            errors[0]
+        );
+        assert_eq!(config.reasoning_summary, Some(ReasoningSummary::Concise));
+        config.apply(&json!({"reasoningSummary": null}));
+        assert_eq!(config.reasoning_summary, None);
     }
 
     #[test]

@@ -98,6 +98,16 @@ impl From<SandboxMode> for SandboxPolicy {
     }
 }
 
+/// `summary` on `turn/start`: the reasoning summary the model streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReasoningSummary {
+    Auto,
+    Concise,
+    Detailed,
+    None,
+}
+
 /// `approvalPolicy` on `thread/start` and `turn/start`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -192,6 +202,9 @@ pub struct TurnStartParams {
     pub model: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effort: Option<String>,
+    /// Unset keeps codex's own `model_reasoning_summary`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<ReasoningSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output_schema: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -495,6 +508,7 @@ mod tests {
             input: Vec::new(),
             model: None,
             effort: None,
+            summary: Some(ReasoningSummary::Concise),
             output_schema: None,
             approval_policy: None,
             sandbox_policy: Some(SandboxMode::ReadOnly.into()),
@@ -502,6 +516,8 @@ mod tests {
         };
         let value = serde_json::to_value(params).unwrap();
         assert_eq!(value["sandboxPolicy"], json!({"type": "readOnly"}));
+        // `ReasoningSummary` in the schema: lower-case names.
+        assert_eq!(value["summary"], "concise");
         for (mode, wire) in [
             (SandboxMode::WorkspaceWrite, "workspaceWrite"),
             (SandboxMode::DangerFullAccess, "dangerFullAccess"),

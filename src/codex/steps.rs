@@ -416,24 +416,29 @@ impl CommandItem {
     }
 }
 
-/// `/bin/bash -lc 'cargo test'` → `cargo test`; anything else as it is.
+/// `/bin/bash -lc 'cargo test'` → `cargo test`: a shell's `-lc` or `-c`
+/// script, unquoted when it is one single-quoted word; anything else as it
+/// is.
 fn unwrap_shell(command: &str) -> String {
-    for shell in [
-        "/bin/bash -lc ",
-        "/bin/zsh -lc ",
-        "bash -lc ",
-        "/bin/sh -c ",
-        "sh -c ",
-    ] {
-        if let Some(script) = command.strip_prefix(shell) {
-            let quoted = script.len() >= 2 && script.starts_with('\'') && script.ends_with('\'');
-            if quoted && !script[1..script.len() - 1].contains('\'') {
-                return script[1..script.len() - 1].to_string();
-            }
-            return script.to_string();
-        }
+    let Some((program, rest)) = command.split_once(' ') else {
+        return command.to_string();
+    };
+    let is_shell = program
+        .rsplit('/')
+        .next()
+        .and_then(|name| name.strip_suffix('h'))
+        .is_some_and(|name| name.ends_with('s'));
+    let script = rest
+        .strip_prefix("-lc ")
+        .or_else(|| rest.strip_prefix("-c "));
+    let (true, Some(script)) = (is_shell, script) else {
+        return command.to_string();
+    };
+    let quoted = script.len() >= 2 && script.starts_with('\'') && script.ends_with('\'');
+    if quoted && !script[1..script.len() - 1].contains('\'') {
+        return script[1..script.len() - 1].to_string();
     }
-    command.to_string()
+    script.to_string()
 }
 
 #[derive(Deserialize)]
@@ -619,5 +624,7 @@ mod tests {
         assert_eq!(unwrap_shell("/bin/bash -lc 'cargo test'"), "cargo test");
         assert_eq!(unwrap_shell("/bin/bash -lc 'a' && 'b'"), "'a' && 'b'");
         assert_eq!(unwrap_shell("rg foo"), "rg foo");
+        assert_eq!(unwrap_shell("/usr/bin/zsh -c ls"), "ls");
+        assert_eq!(unwrap_shell("git -c x=y"), "git -c x=y");
     }
 }

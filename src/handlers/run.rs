@@ -488,7 +488,13 @@ async fn drive(session: Arc<Session>, run: ActiveRun, input: PlanInput) {
             .await
             .unwrap_or(false);
     if streaming {
-        let begin = to_proto::progress_begin(&run.token, run.id, &run.title, &begin_text(&run));
+        let kind = match run.target {
+            Target::Answer => ext::RunKind::Answer,
+            Target::Edit(_) => ext::RunKind::Edit,
+            Target::Review(_) => ext::RunKind::Review,
+        };
+        let begin =
+            to_proto::progress_begin(&run.token, run.id, kind, &run.title, &begin_text(&run));
         send_progress(&session, begin).await;
     }
     let (events, receiver) = mpsc::unbounded_channel();

@@ -659,6 +659,18 @@ pub struct ProgressEnd {
 #[serde(rename_all = "camelCase")]
 pub struct BeginExt {
     pub run_id: u64,
+    /// What the run delivers, so a client that did not start it (a code
+    /// action on a server-created token) knows how to show it.
+    pub kind: RunKind,
+}
+
+/// What a run delivers: an answer in text, an edit, or review findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RunKind {
+    Answer,
+    Edit,
+    Review,
 }
 
 /// `codex` object of a `report`.

@@ -78,6 +78,7 @@ pub fn scope(scope: conversation::Scope) -> ext::Scope {
 pub fn progress_begin(
     token: &ProgressToken,
     run_id: u64,
+    kind: ext::RunKind,
     title: &str,
     message: &str,
 ) -> ext::CodexProgressParams {
@@ -87,7 +88,7 @@ pub fn progress_begin(
             title: title.to_string(),
             cancellable: true,
             message: message.to_string(),
-            codex: ext::BeginExt { run_id },
+            codex: ext::BeginExt { run_id, kind },
         }),
     )
 }
@@ -739,7 +740,13 @@ mod tests {
 
     #[test]
     fn begin_is_a_cancellable_work_done_begin_with_the_run_id() {
-        let begin = progress_begin(&token(), 7, "Codex: Explain", "lines 3-5");
+        let begin = progress_begin(
+            &token(),
+            7,
+            ext::RunKind::Answer,
+            "Codex: Explain",
+            "lines 3-5",
+        );
         round_trips(&begin);
         assert_eq!(
             wire(begin),
@@ -750,7 +757,7 @@ mod tests {
                     "title": "Codex: Explain",
                     "cancellable": true,
                     "message": "lines 3-5",
-                    "codex": {"runId": 7},
+                    "codex": {"runId": 7, "kind": "answer"},
                 },
             })
         );

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::codex::protocol::{ApprovalPolicy, SandboxMode};
+use crate::codex::protocol::{ApprovalPolicy, ReasoningSummary, SandboxMode};
 
 /// The default time a run may take before it is interrupted.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -39,6 +39,8 @@ pub struct PromptRunParams {
     pub prompt: String,
     pub model: Option<String>,
     pub effort: Option<String>,
+    /// The reasoning summary to ask for; `None` keeps codex's default.
+    pub reasoning_summary: Option<ReasoningSummary>,
     pub approval_policy: ApprovalPolicy,
     /// The sandbox the thread is started (or resumed) with: the configured
     /// one.
@@ -66,6 +68,7 @@ impl PromptRunParams {
             prompt,
             model: None,
             effort: None,
+            reasoning_summary: None,
             approval_policy: ApprovalPolicy::Never,
             sandbox_policy: SandboxMode::ReadOnly,
             turn_sandbox: None,

@@ -314,6 +314,7 @@ async fn start_turn(
         input: build_input(&params.prompt, &params.attachments),
         model: params.model.clone(),
         effort: params.effort.clone(),
+        summary: params.reasoning_summary,
         output_schema: params.output_schema.clone(),
         approval_policy: Some(params.approval_policy),
         sandbox_policy: Some(turn_sandbox(binding, params)),
