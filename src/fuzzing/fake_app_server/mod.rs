@@ -28,13 +28,16 @@
 //!   `thread/status/changed` idle, `turn/completed` interrupted, and the
 //!   turn stops; one with no turn playing → `{}`.
 //! - without transcripts, it is a plain Codex: threads `thread-N`, turns
-//!   `turn-N` that stream [`Script::answer`] as one delta and complete;
+//!   `turn-N` that stream [`Script::answer`] as one delta and complete (or,
+//!   with [`Step::Stream`] and [`Step::Fingerprints`], what the prompt asks
+//!   for: see [`prompted`]);
 //!   `thread/resume` resumes; `turn/interrupt` → `{}` and, for a turn still
 //!   open, `turn/completed` interrupted.
 //! - other requests → error `-32601`; notifications, stray responses and
 //!   lines that are not JSON objects are ignored. EOF stops the fake.
 
 pub mod process;
+pub mod prompted;
 pub mod script;
 pub mod transcript;
 
@@ -136,6 +139,9 @@ impl FakeHandle {
 /// stderr and process steps stay in order with each other.
 enum Out {
     Msg(Value),
+    /// A line built by the sender (streamed deltas: not kept in
+    /// [`FakeHandle::sent`], so a flood stays cheap).
+    Line(String),
     HugeLine(usize),
     Stderr(Vec<u8>),
     StderrFill {
@@ -185,6 +191,8 @@ struct Conn {
     active: Mutex<Vec<(String, mpsc::UnboundedSender<TurnEvent>)>>,
     /// Plain turns answered but not completed: turn id → thread id.
     open_turns: Mutex<HashMap<String, Value>>,
+    /// The `cwd` of each plain thread, for [`Step::Fingerprints`].
+    thread_cwds: Mutex<HashMap<String, std::path::PathBuf>>,
     exited: watch::Sender<bool>,
 }
 
@@ -247,6 +255,7 @@ where
         stopped: AtomicBool::new(false),
     });
     let (out_tx, out_rx) = mpsc::unbounded_channel::<Out>();
+    let writer = tokio::io::BufWriter::with_capacity(1 << 16, writer);
     let writing = tokio::spawn(write_out(writer, stderr, out_rx, host));
     let (exited_tx, mut exited_rx) = watch::channel(false);
     let turns = script.transcripts.iter().cloned().map(Arc::new).collect();
@@ -263,6 +272,7 @@ where
         thread_ids_given: Mutex::new(HashMap::new()),
         active: Mutex::new(Vec::new()),
         open_turns: Mutex::new(HashMap::new()),
+        thread_cwds: Mutex::new(HashMap::new()),
         exited: exited_tx,
     });
     let handle = FakeHandle {
@@ -307,7 +317,6 @@ async fn write_out<W: AsyncWrite + Unpin>(
     mut out_rx: mpsc::UnboundedReceiver<Out>,
     host: Host,
 ) {
-    const MIB: usize = 1 << 20;
     while let Some(out) = out_rx.recv().await {
         let written = match out {
             Out::Msg(v) => {
@@ -315,17 +324,15 @@ async fn write_out<W: AsyncWrite + Unpin>(
                 line.push(b'\n');
                 writer.write_all(&line).await
             }
+            Out::Line(mut line) => {
+                line.push('\n');
+                writer.write_all(line.as_bytes()).await
+            }
             Out::HugeLine(bytes) => {
-                // Written a piece at a time, so the fake itself stays small.
-                let chunk = vec![b'x'; MIB];
-                let mut result = writer
-                    .write_all(br#"{"method": "x/huge", "params": {"blob": ""#)
-                    .await;
-                let mut left = bytes;
-                while left > 0 && result.is_ok() {
-                    let n = left.min(MIB);
-                    result = writer.write_all(&chunk[..n]).await;
-                    left -= n;
+                let head = br#"{"method": "x/huge", "params": {"blob": ""#;
+                let mut result = writer.write_all(head).await;
+                if result.is_ok() {
+                    result = write_repeated(&mut writer, b'x', bytes).await;
                 }
                 match result {
                     Ok(()) => writer.write_all(b"\"}}\n").await,
@@ -337,17 +344,7 @@ async fn write_out<W: AsyncWrite + Unpin>(
                 None => Ok(()),
             },
             Out::StderrFill { byte, bytes } => match stderr.as_mut() {
-                Some(stderr) => {
-                    let chunk = vec![byte; bytes.min(MIB)];
-                    let mut left = bytes;
-                    let mut result = Ok(());
-                    while left > 0 && result.is_ok() {
-                        let n = left.min(MIB);
-                        result = stderr.write_all(&chunk[..n]).await;
-                        left -= n;
-                    }
-                    result
-                }
+                Some(stderr) => write_repeated(stderr, byte, bytes).await,
                 None => Ok(()),
             },
             Out::Process(step) => {
@@ -359,6 +356,7 @@ async fn write_out<W: AsyncWrite + Unpin>(
             }
             Out::Exit(code) => {
                 let _ = writer.flush().await;
+                // In-process, the shutdown below closes the connection.
                 if let Some(stderr) = stderr.as_mut() {
                     let _ = stderr.flush().await;
                 }
@@ -369,11 +367,31 @@ async fn write_out<W: AsyncWrite + Unpin>(
                 break;
             }
         };
-        if written.is_err() || writer.flush().await.is_err() {
+        // Flushed once nothing more is queued: a flood goes out in large
+        // writes, a lone message at once.
+        if written.is_err() || (out_rx.is_empty() && writer.flush().await.is_err()) {
             break;
         }
     }
     // Dropping `writer` closes the connection.
+}
+
+/// `bytes` copies of `byte`, written 1 MiB at a time so the fake itself
+/// stays small however much it writes.
+async fn write_repeated<W: AsyncWrite + Unpin + ?Sized>(
+    writer: &mut W,
+    byte: u8,
+    bytes: usize,
+) -> std::io::Result<()> {
+    const MIB: usize = 1 << 20;
+    let chunk = vec![byte; bytes.min(MIB)];
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(MIB);
+        writer.write_all(&chunk[..n]).await?;
+        left -= n;
+    }
+    Ok(())
 }
 
 fn handle_client_message(conn: &Arc<Conn>, msg: Value) {
@@ -402,10 +420,30 @@ fn handle_client_message(conn: &Arc<Conn>, msg: Value) {
             }
             Step::Delta { text } => {
                 let turn = plain_turn.get_or_insert_with(|| new_plain_turn(conn, &params));
-                turn.text.push_str(&text);
-                conn.send(json!({"method": "item/agentMessage/delta", "params": {
-                    "threadId": turn.thread, "turnId": turn.turn, "itemId": turn.item,
-                    "delta": text}}));
+                send_delta(conn, turn, text);
+            }
+            Step::Fingerprints => {
+                let turn = plain_turn.get_or_insert_with(|| new_plain_turn(conn, &params));
+                let cwd = turn
+                    .thread
+                    .as_str()
+                    .and_then(|thread| lock(&conn.thread_cwds).get(thread).cloned())
+                    .unwrap_or_default();
+                let text = prompted::attachments_fingerprint(&params["input"], &cwd);
+                send_delta(conn, turn, text);
+            }
+            Step::Stream => {
+                let prompt = prompted::prompt_text(&params["input"]);
+                if let Some(spec) = prompted::StreamSpec::parse(prompt) {
+                    let turn = plain_turn
+                        .take()
+                        .unwrap_or_else(|| new_plain_turn(conn, &params));
+                    let conn = conn.clone();
+                    // A thread of its own: paced in µs, which tokio's 1 ms
+                    // timer cannot do, while the reader goes on.
+                    std::thread::spawn(move || stream_turn(&conn, turn, &spec));
+                    return;
+                }
             }
             Step::Complete => {
                 let turn = plain_turn.get_or_insert_with(|| new_plain_turn(conn, &params));
@@ -434,6 +472,45 @@ fn handle_client_message(conn: &Arc<Conn>, msg: Value) {
             Step::Exit { code } => conn.exit(code),
         }
     }
+}
+
+fn send_delta(conn: &Conn, turn: &mut PlainTurn, text: String) {
+    conn.send(json!({"method": "item/agentMessage/delta", "params": {
+        "threadId": turn.thread, "turnId": turn.turn, "itemId": turn.item,
+        "delta": text}}));
+    turn.text.push_str(&text);
+}
+
+/// Streams `turn` as `spec` says, then completes it once the gate opens
+/// (or after a minute, so a client that gave up does not leave it behind).
+fn stream_turn(conn: &Conn, mut turn: PlainTurn, spec: &prompted::StreamSpec) {
+    let start = std::time::Instant::now();
+    // The thread id as JSON, built once: the lines are built by hand so the
+    // timestamp is taken right before the line goes to the writer.
+    let thread = turn.thread.to_string();
+    for seq in 0..spec.count {
+        if spec.gap_us > 0 {
+            let due = start + Duration::from_micros(spec.gap_us * seq as u64);
+            let now = std::time::Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+        }
+        let delta = format!("{seq}:{};", prompted::mono_ns());
+        let line = format!(
+            r#"{{"method":"item/agentMessage/delta","params":{{"threadId":{thread},"turnId":"{}","itemId":"{}","delta":"{delta}"}}}}"#,
+            turn.turn, turn.item
+        );
+        if conn.out.send(Out::Line(line)).is_err() {
+            return;
+        }
+        turn.text.push_str(&delta);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !spec.gate.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    complete_plain_turn(conn, &turn);
 }
 
 /// A plain turn for a `turn/start` with `params`, fresh ids.
@@ -494,7 +571,11 @@ fn plain_answer(
             "platformFamily": "unix", "platformOs": "linux"}})),
         "thread/start" => {
             let n = conn.thread_counter.fetch_add(1, Ordering::SeqCst) + 1;
-            conn.send(json!({"id": id, "result": {"thread": {"id": format!("thread-{n}")}}}));
+            let thread = format!("thread-{n}");
+            if let Some(cwd) = params["cwd"].as_str() {
+                lock(&conn.thread_cwds).insert(thread.clone(), cwd.into());
+            }
+            conn.send(json!({"id": id, "result": {"thread": {"id": thread}}}));
         }
         "thread/resume" => {
             conn.send(json!({"id": id, "result": {"thread": {"id": params["threadId"]}}}));
@@ -502,8 +583,11 @@ fn plain_answer(
         "turn/start" => {
             let turn = plain_turn.get_or_insert_with(|| new_plain_turn(conn, params));
             lock(&conn.open_turns).insert(turn.turn.clone(), turn.thread.clone());
-            conn.send(json!({"id": id, "result": {"turn": {
-                "id": turn.turn, "status": "inProgress", "items": [], "error": null}}}));
+            let started = json!({
+                "id": turn.turn, "status": "inProgress", "items": [], "error": null});
+            conn.send(json!({"id": id, "result": {"turn": started}}));
+            conn.send(json!({"method": "turn/started", "params": {
+                "threadId": turn.thread, "turn": started}}));
         }
         "turn/interrupt" => {
             conn.send(json!({"id": id, "result": {}}));
@@ -846,6 +930,7 @@ mod tests {
             .await;
         let started = client.next().await.unwrap();
         assert_eq!(started["id"], 3);
+        assert_eq!(client.next().await.unwrap()["method"], "turn/started");
         let delta = client.next().await.unwrap();
         assert_eq!(delta["params"]["delta"], "Fine.");
         assert_eq!(delta["params"]["threadId"], "thread-1");
@@ -878,6 +963,7 @@ mod tests {
             .send(json!({"id": 2, "method": "turn/start", "params": {"threadId": "t"}}))
             .await;
         let turn = client.next().await.unwrap()["result"]["turn"]["id"].clone();
+        assert_eq!(client.next().await.unwrap()["method"], "turn/started");
         client
             .send(json!({"id": 3, "method": "turn/interrupt",
                          "params": {"threadId": "t", "turnId": turn}}))

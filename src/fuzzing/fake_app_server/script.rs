@@ -172,6 +172,13 @@ pub enum Step {
     Error { code: i64, message: String },
     /// An `item/agentMessage/delta` of the turn being started.
     Delta { text: String },
+    /// A delta of the fingerprints of the files the turn's prompt attaches
+    /// ([`attachments_fingerprint`](super::prompted::attachments_fingerprint)).
+    Fingerprints,
+    /// When the turn's prompt holds a stream directive
+    /// ([`StreamSpec`](super::prompted::StreamSpec)): stream as it says and
+    /// complete the turn, skipping the steps after this one.
+    Stream,
     /// `item/completed` and `turn/completed` of the turn being started, its
     /// answer being the deltas sent so far.
     Complete,
