@@ -9,8 +9,8 @@
 
 mod support;
 
+use codex_ls::fuzzing::fake_app_server::Transcript;
 use serde_json::{Value, json};
-use support::fake_app_server::Transcript;
 use support::harness::{FakeLauncher, Harness, WAIT, range, transcript};
 
 /// A client that streams, asks approvals, and applies versioned edits.

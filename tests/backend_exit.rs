@@ -1,5 +1,5 @@
-//! The real `codex-ls` binary against small fake app-servers (Python
-//! scripts given as `codexPath`): an app-server that dies while a helper it
+//! The real `codex-ls` binary against the crate's fake app-server (a
+//! process, given as `codexPath`): an app-server that dies while a helper it
 //! started still holds its output open is noticed at once, and `codex-ls
 //! ask` stops on Ctrl-C in a phase where Codex does not answer.
 // Test code: a failed unwrap, expect or panic is a failed test.
@@ -11,65 +11,37 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use codex_ls::fuzzing::fake_app_server::{Launch, Rule, Script, Step};
 use serde_json::{Value, json};
 use support::binary::Binary;
 use support::editor::{open_document, progress_until_end};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-/// A fake `codex app-server` in Python. It answers the handshake and
-/// starts and resumes threads like codex 0.169. Its first turn streams a delta, starts a
-/// helper (`sleep`) in a session of its own that inherits its stdout, and
+/// The crate's fake app-server, answering like codex 0.169. Its first
+/// launch's turn streams a delta, starts a helper (`sleep`, its pid to
+/// `dir/helper.pid`) in a session of its own that inherits its stdout, and
 /// exits with status 3, as a crash that leaves a tool running would; later
-/// launches (a marker in `CODEX_HOME`) answer "Hello". With `HANG_TURN` in
-/// `CODEX_HOME`, `turn/start` is never answered.
-const FAKE_CODEX: &str = r#"#!/usr/bin/env python3
-import json, os, subprocess, sys
-home = os.environ["CODEX_HOME"]
-marker = os.path.join(home, "launched-before")
-first = not os.path.exists(marker)
-open(marker, "a").close()
-hang = os.path.exists(os.path.join(home, "HANG_TURN"))
-def send(message):
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
-for line in sys.stdin:
-    request = json.loads(line)
-    method, rid = request.get("method"), request.get("id")
-    if method == "initialize":
-        send({"id": rid, "result": {"userAgent": "fake/0.169.0 (test)"}})
-    elif method in ("thread/start", "thread/resume"):
-        send({"id": rid, "result": {"thread": {"id": "th1"}}})
-    elif method == "turn/start" and hang:
-        continue
-    elif method == "turn/start":
-        th = request["params"]["threadId"]
-        send({"id": rid, "result": {"turn": {"id": "tu1", "status": "inProgress"}}})
-        send({"method": "item/agentMessage/delta",
-              "params": {"threadId": th, "turnId": "tu1", "itemId": "m", "delta": "Hel"}})
-        if first:
-            helper = subprocess.Popen(["sleep", "300"], stdout=sys.stdout,
-                                      start_new_session=True)
-            with open(os.path.join(home, "helper.pid"), "w") as f:
-                f.write(str(helper.pid))
-            os._exit(3)
-        send({"method": "turn/completed", "params": {"threadId": th, "turn": {
-            "id": "tu1", "status": "completed", "error": None,
-            "items": [{"type": "agentMessage", "id": "m", "text": "Hello"}]}}})
-    elif method == "turn/interrupt":
-        th, tu = request["params"]["threadId"], request["params"]["turnId"]
-        send({"id": rid, "result": {}})
-        send({"method": "turn/completed", "params": {"threadId": th, "turn": {
-            "id": tu, "status": "interrupted", "error": None, "items": []}}})
-"#;
-
-/// Writes the fake into `home` (executable) and returns its path.
-fn fake_codex(home: &Path) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let path = home.join("fake-codex");
-    std::fs::write(&path, FAKE_CODEX).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
+/// launches answer "Hello". With `hang_turn`, `turn/start` is never
+/// answered.
+fn fake_codex(dir: &Path, hang_turn: bool) -> PathBuf {
+    let script = if hang_turn {
+        Script::answering("Hello").on("turn/start", Vec::new())
+    } else {
+        Script::answering("Hello").rule(Rule {
+            method: "turn/start".into(),
+            launch: Launch::First,
+            steps: vec![
+                Step::Answer,
+                Step::Delta { text: "Hel".into() },
+                Step::SpawnHelper {
+                    pid_file: dir.join("helper.pid"),
+                },
+                Step::Exit { code: 3 },
+            ],
+        })
+    };
+    support::binary::fake_codex(dir, &script)
 }
 
 fn alive(pid: i32) -> bool {
@@ -89,7 +61,7 @@ fn alive(pid: i32) -> bool {
 #[tokio::test]
 async fn an_app_server_that_dies_is_noticed_at_once_even_when_a_helper_holds_its_output() {
     let scripts = tempfile::tempdir().unwrap();
-    let codex = fake_codex(scripts.path());
+    let codex = fake_codex(scripts.path(), false);
     let options = json!({"codexPath": codex.display().to_string(), "timeoutSecs": 60});
     let mut server = Binary::start("debug", options).await;
     let uri = open_document(
@@ -122,8 +94,7 @@ async fn an_app_server_that_dies_is_noticed_at_once_even_when_a_helper_holds_its
     client
         .expect_notification("textDocument/publishDiagnostics", WAIT)
         .await;
-    // The fake's CODEX_HOME is the server's home.
-    let helper: i32 = std::fs::read_to_string(server.home.path().join("helper.pid"))
+    let helper: i32 = std::fs::read_to_string(scripts.path().join("helper.pid"))
         .unwrap()
         .parse()
         .unwrap();
@@ -161,8 +132,7 @@ async fn an_app_server_that_dies_is_noticed_at_once_even_when_a_helper_holds_its
 #[tokio::test]
 async fn ask_stops_on_the_first_ctrl_c_within_a_second_while_codex_does_not_answer() {
     let home = tempfile::tempdir().unwrap();
-    let codex = fake_codex(home.path());
-    std::fs::write(home.path().join("HANG_TURN"), "").unwrap();
+    let codex = fake_codex(home.path(), true);
     let file = home.path().join("a.rs");
     std::fs::write(&file, "fn main() {}\n").unwrap();
     let mut ask = tokio::process::Command::new(env!("CARGO_BIN_EXE_codex-ls"))

@@ -5,8 +5,8 @@
 //! frame over 256 MiB is skipped and refused. Each time the session goes on.
 //!
 //! The real `codex-ls` binary runs over pipes; its peak memory is read from
-//! `/proc/PID/status` (`VmHWM`). The app-server is a small Python script
-//! (`codexPath`) that speaks just enough of the protocol for one run.
+//! `/proc/PID/status` (`VmHWM`). The app-server is the crate's fake
+//! (`codexPath`), scripted to send the huge line or flood its stderr.
 //! The back-pressure on error answers to a client that does not read is
 //! proven beside the transport (`src/lsp/transport.rs`, on a paused clock).
 // Test code: a failed unwrap, expect or panic is a failed test.
@@ -17,6 +17,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use codex_ls::fuzzing::fake_app_server::{Script, Step};
 use serde_json::{Value, json};
 use support::binary::Binary;
 use support::editor::{open_document, progress_until_end, streamed_text};
@@ -25,64 +26,26 @@ const MIB: u64 = 1 << 20;
 /// A debug build streaming hundreds of MiB through pipes.
 const WAIT: Duration = Duration::from_secs(120);
 
-/// A fake `codex app-server`: answers `initialize`, `thread/start` and
+/// The crate's fake app-server: answers `initialize`, `thread/start` and
 /// `turn/start`, streams the answer "Fine." and completes the turn.
-/// `on_initialize` and `on_turn` are Python statements run before the
-/// `initialize` answer and before the turn's first notification (`out` and
-/// `err` are the binary stdout and stderr).
-fn fake_app_server(dir: &Path, on_initialize: &str, on_turn: &str) -> PathBuf {
-    let script = format!(
-        r#"#!/usr/bin/env python3
-import json, sys
-out, err = sys.stdout.buffer, sys.stderr.buffer
-def send(message):
-    out.write(json.dumps(message).encode() + b"\n")
-    out.flush()
-while True:
-    line = sys.stdin.buffer.readline()
-    if not line:
-        break
-    message = json.loads(line)
-    method, id = message.get("method"), message.get("id")
-    if id is None:
-        continue
-    if method == "initialize":
-{on_initialize}
-        send({{"id": id, "result": {{"userAgent": "fake/0.169.0 (test)", "codexHome": "/tmp",
-              "platformFamily": "unix", "platformOs": "linux"}}}})
-    elif method == "thread/start":
-        send({{"id": id, "result": {{"thread": {{"id": "th"}}}}}})
-    elif method == "turn/start":
-        send({{"id": id, "result": {{"turn": {{"id": "tu", "status": "inProgress"}}}}}})
-{on_turn}
-        send({{"method": "item/agentMessage/delta", "params": {{"threadId": "th", "turnId": "tu",
-              "itemId": "m", "delta": "Fine."}}}})
-        send({{"method": "turn/completed", "params": {{"threadId": "th", "turn": {{"id": "tu",
-              "status": "completed", "items": [{{"type": "agentMessage", "id": "m", "text": "Fine."}}]}}}}}})
-    else:
-        send({{"id": id, "result": {{}}}})
-"#,
-        on_initialize = indent(on_initialize),
-        on_turn = indent(on_turn),
-    );
-    let path = dir.join("fake-codex");
-    std::fs::write(&path, script).unwrap();
-    let mut permissions = std::fs::metadata(&path).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-    std::fs::set_permissions(&path, permissions).unwrap();
-    path
-}
-
-fn indent(statements: &str) -> String {
-    let body: Vec<String> = statements
-        .lines()
-        .map(|line| format!("        {line}"))
+/// `on_initialize` is done before the `initialize` answer, `on_turn` after
+/// the `turn/start` answer, before the turn's first notification.
+fn fake_app_server(dir: &Path, on_initialize: Vec<Step>, on_turn: Vec<Step>) -> PathBuf {
+    let initialize = on_initialize.into_iter().chain([Step::Answer]).collect();
+    let turn = [Step::Answer]
+        .into_iter()
+        .chain(on_turn)
+        .chain([
+            Step::Delta {
+                text: "Fine.".into(),
+            },
+            Step::Complete,
+        ])
         .collect();
-    if body.is_empty() {
-        "        pass".to_string()
-    } else {
-        body.join("\n")
-    }
+    let script = Script::answering("Fine.")
+        .on("initialize", initialize)
+        .on("turn/start", turn);
+    support::binary::fake_codex(dir, &script)
 }
 
 /// Starts codex-ls with `codex_path` as its app-server (`None`: one that
@@ -173,16 +136,10 @@ async fn an_app_server_line_over_the_limit_is_discarded_in_bounded_memory_and_th
     // A JSON notification of 200 MiB, written 1 MiB at a time.
     let codex = fake_app_server(
         dir.path(),
-        &format!(
-            r#"out.write(b'{{"method": "x/huge", "params": {{"blob": "')
-chunk = b"x" * {MIB}
-for _ in range({chunks}):
-    out.write(chunk)
-out.write(b'"}}}}\n')
-out.flush()"#,
-            chunks = line / MIB
-        ),
-        "",
+        vec![Step::HugeLine {
+            bytes: line as usize,
+        }],
+        Vec::new(),
     );
     let mut server = start_server(Some(&codex)).await;
     let before = server.resident_memory();
@@ -235,19 +192,22 @@ async fn an_app_server_stderr_without_newlines_or_with_invalid_utf8_keeps_being_
     // 100 MiB without a newline, a line that is not UTF-8, then 4 MiB more
     // (past the pipe's buffer: a drain that stopped would block this write,
     // or fail it with EPIPE).
-    let codex = fake_app_server(
-        dir.path(),
-        "",
-        &format!(
-            r#"chunk = b"e" * {MIB}
-for _ in range(100):
-    err.write(chunk)
-err.write(b"\nnot utf-8: \xff\xfe\x80\n")
-for _ in range(4):
-    err.write(chunk + b"\n")
-err.flush()"#
-        ),
-    );
+    let mut flood = vec![
+        Step::StderrFill {
+            byte: b'e',
+            bytes: 100 * MIB as usize,
+            newline: true,
+        },
+        Step::StderrBytes {
+            bytes: b"not utf-8: \xff\xfe\x80\n".to_vec(),
+        },
+    ];
+    flood.extend((0..4).map(|_| Step::StderrFill {
+        byte: b'e',
+        bytes: MIB as usize,
+        newline: true,
+    }));
+    let codex = fake_app_server(dir.path(), Vec::new(), flood);
     let mut server = start_server(Some(&codex)).await;
     let (text, end) = server.run("stderr").await;
     assert_eq!(

@@ -5,8 +5,8 @@
 //! stderr. codex-ls must exit cleanly (status 0, no panic), with no process
 //! of its tree left and no snapshot directory in its temp dir.
 //!
-//! Also: orphans are reaped as they exit (a fake app-server that detaches a
-//! helper), not only at the end.
+//! Also: orphans are reaped as they exit (the crate's fake app-server,
+//! detaching a helper), not only at the end.
 // Test code: a failed unwrap, expect or panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use codex_ls::fuzzing::fake_app_server::{Script, Step};
 use serde_json::{Value, json};
 use support::editor::{initialize_params, open_document, spawn_binary};
 use support::lsp_client::TestClient;
@@ -291,52 +292,22 @@ async fn a_closed_stderr_ends_the_session_without_a_panic() {
         .await;
 }
 
-/// A fake `codex` (python3) that answers the handshake and, at
-/// `initialize`, detaches a helper that exits as soon as it is an orphan
-/// (its pid goes to `pid_file`). Then it answers `thread/start` and
-/// `turn/start` and stays.
+/// The crate's fake app-server that, at `initialize`, detaches a helper
+/// that exits as soon as it is an orphan (its pid goes to `pid_file`). Then
+/// it answers `thread/start` and `turn/start` and stays.
 fn detaching_fake_codex(dir: &Path, pid_file: &Path) -> PathBuf {
-    let script = format!(
-        r#"#!/usr/bin/env python3
-import json, os, sys, time
-
-def reply(message, result):
-    sys.stdout.write(json.dumps({{"id": message["id"], "result": result}}) + "\n")
-    sys.stdout.flush()
-
-def detach_helper():
-    middle = os.fork()
-    if middle == 0:
-        os.setsid()
-        parent = os.getpid()
-        if os.fork() == 0:
-            # The helper: once its parent is gone it is codex-ls's orphan.
-            while os.getppid() == parent:
-                time.sleep(0.01)
-            with open({pid_file:?} + ".tmp", "w") as f:
-                f.write(str(os.getpid()))
-            os.rename({pid_file:?} + ".tmp", {pid_file:?})
-            os._exit(0)
-        os._exit(0)
-    os.waitpid(middle, 0)
-
-for line in sys.stdin:
-    message = json.loads(line)
-    method = message.get("method")
-    if method == "initialize":
-        detach_helper()
-        reply(message, {{"userAgent": "codex/0.169.0 (fake)"}})
-    elif method == "thread/start":
-        reply(message, {{"thread": {{"id": "thread-1"}}}})
-    elif method == "turn/start":
-        reply(message, {{"turn": {{"id": "turn-1", "status": "inProgress"}}}})
-"#
-    );
-    let path = dir.join("codex");
-    std::fs::write(&path, script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
+    let script = Script::default()
+        .on(
+            "initialize",
+            vec![
+                Step::DetachOrphan {
+                    pid_file: pid_file.to_path_buf(),
+                },
+                Step::Answer,
+            ],
+        )
+        .on("turn/start", vec![Step::Answer]);
+    support::binary::fake_codex(dir, &script)
 }
 
 #[tokio::test]

@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use codex_ls::codex::BackendError;
+use codex_ls::fuzzing::fake_app_server::Transcript;
 use serde_json::{Value, json};
 use support::editor::{file_uri, streamed_text};
-use support::fake_app_server::Transcript;
 use support::harness::{
     DRAIN, FakeLauncher, Harness, Plan, WAIT, answers_folder, range, streaming_caps, transcript,
     turn_input,

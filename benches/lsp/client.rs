@@ -151,7 +151,7 @@ impl Lsp {
     /// Initializes with the fake app-server as `codexPath` and `options`
     /// added to the initialization options.
     pub(crate) fn initialize_with(&mut self, options: Value) -> Duration {
-        let mut init = json!({"codexPath": std::env::current_exe().unwrap()});
+        let mut init = json!({"codexPath": fake_codex()});
         for (key, value) in options.as_object().into_iter().flatten() {
             init[key] = value.clone();
         }

@@ -24,18 +24,9 @@ impl Rng {
     }
 }
 
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
-}
-
-pub(crate) fn fingerprint(bytes: &[u8]) -> String {
-    format!("len={} fnv={:016x}", bytes.len(), fnv1a(bytes))
-}
+/// A text's length and FNV-1a hash, as the fake app-server reports the
+/// files it was given.
+pub(crate) use codex_ls::fuzzing::fake_app_server::prompted::fingerprint;
 
 pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3

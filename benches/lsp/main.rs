@@ -19,16 +19,18 @@
 //! message, and a reader thread that timestamps each message as soon as it is
 //! parsed, so no async buffering sits between the server and the figures.
 //!
-//! The same binary plays three helper roles, chosen by its first argument:
+//! codex-ls's `codexPath` is the crate's fake app-server
+//! (`codex_ls::fuzzing::fake_app_server`, the `codex-ls-fake-app-server`
+//! binary). On `turn/start` it reads the files attached as `@path` mentions
+//! (codex-ls writes an unsaved buffer to a snapshot file) and answers with
+//! their byte length and FNV-1a hash. `codex.explain` on the document
+//! therefore shows the server's full text to the harness, which compares it
+//! to its model. A prompt holding a `FAKE-STREAM` directive (see
+//! [`StreamSpec`]) makes it stream numbered, timestamped deltas instead.
+//!
+//! The same binary plays two helper roles, chosen by its first argument:
 //! - `null-server`: a do-nothing LSP server on stdio that answers every
 //!   request with `null` (the harness's latency floor);
-//! - `app-server`: a fake `codex app-server` used as codex-ls's `codexPath`.
-//!   On `turn/start` it reads the files attached as `@path` mentions (codex-ls
-//!   writes an unsaved buffer to a snapshot file) and answers with their byte
-//!   length and FNV-1a hash. `codex.explain` on the document therefore shows
-//!   the server's full text to the harness, which compares it to its model.
-//!   A prompt holding a `BENCH-STREAM` directive (see [`StreamSpec`]) makes it
-//!   stream numbered, timestamped deltas instead;
 //! - `null-relay COUNT GAP_US GATE`: the floor of scenario 6. It runs the fake
 //!   app-server itself and turns each delta into a `$/progress` frame on its
 //!   stdout at once, so the same two pipe hops as through codex-ls remain.
@@ -125,7 +127,6 @@ const SOAK_DOC_BYTES: usize = 4 * 1024;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("app-server") => fake_app_server(),
         Some("null-server") => null_server(),
         Some("null-relay") => null_relay(&args[1..]),
         // `cargo bench` passes `--bench`; other words pick scenarios.
@@ -149,6 +150,7 @@ fn bench(selected: &[String]) {
     );
     let mut summary = Summary(Vec::new());
     let dir = tempfile::tempdir().unwrap();
+    install_fake_codex();
     if wants(&["1", "startup"]) {
         scenario_startup(&mut summary);
     }

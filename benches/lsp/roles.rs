@@ -1,5 +1,7 @@
-//! The helper roles the bench binary also plays: the do-nothing server,
-//! the fake app-server and the relay floor.
+//! The helper roles the bench binary also plays (the do-nothing server and
+//! the relay floor), and the crate's fake app-server installed for it.
+
+use codex_ls::fuzzing::fake_app_server::{Script, Step, process};
 
 use super::*;
 
@@ -29,115 +31,41 @@ pub(crate) fn null_server() {
     }
 }
 
-/// Writes one line to stdout at once; the streaming threads and the main
-/// loop share it, and a line is never split.
-pub(crate) fn send_line(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = out
-        .write_all(line.as_bytes())
-        .and_then(|()| out.write_all(b"\n"))
-        .and_then(|()| out.flush());
+/// Where the bench installs the crate's fake app-server (a link to the
+/// `codex-ls-fake-app-server` binary and its script); fresh each run.
+fn fake_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("lsp-bench-fake-app-server")
 }
 
-pub(crate) fn send(v: &Value) {
-    send_line(&v.to_string());
-}
-
-/// A fake `codex app-server` (newline-delimited JSON-RPC on stdio): see the
-/// module documentation. Each thread gets its own id, so runs on several
-/// documents stream at once.
-pub(crate) fn fake_app_server() {
-    let stdin = std::io::stdin();
-    let mut cwds = std::collections::HashMap::new();
-    let (mut threads, mut turns) = (0, 0);
-    for line in stdin.lock().lines() {
-        let Ok(line) = line else { break };
-        let Ok(msg) = serde_json::from_str::<Value>(&line) else {
-            continue;
-        };
-        let (Some(method), Some(id)) = (msg["method"].as_str(), msg.get("id")) else {
-            continue;
-        };
-        let params = &msg["params"];
-        match method {
-            "initialize" => send(&json!({"id": id, "result": {
-                "userAgent": "codex_lsp_bench/0.169.0 (fake app-server)"}})),
-            "thread/start" => {
-                threads += 1;
-                let thread = format!("bench-thread-{threads}");
-                let cwd = params["cwd"].as_str().unwrap_or("").to_string();
-                cwds.insert(thread.clone(), cwd);
-                send(&json!({"id": id, "result": {"thread": {"id": thread}}}));
-            }
-            "turn/start" => {
-                turns += 1;
-                let thread = params["threadId"].clone();
-                let turn = format!("bench-turn-{turns}");
-                let item = format!("bench-item-{turns}");
-                let turn_value =
-                    json!({"id": turn, "status": "inProgress", "items": [], "error": null});
-                send(&json!({"id": id, "result": {"turn": turn_value}}));
-                send(
-                    &json!({"method": "turn/started", "params": {"threadId": thread, "turn": turn_value}}),
-                );
-                let text = params["input"][0]["text"].as_str().unwrap_or("");
-                if let Some(spec) = StreamSpec::parse(text) {
-                    std::thread::spawn(move || stream_turn(&thread, &turn, &item, &spec));
-                    continue;
-                }
-                let cwd = thread
-                    .as_str()
-                    .and_then(|t| cwds.get(t))
-                    .cloned()
-                    .unwrap_or_default();
-                let answer = attachments_fingerprint(&params["input"], &cwd);
-                send(&json!({"method": "item/agentMessage/delta", "params": {
-                    "threadId": thread, "turnId": turn, "itemId": item, "delta": answer}}));
-                complete_turn(&thread, &turn, &item, &answer);
-            }
-            "turn/interrupt" => send(&json!({"id": id, "result": {}})),
-            other => send(&json!({"id": id, "error": {
-                "code": -32601, "message": format!("method not found: {other}")}})),
-        }
-    }
-}
-
-pub(crate) fn complete_turn(thread: &Value, turn: &str, item: &str, answer: &str) {
-    let done = json!({"type": "agentMessage", "id": item, "text": answer});
-    send(&json!({"method": "item/completed", "params": {
-        "threadId": thread, "turnId": turn, "item": done}}));
-    send(
-        &json!({"method": "turn/completed", "params": {"threadId": thread, "turn": {
-        "id": turn, "status": "completed", "items": [done], "error": null}}}),
+/// Installs the crate's fake `codex app-server` for codex-ls's `codexPath`:
+/// each turn streams what a `FAKE-STREAM` prompt asks for (see
+/// [`StreamSpec`]), else answers with the fingerprints of the files it
+/// attaches. Each thread gets its own id, so runs on several documents
+/// stream at once.
+pub(crate) fn install_fake_codex() {
+    let dir = fake_dir();
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = Script::default().on(
+        "turn/start",
+        vec![
+            Step::Answer,
+            Step::Stream,
+            Step::Fingerprints,
+            Step::Complete,
+        ],
     );
+    process::install(
+        &dir,
+        &script,
+        Path::new(env!("CARGO_BIN_EXE_codex-ls-fake-app-server")),
+    )
+    .expect("install the fake app-server");
 }
 
-/// Streams a turn as `spec` says (see [`StreamSpec`]).
-pub(crate) fn stream_turn(thread: &Value, turn: &str, item: &str, spec: &StreamSpec) {
-    let mut answer = String::new();
-    let start = Instant::now();
-    for seq in 0..spec.count {
-        if spec.gap_us > 0 {
-            let due = start + Duration::from_micros(spec.gap_us * seq as u64);
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
-            }
-        }
-        // Built by hand so that the timestamp is taken right before the
-        // write; the delta needs no escaping.
-        let delta = format!("{seq}:{};", mono_ns());
-        send_line(&format!(
-            r#"{{"method":"item/agentMessage/delta","params":{{"threadId":{thread},"turnId":"{turn}","itemId":"{item}","delta":"{delta}"}}}}"#
-        ));
-        answer.push_str(&delta);
-    }
-    // The client opens the gate once it has seen every delta (or gives up).
-    let deadline = Instant::now() + WAIT;
-    while !spec.gate.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    complete_turn(thread, turn, item, &answer);
+/// The `codexPath` of the fake [`install_fake_codex`] installed.
+pub(crate) fn fake_codex() -> PathBuf {
+    fake_dir().join("codex")
 }
 
 /// The floor of scenario 6: runs the fake app-server and relays each delta
@@ -149,7 +77,7 @@ pub(crate) fn null_relay(args: &[String]) {
         gap_us: args[1].parse().expect("GAP_US"),
         gate: PathBuf::from(&args[2]),
     };
-    let mut app = Command::new(std::env::current_exe().unwrap())
+    let mut app = Command::new(fake_codex())
         .arg("app-server")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -202,31 +130,4 @@ pub(crate) fn null_relay(args: &[String]) {
     }
     drop(to_app);
     let _ = app.wait();
-}
-
-/// The fingerprints of the files the turn's text input mentions.
-pub(crate) fn attachments_fingerprint(input: &Value, cwd: &str) -> String {
-    let mut out = Vec::new();
-    for item in input.as_array().into_iter().flatten() {
-        let text = item["text"].as_str().unwrap_or("");
-        for element in item["text_elements"].as_array().into_iter().flatten() {
-            let range = &element["byteRange"];
-            let (Some(start), Some(end)) = (range["start"].as_u64(), range["end"].as_u64()) else {
-                continue;
-            };
-            let Some(mention) = text.get(start as usize..end as usize) else {
-                continue;
-            };
-            let path = std::path::Path::new(cwd).join(mention.trim_start_matches('@'));
-            out.push(match std::fs::read(&path) {
-                Ok(bytes) => fingerprint(&bytes),
-                Err(err) => format!("cannot read {}: {err}", path.display()),
-            });
-        }
-    }
-    if out.is_empty() {
-        "no attachment".to_string()
-    } else {
-        out.join("; ")
-    }
 }

@@ -2,18 +2,9 @@
 
 use super::*;
 
-/// `CLOCK_MONOTONIC` in ns. It is the clock of `Instant` on Linux and is
-/// shared by all processes, so the fake app-server's send times and the
-/// client's receive times compare directly.
-pub(crate) fn mono_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid timespec for clock_gettime to write.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
+/// `CLOCK_MONOTONIC` in ns, the clock the fake app-server stamps its
+/// deltas with, so its send times and the client's receive times compare.
+pub(crate) use codex_ls::fuzzing::fake_app_server::prompted::mono_ns;
 
 /// Maps the reader thread's `Instant`s to `mono_ns` time.
 pub(crate) struct MonoClock {
@@ -40,46 +31,10 @@ impl MonoClock {
     }
 }
 
-/// What the fake app-server streams for a turn whose prompt holds
-/// `BENCH-STREAM count=N gap_us=G gate=PATH`: N deltas, one every G µs
-/// (0: as fast as it can write), each `"<seq>:<mono_ns at send>;"`. It then
-/// waits until the file GATE exists before it sends `item/completed` and
-/// `turn/completed`. The client creates GATE only once it has seen every
-/// delta in a report, so the correction codex-ls derives from
-/// `item/completed` can never hide a lost delta.
-#[derive(Clone, Debug)]
-pub(crate) struct StreamSpec {
-    pub(crate) count: usize,
-    pub(crate) gap_us: u64,
-    pub(crate) gate: PathBuf,
-}
-
-impl StreamSpec {
-    pub(crate) fn prompt(&self) -> String {
-        format!(
-            "BENCH-STREAM count={} gap_us={} gate={}",
-            self.count,
-            self.gap_us,
-            self.gate.display()
-        )
-    }
-
-    pub(crate) fn parse(text: &str) -> Option<StreamSpec> {
-        let (_, rest) = text.split_once("BENCH-STREAM ")?;
-        let mut words = rest.split_whitespace();
-        let mut value = |key: &str| {
-            words
-                .next()
-                .and_then(|w| w.strip_prefix(key))
-                .map(str::to_owned)
-        };
-        Some(StreamSpec {
-            count: value("count=")?.parse().ok()?,
-            gap_us: value("gap_us=")?.parse().ok()?,
-            gate: PathBuf::from(value("gate=")?),
-        })
-    }
-}
+/// What the fake app-server streams for a turn whose prompt holds a
+/// `FAKE-STREAM` directive: numbered, timestamped deltas, and the turn's
+/// end only once the client opened the gate.
+pub(crate) use codex_ls::fuzzing::fake_app_server::prompted::StreamSpec;
 
 /// One streamed run as the client sees it.
 pub(crate) struct StreamRun {

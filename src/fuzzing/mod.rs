@@ -18,6 +18,10 @@
 //!   must end, and a successful run's streamed deltas must add up to its
 //!   answer.
 //!
+//!
+//! Beside the harnesses, [`fake_app_server`] is the one scriptable fake
+//! `codex app-server` of the tests, the benches and the fuzz targets.
+//!
 //! The two async harnesses need a current-thread tokio runtime with a paused
 //! clock (`start_paused(true)`, tokio's `test-util` feature): timers then
 //! fire as soon as nothing else can run, so a harness can wait for the
@@ -25,6 +29,7 @@
 
 pub mod app_server_lines;
 pub mod document_store;
+pub mod fake_app_server;
 mod input;
 pub mod lsp_messages;
 

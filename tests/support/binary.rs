@@ -1,10 +1,12 @@
 //! The real `codex-ls` binary over pipes, as an editor starts it: a home
 //! and a workspace of its own, its stderr in `home/stderr.log`, initialized
-//! by a streaming client.
+//! by a streaming client; and the crate's fake app-server installed as its
+//! `codexPath`.
 #![allow(dead_code)]
 
 use std::process::Stdio;
 
+use codex_ls::fuzzing::fake_app_server::{Script, process};
 use serde_json::{Value, json};
 use tokio::process::Child;
 
@@ -59,4 +61,15 @@ impl Binary {
             .await;
         answer.unwrap_or_else(|err| panic!("{command} failed: {err}\n{}", self.log()))
     }
+}
+
+/// Installs the crate's fake app-server (the `codex-ls-fake-app-server`
+/// binary) with `script` in `dir`; returns the `codexPath` to give codex-ls.
+pub fn fake_codex(dir: &std::path::Path, script: &Script) -> std::path::PathBuf {
+    process::install(
+        dir,
+        script,
+        std::path::Path::new(env!("CARGO_BIN_EXE_codex-ls-fake-app-server")),
+    )
+    .expect("the fake app-server installs")
 }

@@ -7,8 +7,8 @@
 
 use serde_json::{Value, json};
 
-use super::fake_app_server::Transcript;
 use super::harness::{FakeLauncher, Harness, WAIT, transcript};
+use codex_ls::fuzzing::fake_app_server::Transcript;
 
 /// A client that streams, asks approvals, and applies versioned edits.
 pub fn editor_caps() -> Value {

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use codex_ls::codex::{BackendError, Launched, Launcher};
+use codex_ls::fuzzing::fake_app_server::{self, FakeHandle, Script, Transcript};
 use serde_json::{Value, json};
 use tokio::io::DuplexStream;
 
@@ -18,7 +19,6 @@ use super::editor::{
     initialize_params, next_progress, open_document, progress_until_end, serve_guarded,
     serve_in_process,
 };
-use super::fake_app_server::{FakeHandle, FakeOptions, Transcript, spawn_fake_app_server};
 use super::lsp_client::TestClient;
 
 /// Generous bound for anything that should happen "soon".
@@ -36,31 +36,30 @@ pub fn transcript(name: &str) -> Transcript {
             .join("tests/fixtures")
             .join(format!("transcript-{name}.jsonl")),
     )
+    .unwrap_or_else(|err| panic!("transcript {name}: {err}"))
 }
 
-/// What one launch plays: transcripts (one per turn, the last repeating) and
-/// the fake's options.
+/// What one launch plays: the fake's script (transcripts, one per turn, the
+/// last repeating, and how to play them).
 #[derive(Clone)]
 pub struct Plan {
-    pub transcripts: Vec<Transcript>,
-    pub options: FakeOptions,
+    pub script: Script,
 }
 
 impl Plan {
     pub fn new(names: &[&str]) -> Plan {
         Plan {
-            transcripts: names.iter().map(|name| transcript(name)).collect(),
-            options: FakeOptions::default(),
+            script: Script::playing(names.iter().map(|name| transcript(name)).collect()),
         }
     }
 
     pub fn speed(mut self, speed: f64) -> Plan {
-        self.options.speed = speed;
+        self.script.speed = speed;
         self
     }
 
     pub fn crash_after(mut self, messages: usize) -> Plan {
-        self.options.crash_after_turn_messages = Some(messages);
+        self.script.crash_after_turn_messages = Some(messages);
         self
     }
 }
@@ -93,8 +92,7 @@ impl FakeLauncher {
     /// turns with their answer replaced.
     pub fn replaying(transcripts: Vec<Transcript>) -> FakeLauncher {
         FakeLauncher::new(vec![Plan {
-            transcripts,
-            options: FakeOptions::default(),
+            script: Script::playing(transcripts),
         }])
     }
 
@@ -147,7 +145,7 @@ impl FakeLauncher {
 
 impl Launcher for FakeLauncher {
     fn launch(&self, _codex_path: &str) -> Result<Launched, BackendError> {
-        self.launches.fetch_add(1, Ordering::SeqCst);
+        let launch = self.launches.fetch_add(1, Ordering::SeqCst);
         if let Some(err) = &self.fail {
             return Err(err.clone());
         }
@@ -161,7 +159,8 @@ impl Launcher for FakeLauncher {
         };
         let (server_side, fake_side) = tokio::io::duplex(1 << 16);
         let (fake_read, fake_write) = tokio::io::split(fake_side);
-        let handle = spawn_fake_app_server(fake_read, fake_write, plan.transcripts, plan.options);
+        let handle = fake_app_server::spawn(fake_read, fake_write, plan.script, launch)
+            .expect("an in-process script");
         self.handles.lock().unwrap().push(handle);
         Ok(launched_over(server_side))
     }
