@@ -163,6 +163,9 @@ fn bench(selected: &[String]) {
     if wants(&["6", "stream", "stream-latency"]) {
         scenario_stream_latency(&mut summary, dir.path());
     }
+    if wants(&["6", "stream", "stream-steps"]) {
+        scenario_stream_steps(&mut summary, dir.path());
+    }
     if wants(&["6", "stream", "stream-load"]) {
         scenario_stream_load(&mut summary, dir.path());
     }

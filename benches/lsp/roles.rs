@@ -76,6 +76,7 @@ pub(crate) fn null_relay(args: &[String]) {
         count: args[0].parse().expect("COUNT"),
         gap_us: args[1].parse().expect("GAP_US"),
         gate: PathBuf::from(&args[2]),
+        output: args.get(3).is_some_and(|kind| kind == "output"),
     };
     let mut app = Command::new(fake_codex())
         .arg("app-server")

@@ -34,7 +34,7 @@ impl MonoClock {
 /// What the fake app-server streams for a turn whose prompt holds a
 /// `FAKE-STREAM` directive: numbered, timestamped deltas, and the turn's
 /// end only once the client opened the gate.
-pub(crate) use codex_ls::fuzzing::fake_app_server::prompted::StreamSpec;
+pub(crate) use codex_ls::fuzzing::fake_app_server::prompted::{OUTPUT_LINE_BYTES, StreamSpec};
 
 /// One streamed run as the client sees it.
 pub(crate) struct StreamRun {
@@ -67,6 +67,9 @@ pub(crate) struct StreamRun {
     /// When the first delta was sent (mono ns).
     pub(crate) first_sent: Option<u64>,
     pub(crate) end: Option<Value>,
+    /// Bytes of command output the reports' steps carried (their
+    /// `outputDelta`s and `outputSkipped`s).
+    pub(crate) output_bytes: usize,
 }
 
 impl StreamRun {
@@ -87,6 +90,7 @@ impl StreamRun {
                 count,
                 gap_us,
                 gate,
+                output: false,
             },
             gate_open: false,
             text: String::new(),
@@ -103,6 +107,7 @@ impl StreamRun {
             newest: Vec::new(),
             first_sent: None,
             end: None,
+            output_bytes: 0,
         }
     }
 
@@ -123,6 +128,10 @@ impl StreamRun {
     /// of its latency is relay work. The other deltas are counted in `held`.
     pub(crate) fn take_report(&mut self, at: Instant, at_ns: u64, codex: &Value) {
         let delta = codex["delta"].as_str().unwrap_or("");
+        for item in codex["items"].as_array().into_iter().flatten() {
+            self.output_bytes += item["outputDelta"].as_str().map_or(0, str::len)
+                + item["outputSkipped"].as_u64().unwrap_or(0) as usize;
+        }
         if codex["reset"] == true {
             self.resets += 1;
             self.text.clear();
@@ -169,9 +178,11 @@ impl StreamRun {
     pub(crate) fn lossless(&self) -> bool {
         let Some(end) = &self.end else { return false };
         let codex = &end["codex"];
+        let output = self.spec.count * OUTPUT_LINE_BYTES;
         self.in_order
             && self.next == self.spec.count
             && self.resets == 0
+            && (!self.spec.output || self.output_bytes == output)
             && codex["status"] == "completed"
             && codex["assistantText"].as_str() == Some(self.text.as_str())
     }
@@ -287,15 +298,24 @@ pub(crate) fn one_stream(
     run
 }
 
-/// One stream through the null relay: the pipe-hop floor.
-pub(crate) fn relay_floor(dir: &Path, count: usize, gap_us: u64, clock: &MonoClock) -> StreamRun {
+/// One stream through the null relay: the pipe-hop floor. With `output`,
+/// the fake also writes a command's output, which the relay reads and drops.
+pub(crate) fn relay_floor(
+    dir: &Path,
+    count: usize,
+    gap_us: u64,
+    output: bool,
+    clock: &MonoClock,
+) -> StreamRun {
     let mut run = StreamRun::new("relay", count, gap_us, None, dir);
+    run.spec.output = output;
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
         .arg("null-relay")
         .arg(count.to_string())
         .arg(gap_us.to_string())
-        .arg(&run.spec.gate);
+        .arg(&run.spec.gate)
+        .arg(if output { "output" } else { "text" });
     let mut relay = Lsp::spawn(command);
     collect_streams(&mut relay, std::slice::from_mut(&mut run), clock);
     relay.wait_exit();
@@ -332,8 +352,8 @@ pub(crate) fn scenario_stream_latency(summary: &mut Summary, dir: &Path) {
     );
     let flood = one_stream(&mut lsp, &uri, dir, "flood", FLOOD_DELTAS, 0, 1, &clock);
     lsp.shutdown();
-    let paced_floor = relay_floor(dir, PACED_DELTAS, PACED_GAP_US, &clock);
-    let flood_floor = relay_floor(dir, FLOOD_DELTAS, 0, &clock);
+    let paced_floor = relay_floor(dir, PACED_DELTAS, PACED_GAP_US, false, &clock);
+    let flood_floor = relay_floor(dir, FLOOD_DELTAS, 0, false, &clock);
 
     let lat = sorted(paced.latencies.clone());
     let floor = sorted(paced_floor.latencies.clone());
@@ -455,5 +475,47 @@ pub(crate) fn scenario_stream_load(summary: &mut Summary, dir: &Path) {
         share * 100.0,
         STREAM_CPU_SHARE * 100.0,
         verdict(share <= STREAM_CPU_SHARE),
+    ));
+}
+
+/// 6c. The paced stream of 6a with a command step running beside the
+/// answer (a line of its output before each delta, as when the agent runs a
+/// build): the answer's relay latency over the same floor, and both the
+/// text and the output lossless.
+pub(crate) fn scenario_stream_steps(summary: &mut Summary, dir: &Path) {
+    let clock = MonoClock::new();
+    let mut lsp = Lsp::codex_ls();
+    lsp.initialize_with(json!({"progressIntervalMs": 1}));
+    let uri = open_clean_doc(&mut lsp, dir, "stream-steps.txt");
+    let warm = one_stream(&mut lsp, &uri, dir, "warm", 20, PACED_GAP_US, 1, &clock);
+    assert!(warm.lossless(), "the warm-up stream was not lossless");
+    let mut run = StreamRun::new("steps", PACED_DELTAS, PACED_GAP_US, Some(1), dir);
+    run.spec.output = true;
+    start_stream(&mut lsp, &uri, &run);
+    collect_streams(&mut lsp, std::slice::from_mut(&mut run), &clock);
+    lsp.shutdown();
+    let floor = relay_floor(dir, PACED_DELTAS, PACED_GAP_US, true, &clock);
+    let lat = sorted(run.latencies.clone());
+    let floor_lat = sorted(floor.latencies.clone());
+    let (l50, l99, f50, f99) = (
+        percentile(&lat, 50.0),
+        percentile(&lat, 99.0),
+        percentile(&floor_lat, 50.0),
+        percentile(&floor_lat, 99.0),
+    );
+    println!(
+        "6 steps      paced with a command's output: {PACED_DELTAS} deltas {:.0} ms apart, each after a {OUTPUT_LINE_BYTES}-byte line of output: codex-ls p50 {l50:.3} ms p99 {l99:.3} ms over {} deltas | floor (null relay reading the same lines) p50 {f50:.3} ms p99 {f99:.3} ms | output relayed {} of {} bytes | lossless: {}",
+        PACED_GAP_US as f64 / 1e3,
+        lat.len(),
+        run.output_bytes,
+        PACED_DELTAS * OUTPUT_LINE_BYTES,
+        verdict(run.lossless() && floor.lossless()),
+    );
+    let (n50, n99) = (l50 - f50, l99 - f99);
+    summary.add(format!(
+        "6 relay + steps:  paced p50 {l50:.3} ms - floor {f50:.3} = {n50:.3} ms vs ≤ {STREAM_LATENCY_P50_MS} ms: {}; p99 {l99:.3} - {f99:.3} = {n99:.3} ms vs ≤ {STREAM_LATENCY_P99_MS} ms: {}; lossless (text and output): {}",
+        verdict(n50 <= STREAM_LATENCY_P50_MS),
+        verdict(n99 <= STREAM_LATENCY_P99_MS),
+        verdict(run.lossless()),
     ));
 }

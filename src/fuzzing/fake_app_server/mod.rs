@@ -488,12 +488,27 @@ fn stream_turn(conn: &Conn, mut turn: PlainTurn, spec: &prompted::StreamSpec) {
     // The thread id as JSON, built once: the lines are built by hand so the
     // timestamp is taken right before the line goes to the writer.
     let thread = turn.thread.to_string();
+    let command = format!("cmd-{}", turn.turn);
+    if spec.output {
+        conn.send(json!({"method": "item/started", "params": {
+            "threadId": turn.thread, "turnId": turn.turn, "item": {
+                "type": "commandExecution", "id": command, "command": "cargo build",
+                "cwd": "/", "commandActions": [], "status": "inProgress"}}}));
+    }
     for seq in 0..spec.count {
         if spec.gap_us > 0 {
             let due = start + Duration::from_micros(spec.gap_us * seq as u64);
             let now = std::time::Instant::now();
             if due > now {
                 std::thread::sleep(due - now);
+            }
+        }
+        if spec.output {
+            let output = json!({"method": "item/commandExecution/outputDelta", "params": {
+                "threadId": turn.thread, "turnId": turn.turn, "itemId": command,
+                "delta": prompted::output_line(seq)}});
+            if conn.out.send(Out::Line(output.to_string())).is_err() {
+                return;
             }
         }
         let delta = format!("{seq}:{};", prompted::mono_ns());
@@ -505,6 +520,12 @@ fn stream_turn(conn: &Conn, mut turn: PlainTurn, spec: &prompted::StreamSpec) {
             return;
         }
         turn.text.push_str(&delta);
+    }
+    if spec.output {
+        conn.send(json!({"method": "item/completed", "params": {
+            "threadId": turn.thread, "turnId": turn.turn, "item": {
+                "type": "commandExecution", "id": command, "command": "cargo build",
+                "cwd": "/", "commandActions": [], "status": "completed", "exitCode": 0}}}));
     }
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while !spec.gate.exists() && std::time::Instant::now() < deadline {

@@ -12,22 +12,35 @@ use serde_json::Value;
 /// as fast as the fake can), each `"<seq>:<mono_ns at send>;"`. It then
 /// waits until the file GATE exists before it completes the turn, so a
 /// client that opens the gate only once it saw every delta can tell a lost
-/// delta from the correction `item/completed` brings.
+/// delta from the correction `item/completed` brings. With `output=1`, a
+/// command step runs beside the answer: each delta is preceded by one
+/// [`OUTPUT_LINE_BYTES`]-byte line of the command's output
+/// (`item/commandExecution/outputDelta`), as when the agent runs a build.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StreamSpec {
     pub count: usize,
     pub gap_us: u64,
     pub gate: PathBuf,
+    pub output: bool,
+}
+
+/// The length of each line of command output a `FAKE-STREAM output=1` sends.
+pub const OUTPUT_LINE_BYTES: usize = 64;
+
+/// Line `seq` of the command output: [`OUTPUT_LINE_BYTES`] bytes.
+pub fn output_line(seq: usize) -> String {
+    format!("{seq:0>width$}\n", width = OUTPUT_LINE_BYTES - 1)
 }
 
 impl StreamSpec {
     /// The prompt that asks for this stream.
     pub fn prompt(&self) -> String {
         format!(
-            "FAKE-STREAM count={} gap_us={} gate={}",
+            "FAKE-STREAM count={} gap_us={} gate={}{}",
             self.count,
             self.gap_us,
-            self.gate.display()
+            self.gate.display(),
+            if self.output { " output=1" } else { "" }
         )
     }
 
@@ -45,6 +58,7 @@ impl StreamSpec {
             count: value("count=")?.parse().ok()?,
             gap_us: value("gap_us=")?.parse().ok()?,
             gate: PathBuf::from(value("gate=")?),
+            output: value("output=").as_deref() == Some("1"),
         })
     }
 }
@@ -119,15 +133,19 @@ mod tests {
 
     #[test]
     fn a_stream_directive_reads_back_from_its_prompt() {
-        let spec = StreamSpec {
+        let mut spec = StreamSpec {
             count: 3,
             gap_us: 40,
             gate: PathBuf::from("/tmp/gate"),
+            output: false,
         };
         assert_eq!(
             StreamSpec::parse(&format!("Explain. {}", spec.prompt())),
-            Some(spec)
+            Some(spec.clone())
         );
+        spec.output = true;
+        assert_eq!(StreamSpec::parse(&spec.prompt()), Some(spec));
+        assert_eq!(output_line(7).len(), OUTPUT_LINE_BYTES);
         assert_eq!(StreamSpec::parse("Explain"), None);
         assert_eq!(StreamSpec::parse("FAKE-STREAM count=x"), None);
     }
