@@ -380,6 +380,20 @@ async fn approvals_ask_in_a_confirm_window_that_typeahead_cannot_answer() {
     );
 }
 
+/// Typed approvals (`codex/requestApproval`) in the confirm window, with the
+/// diff of a file change on `v`.
+#[tokio::test]
+async fn typed_approvals_ask_in_the_confirm_window_with_the_diff() {
+    run_spec(Spec {
+        file: "typed_approval_spec.lua",
+        scenarios: vec![Scenario::text(["unused"])],
+        data: json!({}),
+        settings: json!({}),
+        start: Start::Enable,
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn quitting_neovim_mid_run_leaves_no_process_and_no_snapshot() {
     // codex-ls outlives Neovim by a moment, reparented to the nearest

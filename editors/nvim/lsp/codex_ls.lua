@@ -20,6 +20,11 @@ return {
   settings = {
     codex = vim.empty_dict(),
   },
+  -- Approvals come as the typed `codex/requestApproval` request (README
+  -- "Approvals"), so the plugin never has to recognize one by its prose.
+  capabilities = {
+    experimental = { codex = { approvals = true } },
+  },
   -- The same settings go along with `initialize`, so that a run started
   -- right after the client attaches does not race the first
   -- `workspace/configuration` pull.
@@ -30,8 +35,13 @@ return {
     end
   end,
   handlers = {
-    -- Approvals arrive as `window/showMessageRequest`; answer them in a
-    -- confirm window showing the whole command or file list.
+    -- Approvals, with the diffs of file changes, answered in a confirm
+    -- window that typeahead cannot answer.
+    ['codex/requestApproval'] = function(...)
+      return require('codex_ls.approvals').request_approval(...)
+    end,
+    -- A codex-ls without typed approvals asks with `showMessageRequest`:
+    -- the same confirm window answers, whatever the question.
     ['window/showMessageRequest'] = function(...)
       return require('codex_ls.approvals').show_message_request(...)
     end,
