@@ -380,6 +380,62 @@ async fn approvals_ask_in_a_confirm_window_that_typeahead_cannot_answer() {
     );
 }
 
+/// Code actions from `vim.lsp.buf.code_action()`, and runs started without a
+/// progressToken, stream into the answer window while the run goes on.
+#[tokio::test]
+async fn code_actions_and_server_tokens_stream_into_the_answer_window() {
+    let chunks = ["`add` returns ", "the sum ", "of its ", "two arguments."];
+    let run = run_spec(Spec {
+        file: "code_action_spec.lua",
+        scenarios: vec![Scenario::Text {
+            chunks: chunks.iter().map(|c| c.to_string()).collect(),
+            delay: Duration::from_millis(300),
+        }],
+        data: json!({"answer": chunks.concat()}),
+        settings: json!({}),
+        start: Start::Enable,
+    })
+    .await;
+    assert_eq!(run.mock.requests().len(), 2, "{}", run.output);
+}
+
+/// Rewrites and reviews show their step and a one-line outcome on a narrow
+/// screen: no "Press ENTER", no errors in `:messages`.
+#[tokio::test]
+async fn rewrite_and_review_end_with_one_line_that_fits() {
+    let replacement = "fn add(a: i32, b: i32) -> i32 {\n    a.wrapping_add(b)\n}\n";
+    let explanation = "A long explanation: addition now wraps instead of panicking on overflow, \
+        which is what the callers expect.\nA second line about the callers.";
+    let finding = json!({
+        "startLine": 3, "endLine": 3, "severity": "warning",
+        "message": "`a + b` may overflow", "suggestion": "    a.wrapping_add(b)",
+    });
+    run_spec(Spec {
+        file: "outcome_spec.lua",
+        scenarios: vec![
+            rewrite_answer(replacement, explanation),
+            Scenario::text([json!({"findings": [finding]}).to_string()]),
+        ],
+        data: json!({"replacement": replacement, "explanation": explanation}),
+        settings: json!({}),
+        start: Start::Enable,
+    })
+    .await;
+}
+
+/// The agent's steps, fed as synthetic reports: folding, drawing, expanding.
+#[tokio::test]
+async fn steps_fold_into_the_answer_window() {
+    run_spec(Spec {
+        file: "steps_spec.lua",
+        scenarios: vec![Scenario::text(["unused"])],
+        data: json!({}),
+        settings: json!({}),
+        start: Start::Enable,
+    })
+    .await;
+}
+
 /// Typed approvals (`codex/requestApproval`) in the confirm window, with the
 /// diff of a file change on `v`.
 #[tokio::test]

@@ -13,6 +13,17 @@
 -- Neovim 0.10 has no `vim.lsp.enable`: call `require('codex_ls').setup()`,
 -- which starts the same configuration with `vim.lsp.start`.
 
+--- Code actions name the server's run commands; the client runs them itself
+--- (with a progressToken of its own) so they stream like `:CodexExplain`.
+local code_action_commands = {}
+local run_commands =
+  { 'codex.run', 'codex.explain', 'codex.rewrite', 'codex.fix', 'codex.tests', 'codex.review', 'codex.action' }
+for _, name in ipairs(run_commands) do
+  code_action_commands[name] = function(command, ctx)
+    require('codex_ls.commands').exec_command(command, ctx)
+  end
+end
+
 ---@type vim.lsp.Config
 return {
   cmd = { 'codex-ls' },
@@ -25,6 +36,7 @@ return {
   capabilities = {
     experimental = { codex = { approvals = true } },
   },
+  commands = code_action_commands,
   -- The same settings go along with `initialize`, so that a run started
   -- right after the client attaches does not race the first
   -- `workspace/configuration` pull.
