@@ -40,7 +40,7 @@ local function wait_streaming(before)
   end)
   H.wait('part of the answer before the run ends', function()
     local run = require('codex_ls.commands').runs[window.token]
-    local text = H.answer_window(window.token).text
+    local text = H.answer_window(window.token).answer
     if run.ended_at then
       error('the run ended before any of the answer was shown: ' .. text)
     end
@@ -72,7 +72,7 @@ H.test('"Codex: Explain selection" from vim.lsp.buf.code_action() streams into t
   H.truthy(window.token:find('^codex_ls%.nvim/'), 'the run has a token of the plugin: ' .. window.token)
   H.type('<Esc>')
   window = H.wait_run_end(window.token, 'completed', 60000)
-  H.eq(data.answer, window.text, 'the whole answer')
+  H.eq(data.answer, window.answer, 'the whole answer')
   H.truthy(window.title:find('Codex: Explain', 1, true), 'title: ' .. window.title)
   H.eq({}, answer_file_windows(), 'no answer file was opened')
   H.eq(bufnr, vim.api.nvim_get_current_buf(), 'the cursor stays in the source buffer')
@@ -94,6 +94,6 @@ H.test('a run started without a progressToken streams on the token the server cr
   H.truthy(window.token:find('^codex%-ls/run/'), 'a token of the server: ' .. window.token)
   H.eq(nil, answered and answered.err, 'the command was taken')
   window = H.wait_run_end(window.token, 'completed', 60000)
-  H.eq(data.answer, window.text, 'the whole answer')
+  H.eq(data.answer, window.answer, 'the whole answer')
   vim.api.nvim_win_close(window.win, true)
 end)
