@@ -230,3 +230,65 @@ H.test('the answer window shows the steps folded, <CR> expands them, the title t
   vim.cmd.wincmd('p')
   run.answer:close()
 end)
+
+--- Feeds a `$/progress` value on `token` as codex-ls sends it.
+local function feed(client, token, value)
+  local ctx = { client_id = client.id, method = '$/progress' }
+  vim.lsp.handlers['$/progress'](nil, { token = token, value = value }, ctx)
+end
+
+H.test('a run on a server token opens a window only when `begin.codex.kind` says answer, or says nothing', function()
+  local bufnr = H.open('src/lib.rs')
+  local client = require('codex_ls').client(bufnr)
+  local runs = require('codex_ls.commands').runs
+  local cases = {
+    { id = 3001, kind = 'edit', window = false },
+    { id = 3002, kind = 'review', window = false },
+    { id = 3003, kind = 'answer', window = true },
+    -- A server from before `begin.codex.kind`.
+    { id = 3004, kind = nil, window = true },
+  }
+  for _, case in ipairs(cases) do
+    local token = 'codex-ls/run/' .. case.id
+    feed(client, token, {
+      kind = 'begin',
+      title = 'Codex: Rewrite',
+      cancellable = true,
+      message = 'Codex is working… line 3',
+      codex = { runId = case.id, kind = case.kind },
+    })
+    local run = H.truthy(runs[token], 'the run on ' .. token .. ' was adopted')
+    H.eq(case.kind or 'answer', run.kind, 'the kind of ' .. token)
+    H.eq(case.window, H.answer_window(token) ~= nil, 'an answer window for ' .. tostring(case.kind))
+  end
+
+  -- The edit streams its JSON: no window shows it; it ends in one line.
+  local edit = runs['codex-ls/run/3001']
+  feed(client, edit.token, {
+    kind = 'report',
+    message = 'Codex is writing the edit…',
+    codex = { runId = 3001, seq = 1, delta = '{"replacement":"x' },
+  })
+  H.eq('Codex is writing the edit…', edit.step, 'the current step')
+  feed(client, edit.token, {
+    kind = 'end',
+    message = 'Edit applied. Wraps.',
+    codex = {
+      runId = 3001,
+      status = 'completed',
+      edit = { status = 'applied', replacement = 'x', explanation = 'Wraps.' },
+    },
+  })
+  H.truthy(edit.ended_at, 'the edit ended')
+  local messages = vim.fn.execute('messages')
+  H.truthy(messages:find('Codex: Rewrite: edit applied. Wraps.', 1, true), 'the outcome in one line: ' .. messages)
+  H.truthy(not messages:find('replacement', 1, true), 'no JSON in the messages: ' .. messages)
+  for _, case in ipairs(cases) do
+    local token = 'codex-ls/run/' .. case.id
+    feed(client, token, { kind = 'end', message = 'Cancelled', codex = { runId = case.id, status = 'interrupted' } })
+    local window = H.answer_window(token)
+    if window then
+      vim.api.nvim_win_close(window.win, true)
+    end
+  end
+end)

@@ -327,8 +327,11 @@ end
 local server_token_prefix = 'codex-ls/run/'
 
 --- Adopts a run the server streams on a token of its own (started without
---- a progressToken, so not by this plugin): it gets an answer window like
---- the plugin's own answer runs.
+--- a progressToken, so not by this plugin). The `begin` says what the run
+--- makes (`codex.kind`): an answer gets a window like the plugin's own
+--- answer runs; an edit or a review shows its step in the command line and
+--- ends in one line, since its stream is JSON no one should read. A server
+--- that does not say gets a window: an answer is what most such runs make.
 ---@param client_id integer
 ---@param token string
 ---@param value table the `begin` value
@@ -343,7 +346,7 @@ local function adopt(client_id, token, value)
     token = token,
     command = 'codex.run',
     title = type(value.title) == 'string' and value.title or 'Codex',
-    kind = 'answer',
+    kind = protocol.run_kind(value.codex) or 'answer',
     bufnr = bufnr,
     uri = vim.uri_from_bufnr(bufnr),
   }, client)

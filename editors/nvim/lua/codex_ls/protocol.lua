@@ -14,6 +14,12 @@ local M = {}
 ---@alias codex_ls.PlanStepStatus 'pending'|'inProgress'|'completed'
 ---@alias codex_ls.ApprovalKind 'command'|'fileChange'|'permissions'
 ---@alias codex_ls.ApprovalDecision 'accept'|'acceptForSession'|'decline'
+---@alias codex_ls.RunKind 'answer'|'edit'|'review'
+
+--- `codex` object of a `begin` value.
+---@class codex_ls.BeginExt
+---@field runId integer
+---@field kind? codex_ls.RunKind what the run makes (absent from older servers)
 
 ---@class codex_ls.FileChange
 ---@field path string
@@ -85,6 +91,22 @@ local M = {}
 
 --- The request method of typed approvals.
 M.request_approval = 'codex/requestApproval'
+
+--- The run kinds a `begin` can name.
+local run_kinds = { answer = true, edit = true, review = true }
+
+--- What a run makes, from its `begin` value's `codex` object: `answer`,
+--- `edit` or `review`; nil when the server does not say (servers before
+--- `begin.codex.kind`) or says something this plugin does not know.
+---@param begin_ext any
+---@return codex_ls.RunKind?
+function M.run_kind(begin_ext)
+  local kind = type(begin_ext) == 'table' and begin_ext.kind or nil
+  if run_kinds[kind] then
+    return kind
+  end
+  return nil
+end
 
 --- Scalar fields of an update that replace what came before.
 local replaced = { 'type', 'status', 'title', 'command', 'cwd', 'exitCode', 'changes', 'plan' }
