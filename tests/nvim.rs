@@ -423,6 +423,39 @@ async fn rewrite_and_review_end_with_one_line_that_fits() {
     .await;
 }
 
+/// A file change Codex asks to make (`apply_patch` in the read-only
+/// sandbox, `on-request`): the typed approval names the file, `v` shows its
+/// diff, and `a` accepts, so the file is written.
+#[tokio::test]
+async fn a_file_change_approval_shows_its_diff_and_accept_writes_the_file() {
+    let content = "hello from the patch";
+    let patch = format!(
+        "apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: added.txt\n+{content}\n*** End Patch\nEOF\n"
+    );
+    let answer = "Added the file.";
+    let run = run_spec(Spec {
+        file: "file_approval_spec.lua",
+        scenarios: vec![
+            Scenario::SandboxedCommand {
+                call_id: "call-patch".to_string(),
+                cmd: patch,
+            },
+            Scenario::text([answer]),
+        ],
+        data: json!({"file": "added.txt", "content": content, "answer": answer}),
+        settings: json!({"approvalPolicy": "on-request"}),
+        start: Start::Enable,
+    })
+    .await;
+    let added = std::fs::read_to_string(run.workspace().join("added.txt"));
+    assert_eq!(
+        added.ok().as_deref().map(str::trim_end),
+        Some(content),
+        "the accepted patch did not add the file; the model got {:?}",
+        run.mock.requests().get(1).map(call_outputs)
+    );
+}
+
 /// The agent's steps, fed as synthetic reports: folding, drawing, expanding.
 #[tokio::test]
 async fn steps_fold_into_the_answer_window() {

@@ -16,6 +16,9 @@
 --- closes. A codex-ls without typed approvals asks with
 --- `window/showMessageRequest`; the same window answers those, whatever the
 --- message says.
+local protocol = require('codex_ls.protocol')
+local steps = require('codex_ls.steps')
+
 local M = {}
 
 --- How long the confirm window ignores keys after it opened (ms): a user
@@ -61,12 +64,12 @@ local function flush_typeahead()
   end
 end
 
---- Lines added and removed by a unified diff.
----@param diff string
+--- Lines added and removed by a file change.
+---@param change codex_ls.FileChange
 ---@return integer added, integer removed
-local function diff_stat(diff)
+local function diff_stat(change)
   local added, removed = 0, 0
-  for _, line in ipairs(vim.split(diff or '', '\n', { plain = true })) do
+  for _, line in ipairs(protocol.diff_lines(change)) do
     if line:find('^%+') and not line:find('^%+%+%+ ') then
       added = added + 1
     elseif line:find('^%-') and not line:find('^%-%-%- ') then
@@ -92,8 +95,9 @@ function M.approval_question(request)
   end
   local changes = type(request.changes) == 'table' and request.changes or nil
   for _, change in ipairs(changes or {}) do
-    local added, removed = diff_stat(change.diff)
-    lines[#lines + 1] = ('%s %s (+%d -%d)'):format(change.kind or 'update', change.path or '?', added, removed)
+    local added, removed = diff_stat(change)
+    local path = steps.display_path(change.path)
+    lines[#lines + 1] = ('%s %s (+%d -%d)'):format(change.kind or 'update', path, added, removed)
   end
   if text(request.permissions) then
     vim.list_extend(lines, vim.split('Permissions: ' .. request.permissions, '\n', { plain = true }))
@@ -162,14 +166,12 @@ end
 function M.show_diff(changes, confirm_win)
   local lines = {}
   for _, change in ipairs(changes) do
-    local diff = vim.split(change.diff or '', '\n', { plain = true })
-    if diff[#diff] == '' then
-      table.remove(diff)
-    end
+    local diff = protocol.diff_lines(change)
     -- A diff without file headers still says which file it is about.
     if not (diff[1] or ''):find('^%-%-%- ') then
-      lines[#lines + 1] = '--- ' .. (change.kind == 'add' and '/dev/null' or ('a/' .. change.path))
-      lines[#lines + 1] = '+++ ' .. (change.kind == 'delete' and '/dev/null' or ('b/' .. change.path))
+      local path = steps.display_path(change.path)
+      lines[#lines + 1] = '--- ' .. (change.kind == 'add' and '/dev/null' or ('a/' .. path))
+      lines[#lines + 1] = '+++ ' .. (change.kind == 'delete' and '/dev/null' or ('b/' .. path))
     end
     vim.list_extend(lines, diff)
   end

@@ -108,6 +108,29 @@ function M.run_kind(begin_ext)
   return nil
 end
 
+--- A file change's diff as the lines of a unified diff. The server sends a
+--- unified diff for `update` but the bare content for `add` and `delete`
+--- (README "Steps"): as `+` (or `-`) lines under a hunk header it reads,
+--- counts and highlights as what is added (or removed).
+---@param change codex_ls.FileChange
+---@return string[]
+function M.diff_lines(change)
+  local lines = vim.split(type(change.diff) == 'string' and change.diff or '', '\n', { plain = true })
+  if lines[#lines] == '' then
+    table.remove(lines)
+  end
+  local mark = ({ add = '+', delete = '-' })[change.kind]
+  if not mark then
+    return lines
+  end
+  local hunk = mark == '+' and ('@@ -0,0 +1,%d @@'):format(#lines) or ('@@ -1,%d +0,0 @@'):format(#lines)
+  local unified = { hunk }
+  for _, line in ipairs(lines) do
+    unified[#unified + 1] = mark .. line
+  end
+  return unified
+end
+
 --- Scalar fields of an update that replace what came before.
 local replaced = { 'type', 'status', 'title', 'command', 'cwd', 'exitCode', 'changes', 'plan' }
 

@@ -2,6 +2,8 @@
 --- (`▸ Ran `cargo test` (exit 0)`), and, when the user expanded it, its
 --- details below, indented: a command's output, a reasoning summary, the
 --- plan as a checklist, each changed file with its diff.
+local protocol = require('codex_ls.protocol')
+
 local M = {}
 
 --- Marks of a step's line: folded, expanded.
@@ -20,6 +22,18 @@ local function split(text)
     table.remove(lines)
   end
   return lines
+end
+
+--- A changed file's path as the user reads it: the server sends it
+--- absolute, as Codex resolved it; under the current directory (the
+--- workspace, usually) or home it is shortened.
+---@param path any
+---@return string
+function M.display_path(path)
+  if type(path) ~= 'string' or path == '' then
+    return '?'
+  end
+  return vim.fn.fnamemodify(path, ':~:.')
 end
 
 --- The step's one line: its title, and the state a title does not say.
@@ -68,8 +82,8 @@ function M.details(step)
   end
   if type(step.changes) == 'table' then
     for _, change in ipairs(step.changes) do
-      add(('%s %s'):format(change.kind or 'update', change.path or '?'))
-      add(change.diff or '')
+      add(('%s %s'):format(change.kind or 'update', M.display_path(change.path)))
+      add(table.concat(protocol.diff_lines(change), '\n'))
     end
   end
   return lines
