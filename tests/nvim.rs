@@ -423,6 +423,33 @@ async fn rewrite_and_review_end_with_one_line_that_fits() {
     .await;
 }
 
+/// A command the agent runs (the real app-server runs it in its sandbox):
+/// its step folds under the answer as it streams, with the exit code, and
+/// `<CR>` shows its output.
+#[tokio::test]
+async fn a_command_step_folds_under_the_answer_and_expands_to_its_output() {
+    let marker = "codex-ls-nvim-step-4711";
+    let command = format!("echo {marker}");
+    let chunks = ["The command ", "printed ", "the marker ", "as asked."];
+    run_spec(Spec {
+        file: "command_step_spec.lua",
+        scenarios: vec![
+            Scenario::SandboxedCommand {
+                call_id: "call-echo".to_string(),
+                cmd: command.clone(),
+            },
+            Scenario::Text {
+                chunks: chunks.iter().map(|c| c.to_string()).collect(),
+                delay: Duration::from_millis(300),
+            },
+        ],
+        data: json!({"command": command, "marker": marker, "answer": chunks.concat()}),
+        settings: json!({}),
+        start: Start::Enable,
+    })
+    .await;
+}
+
 /// A file change Codex asks to make (`apply_patch` in the read-only
 /// sandbox, `on-request`): the typed approval names the file, `v` shows its
 /// diff, and `a` accepts, so the file is written.
