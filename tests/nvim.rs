@@ -380,6 +380,136 @@ async fn approvals_ask_in_a_confirm_window_that_typeahead_cannot_answer() {
     );
 }
 
+/// Code actions from `vim.lsp.buf.code_action()`, and runs started without a
+/// progressToken, stream into the answer window while the run goes on.
+#[tokio::test]
+async fn code_actions_and_server_tokens_stream_into_the_answer_window() {
+    let chunks = ["`add` returns ", "the sum ", "of its ", "two arguments."];
+    let run = run_spec(Spec {
+        file: "code_action_spec.lua",
+        scenarios: vec![Scenario::Text {
+            chunks: chunks.iter().map(|c| c.to_string()).collect(),
+            delay: Duration::from_millis(300),
+        }],
+        data: json!({"answer": chunks.concat()}),
+        settings: json!({}),
+        start: Start::Enable,
+    })
+    .await;
+    assert_eq!(run.mock.requests().len(), 2, "{}", run.output);
+}
+
+/// Rewrites and reviews show their step and a one-line outcome on a narrow
+/// screen: no "Press ENTER", no errors in `:messages`.
+#[tokio::test]
+async fn rewrite_and_review_end_with_one_line_that_fits() {
+    let replacement = "fn add(a: i32, b: i32) -> i32 {\n    a.wrapping_add(b)\n}\n";
+    let explanation = "A long explanation: addition now wraps instead of panicking on overflow, \
+        which is what the callers expect.\nA second line about the callers.";
+    let finding = json!({
+        "startLine": 3, "endLine": 3, "severity": "warning",
+        "message": "`a + b` may overflow", "suggestion": "    a.wrapping_add(b)",
+    });
+    run_spec(Spec {
+        file: "outcome_spec.lua",
+        scenarios: vec![
+            rewrite_answer(replacement, explanation),
+            Scenario::text([json!({"findings": [finding]}).to_string()]),
+        ],
+        data: json!({"replacement": replacement, "explanation": explanation}),
+        settings: json!({}),
+        start: Start::Enable,
+    })
+    .await;
+}
+
+/// A command the agent runs (the real app-server runs it in its sandbox):
+/// its step folds under the answer as it streams, with the exit code, and
+/// `<CR>` shows its output.
+#[tokio::test]
+async fn a_command_step_folds_under_the_answer_and_expands_to_its_output() {
+    let marker = "codex-ls-nvim-step-4711";
+    let command = format!("echo {marker}");
+    let chunks = ["The command ", "printed ", "the marker ", "as asked."];
+    run_spec(Spec {
+        file: "command_step_spec.lua",
+        scenarios: vec![
+            Scenario::SandboxedCommand {
+                call_id: "call-echo".to_string(),
+                cmd: command.clone(),
+            },
+            Scenario::Text {
+                chunks: chunks.iter().map(|c| c.to_string()).collect(),
+                delay: Duration::from_millis(300),
+            },
+        ],
+        data: json!({"command": command, "marker": marker, "answer": chunks.concat()}),
+        settings: json!({}),
+        start: Start::Enable,
+    })
+    .await;
+}
+
+/// A file change Codex asks to make (`apply_patch` in the read-only
+/// sandbox, `on-request`): the typed approval names the file, `v` shows its
+/// diff, and `a` accepts, so the file is written.
+#[tokio::test]
+async fn a_file_change_approval_shows_its_diff_and_accept_writes_the_file() {
+    let content = "hello from the patch";
+    let patch = format!(
+        "apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: added.txt\n+{content}\n*** End Patch\nEOF\n"
+    );
+    let answer = "Added the file.";
+    let run = run_spec(Spec {
+        file: "file_approval_spec.lua",
+        scenarios: vec![
+            Scenario::SandboxedCommand {
+                call_id: "call-patch".to_string(),
+                cmd: patch,
+            },
+            Scenario::text([answer]),
+        ],
+        data: json!({"file": "added.txt", "content": content, "answer": answer}),
+        settings: json!({"approvalPolicy": "on-request"}),
+        start: Start::Enable,
+    })
+    .await;
+    let added = std::fs::read_to_string(run.workspace().join("added.txt"));
+    assert_eq!(
+        added.ok().as_deref().map(str::trim_end),
+        Some(content),
+        "the accepted patch did not add the file; the model got {:?}",
+        run.mock.requests().get(1).map(call_outputs)
+    );
+}
+
+/// The agent's steps, fed as synthetic reports: folding, drawing, expanding.
+#[tokio::test]
+async fn steps_fold_into_the_answer_window() {
+    run_spec(Spec {
+        file: "steps_spec.lua",
+        scenarios: vec![Scenario::text(["unused"])],
+        data: json!({}),
+        settings: json!({}),
+        start: Start::Enable,
+    })
+    .await;
+}
+
+/// Typed approvals (`codex/requestApproval`) in the confirm window, with the
+/// diff of a file change on `v`.
+#[tokio::test]
+async fn typed_approvals_ask_in_the_confirm_window_with_the_diff() {
+    run_spec(Spec {
+        file: "typed_approval_spec.lua",
+        scenarios: vec![Scenario::text(["unused"])],
+        data: json!({}),
+        settings: json!({}),
+        start: Start::Enable,
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn quitting_neovim_mid_run_leaves_no_process_and_no_snapshot() {
     // codex-ls outlives Neovim by a moment, reparented to the nearest

@@ -13,6 +13,17 @@
 -- Neovim 0.10 has no `vim.lsp.enable`: call `require('codex_ls').setup()`,
 -- which starts the same configuration with `vim.lsp.start`.
 
+--- Code actions name the server's run commands; the client runs them itself
+--- (with a progressToken of its own) so they stream like `:CodexExplain`.
+local code_action_commands = {}
+local run_commands =
+  { 'codex.run', 'codex.explain', 'codex.rewrite', 'codex.fix', 'codex.tests', 'codex.review', 'codex.action' }
+for _, name in ipairs(run_commands) do
+  code_action_commands[name] = function(command, ctx)
+    require('codex_ls.commands').exec_command(command, ctx)
+  end
+end
+
 ---@type vim.lsp.Config
 return {
   cmd = { 'codex-ls' },
@@ -20,6 +31,12 @@ return {
   settings = {
     codex = vim.empty_dict(),
   },
+  -- Approvals come as the typed `codex/requestApproval` request (README
+  -- "Approvals"), so the plugin never has to recognize one by its prose.
+  capabilities = {
+    experimental = { codex = { approvals = true } },
+  },
+  commands = code_action_commands,
   -- The same settings go along with `initialize`, so that a run started
   -- right after the client attaches does not race the first
   -- `workspace/configuration` pull.
@@ -30,8 +47,13 @@ return {
     end
   end,
   handlers = {
-    -- Approvals arrive as `window/showMessageRequest`; answer them in a
-    -- confirm window showing the whole command or file list.
+    -- Approvals, with the diffs of file changes, answered in a confirm
+    -- window that typeahead cannot answer.
+    ['codex/requestApproval'] = function(...)
+      return require('codex_ls.approvals').request_approval(...)
+    end,
+    -- A codex-ls without typed approvals asks with `showMessageRequest`:
+    -- the same confirm window answers, whatever the question.
     ['window/showMessageRequest'] = function(...)
       return require('codex_ls.approvals').show_message_request(...)
     end,

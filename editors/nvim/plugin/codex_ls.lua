@@ -58,6 +58,15 @@ vim.api.nvim_create_autocmd('LspProgress', {
     if not commands or not data or not is_codex_ls(data.client_id) then
       return
     end
-    commands.on_progress(data.client_id, data.params or data.result)
+    -- A drawing error must not stop every later report with a multi-line
+    -- "Error detected while processing LspProgress Autocommands": say it
+    -- once, in one line, and go on.
+    local ok, err = pcall(commands.on_progress, data.client_id, data.params or data.result)
+    if not ok then
+      vim.notify_once(
+        commands.one_line('codex-ls: could not show a progress report: ' .. tostring(err)),
+        vim.log.levels.WARN
+      )
+    end
   end,
 })

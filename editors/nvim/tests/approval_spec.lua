@@ -1,16 +1,18 @@
--- Approvals arrive as window/showMessageRequest and are answered in a confirm
--- window of the plugin's own: keys the user was typing when the request came
--- in (here `1<CR>`, queued in Insert mode as the request arrives) must not
--- answer it; only the window's own keys do, once it is on screen.
+-- Approvals arrive as the typed `codex/requestApproval` (the client
+-- declares `capabilities.experimental.codex.approvals`) and are answered in
+-- a confirm window of the plugin's own: keys the user was typing when the
+-- request came in (here `1<CR>`, queued in Insert mode as the request
+-- arrives) must not answer it; only the window's own keys do, once it is on
+-- screen.
 local H = require('harness')
 local approvals = require('codex_ls.approvals')
 local data = H.data()
 
 -- Keys "typed" just as each request arrives, queued before the prompt opens.
 local asked = {}
-local original = approvals.show_message_request
-approvals.show_message_request = function(err, params)
-  asked[#asked + 1] = { message = params.message, mode = vim.fn.mode() }
+local original = approvals.request_approval
+approvals.request_approval = function(err, params)
+  asked[#asked + 1] = { kind = params.kind, command = params.command, mode = vim.fn.mode() }
   vim.api.nvim_feedkeys('1\r', 't', false)
   return original(err, params)
 end
@@ -80,6 +82,8 @@ H.test('keys typed as the approval opens do not answer it; `a` accepts', functio
   local token = ask_from_insert_mode('Run the check')
   local confirm = wait_confirm(token)
   H.eq('i', asked[1].mode, 'the user was in Insert mode as the request arrived')
+  H.eq('command', asked[1].kind, 'a typed command approval')
+  H.truthy((asked[1].command or ''):find(data.command_accepted, 1, true), 'its command: ' .. tostring(asked[1].command))
   H.truthy(confirm.text:find('^Codex wants to run a command'), 'window: ' .. confirm.text)
   H.truthy(confirm.text:find(data.command_accepted, 1, true), 'the window holds the whole command: ' .. confirm.text)
   H.truthy(confirm.text:find(data.justification, 1, true), 'the window holds the reason')
@@ -89,7 +93,7 @@ H.test('keys typed as the approval opens do not answer it; `a` accepts', functio
   H.type('a')
   local window = H.wait_run_end(token, 'completed', 60000)
   H.eq(nil, confirm_window(), 'the confirm window closed')
-  H.eq(data.answer_after_accept, window.text, 'answer after the command ran')
+  H.eq(data.answer_after_accept, window.answer, 'answer after the command ran')
   H.wait('Insert mode again after the answer', function()
     return vim.fn.mode() == 'i'
   end)
@@ -107,7 +111,7 @@ H.test('an approval dismissed with <Esc> is declined', function()
   H.type('<Esc>')
   local window = H.wait_run_end(token, 'completed', 60000)
   H.eq(nil, confirm_window(), 'the confirm window closed')
-  H.eq(data.answer_after_decline, window.text, 'answer after the decline')
+  H.eq(data.answer_after_decline, window.answer, 'answer after the decline')
 end)
 
 H.test('a cancelled run withdraws its unanswered approval', function()

@@ -9,7 +9,7 @@ local function start_hung_run()
   local window = H.start_answer('CodexAsk ' .. data.prompt, { 2, 3 })
   H.wait('the first words of the hung answer', function()
     local current = H.answer_window(window.token)
-    return current and current.text == data.partial
+    return current and current.answer == data.partial
   end)
   return window
 end

@@ -119,7 +119,25 @@ function H.text(bufnr)
   return table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), '\n')
 end
 
---- The answer windows that are open: { win, buf, token, text, title }.
+--- The answer part of an answer window's text: the lines above the steps
+--- (and the blank line before them), found by the window's own map of
+--- step lines, so an answer that looks like a step is still the answer.
+---@param buf integer
+---@param token string
+---@return string
+local function answer_of(buf, token)
+  local window = require('codex_ls.answer').windows[token]
+  local first_step
+  for line in pairs(window and window.owners or {}) do
+    first_step = math.min(first_step or line, line)
+  end
+  local last = first_step and first_step - 2 or -1
+  return table.concat(vim.api.nvim_buf_get_lines(buf, 0, last, false), '\n')
+end
+
+--- The answer windows that are open: { win, buf, token, text, answer,
+--- title }, where `text` is the whole buffer and `answer` the text above
+--- the agent's steps.
 function H.answer_windows()
   local found = {}
   for _, win in ipairs(vim.api.nvim_list_wins()) do
@@ -137,7 +155,15 @@ function H.answer_windows()
       else
         title = vim.wo[win].winbar
       end
-      found[#found + 1] = { win = win, buf = buf, token = token, text = H.text(buf), title = title, config = config }
+      found[#found + 1] = {
+        win = win,
+        buf = buf,
+        token = token,
+        text = H.text(buf),
+        answer = answer_of(buf, token),
+        title = title,
+        config = config,
+      }
     end
   end
   return found

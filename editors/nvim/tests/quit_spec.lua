@@ -21,7 +21,7 @@ H.test('a run is in flight on unsaved text when the user quits', function()
   local window = H.start_answer('CodexAsk ' .. data.prompt, { 2, 3 })
   H.wait('the first words of the hung answer', function()
     local current = H.answer_window(window.token)
-    return current and current.text == data.partial
+    return current and current.answer == data.partial
   end)
   local pid = H.truthy(codex_ls_pid(), 'the codex-ls process')
   H.log(('codex-ls pid: %d'):format(pid))

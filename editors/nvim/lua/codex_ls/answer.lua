@@ -1,7 +1,11 @@
 --- The live answer window: a markdown scratch buffer in a float or a split
 --- that grows as a run's `$/progress` reports arrive, shows the run's status
---- in its title, and ends with the outcome. `q` closes it, `<C-c>` (the
---- `answer.cancel_key` option) cancels the run. Each run has its own window.
+--- and current step in its title, the agent's steps folded under the answer,
+--- and ends with the outcome. `q` closes it, `<C-c>` (the
+--- `answer.cancel_key` option) cancels the run, `<CR>` (or `za`, `zo`, `zc`)
+--- on a step shows or hides its details. Each run has its own window.
+local steps = require('codex_ls.steps')
+
 local M = {}
 
 ---@class codex_ls.AnswerWindow
@@ -10,6 +14,9 @@ local M = {}
 ---@field token string
 ---@field style 'float'|'split'
 ---@field slot integer the float's place in the stack of open answer floats
+---@field expanded table<string, boolean> the steps whose details are shown
+---@field owners table<integer, string> line number → the step shown there
+---@field run? codex_ls.Run the run last drawn, to redraw after a toggle
 local Window = {}
 Window.__index = Window
 
@@ -44,12 +51,24 @@ local function free_slot()
   return slot
 end
 
---- The title: the run's title and its status.
+--- The longest current step a title shows, in display cells.
+local step_width = 60
+
+--- The title: the run's title, its status, and while it runs, its current
+--- step (the report's `message`).
 ---@param run codex_ls.Run
 local function title_of(run)
   local status = run.status
   if run.status == 'failed' and run.error and run.error.code then
     status = 'failed: ' .. run.error.code
+  end
+  local step = not run.ended_at and run.step or ''
+  if step ~= '' then
+    step = step:gsub('\n', ' ')
+    if vim.fn.strdisplaywidth(step) > step_width then
+      step = vim.fn.strcharpart(step, 0, step_width - 1) .. '…'
+    end
+    return (' %s · %s: %s '):format(run.title, status, step)
   end
   return (' %s · %s '):format(run.title, status)
 end
@@ -81,6 +100,27 @@ local function lines_of(run)
   return lines
 end
 
+--- The buffer's lines: the answer, then the steps under it; and the owner
+--- step of each line.
+---@param run codex_ls.Run
+---@param expanded table<string, boolean>
+---@return string[] lines, table<integer, string> owners
+local function content_of(run, expanded)
+  local lines = lines_of(run)
+  local owners = {}
+  local list = run.steps and run.steps.list or {}
+  if #list > 0 then
+    local step_lines, step_owners = steps.lines(list, expanded)
+    lines[#lines + 1] = ''
+    local offset = #lines
+    vim.list_extend(lines, step_lines)
+    for index, id in pairs(step_owners) do
+      owners[offset + index] = id
+    end
+  end
+  return lines, owners
+end
+
 --- Opens the answer window for a run that is starting.
 ---@param run codex_ls.Run
 ---@param actions { cancel: fun() }
@@ -91,7 +131,10 @@ function M.open(run, actions)
   vim.bo[buf].bufhidden = 'wipe'
   vim.bo[buf].filetype = 'markdown'
   vim.b[buf].codex_ls_token = run.token
-  local window = setmetatable({ buf = buf, token = run.token, style = opts.style, slot = 0 }, Window)
+  local window = setmetatable(
+    { buf = buf, token = run.token, style = opts.style, slot = 0, expanded = {}, owners = {} },
+    Window
+  )
   M.windows[run.token] = window
 
   local map = { buffer = buf, nowait = true, silent = true }
@@ -100,6 +143,13 @@ function M.open(run, actions)
   end, vim.tbl_extend('force', map, { desc = 'Close the Codex answer' }))
   vim.keymap.set('n', opts.cancel_key, actions.cancel, vim.tbl_extend('force', map, { desc = 'Cancel the Codex run' }))
   vim.api.nvim_buf_create_user_command(buf, 'CodexCancel', actions.cancel, { desc = 'Cancel the Codex run' })
+  -- The steps are folded by the plugin (not by Vim folds, which a redraw of
+  -- the streaming buffer would reset), so the usual fold keys toggle them.
+  for _, key in ipairs({ '<CR>', 'za', 'zo', 'zc' }) do
+    vim.keymap.set('n', key, function()
+      window:toggle_step(vim.api.nvim_win_get_cursor(0)[1])
+    end, vim.tbl_extend('force', map, { desc = 'Show or hide the details of a Codex step' }))
+  end
   vim.api.nvim_create_autocmd('BufWipeout', {
     buffer = buf,
     once = true,
@@ -171,13 +221,33 @@ function Window:text()
   return table.concat(vim.api.nvim_buf_get_lines(self.buf, 0, -1, false), '\n')
 end
 
+--- Shows or hides the details of the step on line `lnum`; elsewhere does
+--- nothing.
+---@param lnum integer
+function Window:toggle_step(lnum)
+  local id = self.owners[lnum]
+  if not id or not self.run then
+    return
+  end
+  self.expanded[id] = not self.expanded[id]
+  self:update(self.run)
+  -- Back on the step's own line, now that its details came or went.
+  for line, owner in pairs(self.owners) do
+    if owner == id and (self.owners[line - 1] ~= id) and self:is_open() then
+      pcall(vim.api.nvim_win_set_cursor, self.win, { line, 0 })
+    end
+  end
+end
+
 --- Redraws the text and the title from the run.
 ---@param run codex_ls.Run
 function Window:update(run)
   if not vim.api.nvim_buf_is_valid(self.buf) then
     return
   end
-  local lines = lines_of(run)
+  self.run = run
+  local lines, owners = content_of(run, self.expanded)
+  self.owners = owners
   vim.bo[self.buf].modifiable = true
   vim.api.nvim_buf_set_lines(self.buf, 0, -1, false, lines)
   vim.bo[self.buf].modifiable = false

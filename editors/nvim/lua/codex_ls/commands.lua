@@ -5,9 +5,13 @@
 --- `codex.explain`, ...) with a `progressToken` of its own, so the run's
 --- `$/progress` reports (which Neovim also feeds to `vim.lsp.status()` and
 --- the `LspProgress` event) are found by token and drawn into the run's
---- answer window.
+--- answer window. Code actions (`vim.lsp.buf.code_action()`) run through
+--- the same path (see `M.exec_command`), and runs that reach the server
+--- without a token (another plugin's `workspace/executeCommand`) are
+--- adopted when their progress begins on a token the server created.
 local codex_ls = require('codex_ls')
 local answer = require('codex_ls.answer')
+local protocol = require('codex_ls.protocol')
 
 local M = {}
 
@@ -29,6 +33,9 @@ local M = {}
 ---@field result? table the `codex` object of the `end` report
 ---@field error? { code: string, message: string }
 ---@field answer? codex_ls.AnswerWindow
+---@field step string the current step in words (the last report's `message`)
+---@field steps { list: codex_ls.Step[], by_id: table<string, codex_ls.Step> } the agent's steps
+---@field usage? codex_ls.Usage tokens of the turn, from `end`
 
 --- Every run this Neovim started, by token; ended runs stay for inspection
 --- until their window closes (or the next 50 runs push them out).
@@ -45,6 +52,40 @@ end
 
 local function notify(message, level)
   vim.notify('codex-ls: ' .. message, level or vim.log.levels.INFO, { title = 'codex-ls' })
+end
+
+--- `text` on one line that fits the command line: a longer message, or one
+--- of several lines, stops the user with "Press ENTER".
+---@param text string
+---@return string
+function M.one_line(text)
+  text = text:gsub('%s*\n%s*', ' ')
+  local room = math.max(vim.v.echospace, 10)
+  if vim.fn.strdisplaywidth(text) > room then
+    text = vim.fn.strcharpart(text, 0, room - 1) .. '…'
+    while vim.fn.strdisplaywidth(text) > room do
+      text = vim.fn.strcharpart(text, 0, vim.fn.strchars(text) - 2) .. '…'
+    end
+  end
+  return text
+end
+
+--- Tells an outcome in one line that fits the command line (the whole of it
+--- stays in `:messages`' history only as far as it fits; the run's `end`
+--- value in `CodexLsRunEnd` has all of it).
+local function notify_line(message, level)
+  vim.notify(M.one_line('codex-ls: ' .. message), level or vim.log.levels.INFO, { title = 'codex-ls' })
+end
+
+--- Shows an edit or review run's current step in the command line, without
+--- history: such runs have no window, and Neovim shows no progress itself.
+--- Skipped with 'cmdheight' 0, where any message takes screen lines.
+---@param run codex_ls.Run
+local function echo_step(run)
+  if vim.o.cmdheight == 0 or run.step == '' then
+    return
+  end
+  vim.api.nvim_echo({ { M.one_line(('codex-ls: %s: %s'):format(run.title, run.step)) } }, false, {})
 end
 
 --- The current buffer and its codex-ls client; without a client, the user
@@ -179,11 +220,19 @@ end
 
 --- Registers a run under a new progress token (and, for answer runs,
 --- opens its answer window), so its `$/progress` reports find it.
----@param spec { command: string, title: string, kind: 'answer'|'edit'|'review', bufnr: integer, uri: string }
+---@class codex_ls.RunSpec
+---@field command string
+---@field title string
+---@field kind 'answer'|'edit'|'review'
+---@field bufnr integer
+---@field uri string
+---@field token? string a token the server made, for a run the plugin adopts
+
+---@param spec codex_ls.RunSpec
 ---@param client vim.lsp.Client
 ---@return codex_ls.Run
 function M.register(spec, client)
-  local token = new_token()
+  local token = spec.token or new_token()
   ---@type codex_ls.Run
   local run = {
     token = token,
@@ -198,6 +247,8 @@ function M.register(spec, client)
     reports = 0,
     resets = 0,
     started_at = vim.uv.hrtime(),
+    step = '',
+    steps = protocol.new_steps(),
   }
   M.runs[token] = run
   if run.kind == 'answer' then
@@ -263,12 +314,59 @@ function M.announce(run)
       message = message .. ' (' .. edit.reason .. ')'
     end
     if edit.explanation and edit.explanation ~= '' then
-      message = message .. '\n' .. edit.explanation
+      message = message .. '. ' .. edit.explanation
     end
-    notify(message, edit.status == 'applied' and vim.log.levels.INFO or vim.log.levels.WARN)
+    notify_line(message, edit.status == 'applied' and vim.log.levels.INFO or vim.log.levels.WARN)
   elseif run.kind == 'review' then
-    notify(('%s: %d finding(s), shown as diagnostics'):format(run.title, tonumber(result.findings) or 0))
+    notify_line(('%s: %d finding(s), shown as diagnostics'):format(run.title, tonumber(result.findings) or 0))
   end
+end
+
+--- The prefix of the tokens the server creates for runs started without a
+--- `progressToken` (README "Streaming"): `codex-ls/run/<runId>`.
+local server_token_prefix = 'codex-ls/run/'
+
+--- Adopts a run the server streams on a token of its own (started without
+--- a progressToken, so not by this plugin). The `begin` says what the run
+--- makes (`codex.kind`): an answer gets a window like the plugin's own
+--- answer runs; an edit or a review shows its step in the command line and
+--- ends in one line, since its stream is JSON no one should read. A server
+--- that does not say gets a window: an answer is what most such runs make.
+---@param client_id integer
+---@param token string
+---@param value table the `begin` value
+---@return codex_ls.Run?
+local function adopt(client_id, token, value)
+  local client = vim.lsp.get_client_by_id(client_id)
+  if not client then
+    return nil
+  end
+  local bufnr = vim.api.nvim_get_current_buf()
+  return M.register({
+    token = token,
+    command = 'codex.run',
+    title = type(value.title) == 'string' and value.title or 'Codex',
+    kind = protocol.run_kind(value.codex) or 'answer',
+    bufnr = bufnr,
+    uri = vim.uri_from_bufnr(bufnr),
+  }, client)
+end
+
+--- The run of a `$/progress` notification, adopting a server-created token
+--- when its progress begins.
+---@param client_id integer
+---@param params { token: any, value: table }
+---@return codex_ls.Run?
+local function run_of(client_id, params)
+  local run = M.runs[params.token]
+  if run then
+    return run.client_id == client_id and run or nil
+  end
+  local token = params.token
+  if params.value.kind == 'begin' and type(token) == 'string' and vim.startswith(token, server_token_prefix) then
+    return adopt(client_id, token, params.value)
+  end
+  return nil
 end
 
 --- Feeds one `$/progress` notification of the codex-ls client to its run.
@@ -278,8 +376,8 @@ function M.on_progress(client_id, params)
   if type(params) ~= 'table' or type(params.value) ~= 'table' then
     return
   end
-  local run = M.runs[params.token]
-  if not run or run.client_id ~= client_id or run.ended_at then
+  local run = run_of(client_id, params)
+  if not run or run.ended_at then
     return
   end
   local value = params.value
@@ -287,12 +385,15 @@ function M.on_progress(client_id, params)
   if value.kind == 'begin' then
     run.status = 'running'
     run.run_id = run.run_id or ext.runId
-    if value.title then
+    if type(value.title) == 'string' then
       run.title = value.title
     end
   elseif value.kind == 'report' then
     run.status = 'running'
     run.reports = run.reports + 1
+    if type(value.message) == 'string' then
+      run.step = value.message
+    end
     if ext.reset then
       run.resets = run.resets + 1
       run.text = ''
@@ -300,12 +401,19 @@ function M.on_progress(client_id, params)
     if type(ext.delta) == 'string' then
       run.text = run.text .. ext.delta
     end
+    protocol.fold_updates(run.steps, ext.items)
   elseif value.kind == 'end' then
+    protocol.set_final(run.steps, ext.items)
+    if type(ext.usage) == 'table' then
+      run.usage = ext.usage
+    end
     M.finish(run, ext.status or 'completed', ext.error, ext)
     return
   end
   if run.answer then
     run.answer:update(run)
+  elseif value.kind == 'report' then
+    echo_step(run)
   end
 end
 
@@ -478,6 +586,89 @@ M.run_commands = {
   },
 }
 
+--- Registers a run and sends its server command with the run's
+--- progressToken; a command the server refuses ends the run.
+---@param client vim.lsp.Client
+---@param spec codex_ls.RunSpec
+---@param argument table the command's argument object
+---@return codex_ls.Run
+local function start(client, spec, argument)
+  local run = M.register(spec, client)
+  argument.progressToken = run.token
+  codex_ls.exec(client, spec.command, argument, function(err, result)
+    if err then
+      M.finish(run, 'failed', { code = 'rpc-error', message = err.message or tostring(err) })
+    elseif type(result) == 'table' and result.runId and run.run_id == nil then
+      run.run_id = result.runId
+    end
+  end, spec.bufnr)
+  return run
+end
+
+--- The kind of run a server command starts, from its argument: what the
+--- plugin shows while it runs (a window for answers, a message for edits
+--- and reviews).
+---@param command string
+---@param argument table
+---@param client vim.lsp.Client
+---@return 'answer'|'edit'|'review'
+function M.kind_of(command, argument, client)
+  if command == 'codex.rewrite' or command == 'codex.fix' then
+    return 'edit'
+  elseif command == 'codex.review' then
+    return 'review'
+  elseif command == 'codex.tests' then
+    return argument.mode == 'edit' and 'edit' or 'answer'
+  elseif command == 'codex.action' then
+    -- Configured actions carry their mode in the settings the server got.
+    local settings = client.settings and client.settings.codex or {}
+    for _, action in ipairs(type(settings.actions) == 'table' and settings.actions or {}) do
+      if action.title == argument.title and (action.mode == 'edit' or action.mode == 'review') then
+        return action.mode
+      end
+    end
+  end
+  return 'answer'
+end
+
+--- The server's run commands that the client runs itself when a code action
+--- (or "Codex: Retry") names them, so they stream like `:Codex*` commands.
+M.code_action_commands = {
+  ['codex.run'] = 'Codex: Ask',
+  ['codex.explain'] = 'Codex: Explain',
+  ['codex.rewrite'] = 'Codex: Rewrite',
+  ['codex.fix'] = 'Codex: Fix',
+  ['codex.tests'] = 'Codex: Write tests',
+  ['codex.review'] = 'Codex: Review',
+  ['codex.action'] = 'Codex',
+}
+
+--- The client-side handler of a run command chosen in
+--- `vim.lsp.buf.code_action()`: Neovim would send it as is, without a
+--- progressToken, and the answer would only come at the end, as a file.
+--- Sent with a token of the plugin's own instead, it streams into an
+--- answer window (or, for edits and reviews, the command line).
+---@param command lsp.Command
+---@param ctx { bufnr: integer, client_id: integer }
+---@return codex_ls.Run?
+function M.exec_command(command, ctx)
+  local client = vim.lsp.get_client_by_id(ctx.client_id)
+  local argument = type(command.arguments) == 'table' and command.arguments[1]
+  if not client or type(argument) ~= 'table' then
+    return nil
+  end
+  argument = vim.deepcopy(argument)
+  local bufnr = ctx.bufnr
+  local uri = type(argument.textDocument) == 'table' and argument.textDocument.uri or vim.uri_from_bufnr(bufnr)
+  return start(client, {
+    command = command.command,
+    title = M.code_action_commands[command.command] or command.title or 'Codex',
+    kind = M.kind_of(command.command, argument, client),
+    bufnr = bufnr,
+    uri = uri,
+  }, argument)
+end
+
 --- Starts the run command `name` from a user command's arguments: registers
 --- the run, then sends the server's command with the run's progressToken.
 ---@param name string e.g. `CodexExplain`
@@ -491,24 +682,13 @@ function M.run(name, opts)
   end
   local range = M.selection_range(bufnr, opts, client.offset_encoding)
   local argument = spec.argument(bufnr, range, opts or {})
-  local run = M.register({
+  return start(client, {
     command = spec.command,
     title = spec.title,
     kind = spec.kind,
     bufnr = bufnr,
     uri = argument.textDocument.uri,
-  }, client)
-  argument.progressToken = run.token
-  codex_ls.exec(client, spec.command, argument, function(err, result)
-    if err then
-      M.finish(run, 'failed', { code = 'rpc-error', message = err.message or tostring(err) })
-      return
-    end
-    if type(result) == 'table' and result.runId and run.run_id == nil then
-      run.run_id = result.runId
-    end
-  end, bufnr)
-  return run
+  }, argument)
 end
 
 --- The buffer-local commands besides the run commands.
