@@ -319,6 +319,9 @@ pub(crate) fn relay_floor(
     let mut relay = Lsp::spawn(command);
     collect_streams(&mut relay, std::slice::from_mut(&mut run), clock);
     relay.wait_exit();
+    // The relay reads the output and drops it by design: only its text has
+    // to arrive whole.
+    run.spec.output = false;
     run
 }
 

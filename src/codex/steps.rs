@@ -419,7 +419,7 @@ impl CommandItem {
 /// `/bin/bash -lc 'cargo test'` → `cargo test`: a shell's `-lc` or `-c`
 /// script, unquoted when it is one single-quoted word; anything else as it
 /// is.
-fn unwrap_shell(command: &str) -> String {
+pub fn unwrap_shell(command: &str) -> String {
     let Some((program, rest)) = command.split_once(' ') else {
         return command.to_string();
     };

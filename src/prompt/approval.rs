@@ -324,8 +324,10 @@ fn question_for(
             let params: CommandApprovalParams = parse(&request.params).ok_or_else(decline)?;
             Ok(ApprovalQuestion {
                 subject: ApprovalSubject::Command {
+                    // As the agent wrote it, not codex's shell wrapper.
                     command: params
                         .command
+                        .map(|command| crate::codex::steps::unwrap_shell(&command))
                         .unwrap_or_else(|| "(command not given)".to_string()),
                     cwd: params.cwd,
                 },

@@ -46,6 +46,7 @@ M.setting_keys = {
   'codexPath',
   'model',
   'effort',
+  'reasoningSummary',
   'sandbox',
   'approvalPolicy',
   'approvalTimeoutSecs',
