@@ -142,6 +142,11 @@ fn scenarios_for(step: &str) -> Vec<Scenario> {
             // Slow enough that the panel renders the answer while it streams.
             delay: Duration::from_millis(150),
         }],
+        // Slow and long enough that Cancel is clicked while it streams.
+        "cancel" => vec![Scenario::Text {
+            chunks: (0..60).map(|n| format!("word {n} ")).collect(),
+            delay: Duration::from_millis(200),
+        }],
         "server-error" => vec![Scenario::HttpError {
             status: 500,
             message: "mock model: internal error".to_string(),
@@ -186,7 +191,7 @@ impl Drop for GroupGuard {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn workbench_runs_explain_a_failure_rewrite_an_approval_and_a_preview() {
+async fn workbench_runs_explain_a_cancel_a_failure_rewrite_an_approval_and_a_preview() {
     let node = node();
     let code_server = code_server();
     let chromium = chromium();
@@ -333,6 +338,7 @@ async fn workbench_runs_explain_a_failure_rewrite_an_approval_and_a_preview() {
         [
             "startup",
             "explain",
+            "cancel",
             "server-error",
             "rewrite",
             "approval",

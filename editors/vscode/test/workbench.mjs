@@ -1,6 +1,6 @@
 // Drives the extension in the real VS Code workbench: packages the .vsix, installs it into a
 // private code-server, opens a workspace in headless Chromium through playwright-core, and runs
-// the commands as a user does (command palette, selections, the answer panel, the Problems
+// the commands as a user does (command palette, selections, the answer panel and its buttons, the Problems
 // panel) against the real codex-ls and the real `codex app-server`.
 //
 // tests/vscode.rs runs this with Node 24 and talks to it over stdio, one JSON object a line:
@@ -361,12 +361,36 @@ try {
     await screenshot("02-explain");
     emit({ event: "passed", step: stepName });
 
+    // ---- cancel: a click on Cancel while the answer streams cancels the run. A click is a press
+    // and a release on the same node; the button is held down until a report has changed the
+    // entry, so a panel that redraws the entry on each report loses the click ----
+    stepName = "cancel";
+    await scenario(stepName);
+    await page.locator(".tab", { hasText: "lib.rs" }).first().click();
+    await selectLines(2, 8);
+    await runCommand("Codex: Explain Selection");
+    const streaming = entry(2);
+    const streamed = () => streaming.locator(".entry-answer").innerText();
+    await waitFor("the answer to stream", async () => (await streamed()).includes("word 3") || "no text yet");
+    const cancelBox = await streaming.locator("button[data-action='cancel']").boundingBox();
+    if (!cancelBox) throw new Error("the streaming entry has no Cancel button");
+    await page.mouse.move(cancelBox.x + cancelBox.width / 2, cancelBox.y + cancelBox.height / 2);
+    await page.mouse.down();
+    const held = await streamed();
+    await waitFor("more text while Cancel is held down", async () => (await streamed()) !== held || "no new text");
+    await page.mouse.up();
+    await answerPanel().locator("article.entry[data-id='2'][data-phase='cancelled']").waitFor();
+    const left = await streamed();
+    if (left.includes("word 59")) throw new Error("the whole answer streamed: the cancel came too late");
+    await screenshot("02b-cancel");
+    emit({ event: "passed", step: stepName });
+
     // ---- server-error: an HTTP 500 puts a codex diagnostic in the Problems panel ----
     stepName = "server-error";
     await scenario(stepName);
     await selectLines(3, 7);
     await runCommand("Codex: Explain Selection");
-    const failed = entry(2);
+    const failed = entry(3);
     await failed.locator(".entry-error-code", { hasText: "server-error" }).waitFor();
     await failed.locator("a.entry-diagnostic-link").click();
     const problems = page.locator(".markers-panel");
@@ -387,7 +411,7 @@ try {
     await presets.first().waitFor();
     await page.locator(".quick-input-widget input").fill("Simplify");
     await page.locator(".quick-input-widget input").press("Enter");
-    const rewritten = entry(3);
+    const rewritten = entry(4);
     await waitFor("the rewritten code in the editor", async () => {
         const text = await editorText();
         if (text.includes("values.iter().sum()") && !text.includes("let mut sum")) return true;
@@ -395,7 +419,7 @@ try {
         if (error.length > 0) throw new Error(`the rewrite failed: ${error.join(" ")}`);
         return `the editor shows ${JSON.stringify(text)}`;
     });
-    await answerPanel().locator("article.entry[data-id='3'][data-phase='completed']").waitFor();
+    await answerPanel().locator("article.entry[data-id='4'][data-phase='completed']").waitFor();
     await screenshot("04-rewrite");
     emit({ event: "passed", step: stepName });
 
@@ -451,8 +475,8 @@ try {
     }
     await screenshot("06-approval");
     await dialog.getByRole("button", { name: "Decline" }).click();
-    await answerPanel().locator("article.entry[data-id='4'][data-phase='completed']").waitFor();
-    const approved = await entry(4).locator(".entry-answer").innerText();
+    await answerPanel().locator("article.entry[data-id='5'][data-phase='completed']").waitFor();
+    const approved = await entry(5).locator(".entry-answer").innerText();
     if (!approved.includes("Done.")) throw new Error(`the answer panel shows ${JSON.stringify(approved)} after the approval`);
     emit({ event: "passed", step: stepName });
 
@@ -479,7 +503,7 @@ try {
     const before = await editorText();
     if (before.includes("copied()")) throw new Error("the edit was applied before the preview's Apply");
     await previewPane.locator(".buttons .monaco-button", { hasText: "Apply" }).first().click();
-    const previewed = entry(5);
+    const previewed = entry(6);
     await waitFor("the previewed edit in the editor", async () => {
         const text = await editorText();
         if (text.includes("values.iter().copied().sum()")) return true;
@@ -487,7 +511,7 @@ try {
         if (error.length > 0) throw new Error(`the previewed rewrite failed: ${error.join(" ")}`);
         return `the editor shows ${JSON.stringify(text)}`;
     });
-    await answerPanel().locator("article.entry[data-id='5'][data-phase='completed']").waitFor();
+    await answerPanel().locator("article.entry[data-id='6'][data-phase='completed']").waitFor();
     const status = await previewed.innerText();
     if (/rejected/i.test(status)) throw new Error(`the run says ${JSON.stringify(status)}`);
     await screenshot("08-preview-applied");
@@ -503,14 +527,14 @@ try {
     await page.locator(".editor-group-container.active .tab.active", { hasText: "lib.rs" }).waitFor();
     await page.locator(".editor-group-container.active .tab", { hasText: "Codex Answers" }).waitFor();
     await panelTab.click();
-    await answerPanel().locator("article.entry[data-id='5']").waitFor();
-    await expectEntries(5);
+    await answerPanel().locator("article.entry[data-id='6']").waitFor();
+    await expectEntries(6);
     // A middle click on a tab closes it.
     await panelTab.click({ button: "middle" });
     await panelTab.waitFor({ state: "detached" });
     await runCommand("Codex: Show Answer Panel");
-    await answerPanel().locator("article.entry[data-id='5']").waitFor();
-    await expectEntries(5);
+    await answerPanel().locator("article.entry[data-id='6']").waitFor();
+    await expectEntries(6);
     await screenshot("09-panel");
     emit({ event: "passed", step: stepName });
 
