@@ -2,6 +2,7 @@
 //! code path as the editor's (snapshot, attachments, streaming, error
 //! taxonomy). The quickest way to check a setup.
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::codex::{ProcessLauncher, Supervisor};
 use crate::config::Config;
 use crate::prompt::context::{RunContext, Selection, build_run};
+use crate::prompt::steps::{StepKind, StepLog, StepStatus};
 use crate::prompt::{PromptRunError, RunEvent, execute};
 
 /// What `ask` was asked.
@@ -24,6 +26,8 @@ pub struct AskArgs {
     pub lines: Option<(u32, u32)>,
     pub codex_path: Option<String>,
     pub prompt: String,
+    /// Print commands' output and the reasoning summary with the steps.
+    pub verbose: bool,
 }
 
 /// The `ask` subcommand: `--file PATH [--range L1:L2] [--codex-path P]
@@ -55,6 +59,13 @@ pub fn command() -> clap::Command {
                 .value_name("P")
                 .value_parser(value_parser!(String))
                 .help("The codex binary (default: codex on PATH)"),
+        )
+        .arg(
+            Arg::new("verbose")
+                .long("verbose")
+                .short('v')
+                .action(clap::ArgAction::SetTrue)
+                .help("Also print commands' output and the agent's reasoning on stderr"),
         )
         .arg(
             Arg::new("prompt")
@@ -99,6 +110,7 @@ pub fn from_matches(matches: &ArgMatches) -> Result<AskArgs, clap::Error> {
             .map_err(bug)?
             .cloned(),
         prompt: prompt.join(" "),
+        verbose: matches.get_flag("verbose"),
     })
 }
 
@@ -157,18 +169,24 @@ async fn ask(
     let planned = build_run(&context, &args.prompt, config.run_template())?;
     let cancel = CancellationToken::new();
     let (events, mut receiver) = mpsc::unbounded_channel();
+    let mut steps = StepPrinter::new(&planned.params.cwd, args.verbose);
     let printer = tokio::spawn(async move {
         let mut stdout = std::io::stdout();
         let mut printed_any = false;
         while let Some(event) = receiver.recv().await {
-            if let RunEvent::Delta(delta) = event {
-                if delta.reset && printed_any {
-                    let _ = writeln!(stdout, "\n\n[codex retried; the answer starts over]\n");
+            match event {
+                RunEvent::Delta(delta) => {
+                    if delta.reset && printed_any {
+                        let _ = writeln!(stdout, "\n\n[codex retried; the answer starts over]\n");
+                    }
+                    let _ = write!(stdout, "{}", delta.text);
+                    let _ = stdout.flush();
+                    printed_any = true;
+                    steps.log.answer_progressed();
                 }
-                let _ = write!(stdout, "{}", delta.text);
-                let _ = stdout.flush();
-                printed_any = true;
+                other => steps.take(&other),
             }
+            steps.print();
         }
         if printed_any {
             let _ = writeln!(stdout);
@@ -191,6 +209,75 @@ async fn ask(
         let _ = snapshots.remove();
     }
     outcome.map(|_| ())
+}
+
+/// Prints the agent's steps on stderr as they happen, one line each time a
+/// step appears or its title changes (`▸ Running \`cargo test\``, then
+/// `✓ Ran \`cargo test\` (exit 0)`), so the answer alone goes to stdout.
+/// Verbose: commands' output and the reasoning summary too, indented.
+struct StepPrinter {
+    log: StepLog,
+    verbose: bool,
+    shown: HashMap<String, String>,
+}
+
+impl StepPrinter {
+    fn new(root: &Path, verbose: bool) -> StepPrinter {
+        StepPrinter {
+            log: StepLog::new(root),
+            verbose,
+            shown: HashMap::new(),
+        }
+    }
+
+    fn take(&mut self, event: &RunEvent) {
+        match event {
+            RunEvent::Step(step) => self.log.apply(step),
+            RunEvent::Retry { message, details } => self.log.retry(message, details.as_deref()),
+            RunEvent::FileChangeProposed(item) => self.log.file_change(item, false),
+            RunEvent::FileChanged(item) | RunEvent::FileChangeEnded(item) => {
+                self.log.file_change(item, true)
+            }
+            RunEvent::Notice(notice) => say(&format!("codex-ls: {notice}")),
+            RunEvent::Started { .. } | RunEvent::Delta(_) => {}
+        }
+    }
+
+    fn print(&mut self) {
+        let mut stderr = std::io::stderr();
+        for update in self.log.take_updates() {
+            if self.shown.get(&update.id) != Some(&update.title) {
+                let mark = match update.status {
+                    StepStatus::InProgress => "▸",
+                    StepStatus::Completed => "✓",
+                    StepStatus::Failed | StepStatus::Declined => "✗",
+                };
+                let mut line = format!("{mark} {}", update.title);
+                if let (StepKind::Retry | StepKind::Notice, Some(text)) =
+                    (update.kind, update.text.as_deref())
+                {
+                    line.push_str(&format!(": {}", text.trim()));
+                }
+                let _ = writeln!(stderr, "{line}");
+                self.shown.insert(update.id.clone(), update.title.clone());
+            }
+            if !self.verbose {
+                continue;
+            }
+            if update.output_skipped > 0 {
+                let _ = writeln!(stderr, "    […{} bytes]", update.output_skipped);
+            }
+            let more = match update.kind {
+                StepKind::Command => update.output_delta.as_deref(),
+                StepKind::Reasoning => update.text.as_deref(),
+                _ => None,
+            };
+            for line in more.unwrap_or_default().lines() {
+                let _ = writeln!(stderr, "    {line}");
+            }
+        }
+        let _ = stderr.flush();
+    }
 }
 
 /// A line on stderr. A closed stderr (the terminal went away) is no reason
@@ -284,7 +371,8 @@ mod tests {
                 file: "a.rs".into(),
                 lines: Some((2, 4)),
                 codex_path: None,
-                prompt: "Explain this".into()
+                prompt: "Explain this".into(),
+                verbose: false,
             }
         );
         // Options may come between the prompt's words, as before.

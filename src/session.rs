@@ -24,6 +24,9 @@ pub struct ClientSupport {
     pub configuration: bool,
     /// `window/showMessageRequest` (approvals).
     pub show_message_request: bool,
+    /// `codex/requestApproval` (`experimental.codex.approvals`): approvals
+    /// as typed requests instead of message requests.
+    pub typed_approvals: bool,
     /// `workspace/applyEdit` (edit runs).
     pub apply_edit: bool,
     /// `WorkspaceEdit.documentChanges` (versioned edits).
@@ -130,6 +133,12 @@ impl Session {
     pub async fn config_ready(&self, limit: std::time::Duration) {
         let mut ready = self.config_ready.subscribe();
         let _ = tokio::time::timeout(limit, ready.wait_for(|ready| *ready)).await;
+    }
+
+    /// What the user should know about the Codex CLI found, when its
+    /// version is outside the range codex-ls is tested with.
+    pub fn untested_version_notice(&self) -> Option<String> {
+        crate::codex::version::notice(&self.supervisor.status().version?)
     }
 
     /// True the first time it is called: the version warning is shown once.

@@ -84,7 +84,13 @@ type Reply = Result<Value, (i64, String)>;
 struct Routes {
     pending: HashMap<i64, oneshot::Sender<Reply>>,
     threads: HashMap<String, mpsc::UnboundedSender<ThreadMessage>>,
+    /// Notices sent outside any thread (a `configWarning` at start-up),
+    /// kept until a run takes them to show them once.
+    notices: Vec<Notification>,
 }
+
+/// At most this many unshown notices are kept; older ones are dropped.
+const MAX_KEPT_NOTICES: usize = 16;
 
 struct Shared {
     next_id: AtomicI64,
@@ -212,6 +218,12 @@ impl Connection {
             None => json!({"jsonrpc": "2.0", "method": method}),
         };
         let _ = self.outgoing.send(message.to_string());
+    }
+
+    /// The notices sent outside any thread since the last call: each is
+    /// returned once.
+    pub fn take_notices(&self) -> Vec<Notification> {
+        std::mem::take(&mut self.shared.routes().notices)
     }
 
     /// Routes the notifications that name `thread_id` to the returned
@@ -389,6 +401,16 @@ fn route_notification(method: &str, message: &Value, shared: &Shared) {
         .and_then(Value::as_str);
     let Some(thread_id) = thread_id else {
         tracing::trace!("codex notification `{method}`");
+        if super::steps::is_global_notice(method) {
+            let mut routes = shared.routes();
+            if routes.notices.len() == MAX_KEPT_NOTICES {
+                routes.notices.remove(0);
+            }
+            routes.notices.push(Notification {
+                method: method.to_string(),
+                params: params.cloned().unwrap_or(Value::Null),
+            });
+        }
         return;
     };
     let routes = shared.routes();

@@ -10,6 +10,7 @@ pub mod process_table;
 pub mod protocol;
 pub mod reaper;
 pub mod serde_message;
+pub mod steps;
 pub mod supervisor;
 pub mod turn;
 pub mod version;

@@ -19,6 +19,14 @@ pub const PERMISSIONS_APPROVAL: &str = "item/permissions/requestApproval";
 #[serde(rename_all = "camelCase")]
 pub struct InitializeParams {
     pub client_info: ClientInfo,
+    pub capabilities: InitializeCapabilities,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InitializeCapabilities {
+    /// Notifications not to send on this connection.
+    pub opt_out_notification_methods: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -337,10 +345,123 @@ pub fn decline_server_request(method: &str) -> Result<Value, (i64, String)> {
     }
 }
 
+// The `fileChange` thread item. Merging its diffs into a buffer is the
+// domain's (`prompt::file_change`); only the wire shape is here.
+
+/// A `fileChange` thread item (`item` of `item/started`/`item/completed`).
+/// Unknown fields are ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileChangeItem {
+    pub id: String,
+    #[serde(default)]
+    pub changes: Vec<FileUpdateChange>,
+    #[serde(default)]
+    pub status: PatchApplyStatus,
+}
+
+impl FileChangeItem {
+    /// Reads a thread item; `None` when it is not a `fileChange` item.
+    pub fn from_item(item: &Value) -> Option<Result<Self, serde_json::Error>> {
+        if item.get("type").and_then(Value::as_str) != Some("fileChange") {
+            return None;
+        }
+        Some(Self::deserialize(item))
+    }
+}
+
+/// `PatchApplyStatus` of the schema.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PatchApplyStatus {
+    InProgress,
+    Completed,
+    Failed,
+    Declined,
+    /// A status this version of codex-ls does not know.
+    #[default]
+    #[serde(other)]
+    Unknown,
+}
+
+/// One file of a `fileChange` item (`FileUpdateChange` of the schema).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileUpdateChange {
+    /// The path as codex resolved it (absolute in practice).
+    pub path: String,
+    pub kind: PatchChangeKind,
+    /// A unified diff for `update`, the whole content for `add` and `delete`.
+    #[serde(default)]
+    pub diff: String,
+}
+
+/// `PatchChangeKind` of the schema: `{"type": "add" | "delete" | "update"}`,
+/// `update` with an optional `move_path`. A bare string (`"update"`) is read
+/// too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", from = "KindWire")]
+pub enum PatchChangeKind {
+    Add,
+    Delete,
+    Update {
+        move_path: Option<String>,
+    },
+    /// A kind this version of codex-ls does not know.
+    Unknown,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum KindWire {
+    Tagged {
+        #[serde(rename = "type")]
+        kind: String,
+        #[serde(default, alias = "movePath")]
+        move_path: Option<String>,
+    },
+    Name(String),
+}
+
+impl From<KindWire> for PatchChangeKind {
+    fn from(wire: KindWire) -> Self {
+        let (kind, move_path) = match wire {
+            KindWire::Tagged { kind, move_path } => (kind, move_path),
+            KindWire::Name(kind) => (kind, None),
+        };
+        match kind.as_str() {
+            "add" => PatchChangeKind::Add,
+            "delete" => PatchChangeKind::Delete,
+            "update" => PatchChangeKind::Update { move_path },
+            _ => PatchChangeKind::Unknown,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn file_change_items_are_told_apart_and_keep_the_schema_shape() {
+        let not_file_change = json!({"type": "agentMessage", "id": "m", "text": "hi"});
+        assert!(FileChangeItem::from_item(&not_file_change).is_none());
+        let status = json!({"type": "fileChange", "id": "x", "changes": [], "status": "someday"});
+        assert_eq!(
+            FileChangeItem::from_item(&status).unwrap().unwrap().status,
+            PatchApplyStatus::Unknown
+        );
+        // Serialises back to the schema's shape.
+        let kind = serde_json::to_value(PatchChangeKind::Update {
+            move_path: Some("/p".into()),
+        })
+        .unwrap();
+        assert_eq!(kind, json!({"type": "update", "move_path": "/p"}));
+        assert_eq!(
+            serde_json::to_value(PatchChangeKind::Add).unwrap(),
+            json!({"type": "add"})
+        );
+    }
 
     #[test]
     fn version_is_read_from_user_agent() {

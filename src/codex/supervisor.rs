@@ -21,8 +21,9 @@ use super::connection::{Connection, ThreadSubscription};
 use super::error::{BackendError, RpcError};
 use super::process::{self, AppServerProcess, ProcessExit};
 use super::protocol::{
-    self, ClientInfo, InitializeParams, InitializeResult, ThreadResumeParams, ThreadStartParams,
-    ThreadStartResult, TurnInterruptParams, TurnStartParams, TurnStartResult,
+    self, ClientInfo, InitializeCapabilities, InitializeParams, InitializeResult,
+    ThreadResumeParams, ThreadStartParams, ThreadStartResult, TurnInterruptParams, TurnStartParams,
+    TurnStartResult,
 };
 
 /// How long the app-server may take to answer `initialize` (it takes 0.6 to
@@ -156,6 +157,16 @@ impl AppServer {
             .request::<_, Value>(protocol::TURN_INTERRUPT, &params, timeout)
             .await
             .map(|_| ())
+    }
+
+    /// The notices codex sent outside any thread since the last call (e.g.
+    /// a `configWarning` at start-up), each once.
+    pub fn take_notices(&self) -> Vec<super::steps::Notice> {
+        self.connection
+            .take_notices()
+            .iter()
+            .filter_map(|note| super::steps::decode_notice(&note.method, &note.params))
+            .collect()
     }
 
     pub fn subscribe(&self, thread_id: &str) -> ThreadSubscription {
@@ -373,6 +384,12 @@ impl Inner {
                 name: "codex-ls".to_string(),
                 title: Some("codex-ls".to_string()),
                 version: self.client_version.clone(),
+            },
+            capabilities: InitializeCapabilities {
+                opt_out_notification_methods: super::steps::UNUSED_NOTIFICATIONS
+                    .iter()
+                    .map(|method| method.to_string())
+                    .collect(),
             },
         };
         let exited_early = || {

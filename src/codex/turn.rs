@@ -1,5 +1,5 @@
 //! The stream of one turn: the notifications of its thread, filtered to the
-//! turn and decoded into the few events a prompt run acts on. The outcome of
+//! turn and decoded into the events a prompt run acts on or shows. The outcome of
 //! a turn is `turn.status` on `turn/completed`: codex 0.169 sends no
 //! `turn/failed` or `turn/interrupted`.
 
@@ -10,6 +10,7 @@ use super::connection::{Notification, ServerRequest, ThreadMessage, ThreadSubscr
 use super::protocol::{
     AgentMessageDelta, ErrorNotification, ItemNotification, Turn, TurnCompleted, TurnError,
 };
+use super::steps::{self, StepEvent};
 
 /// What a prompt run needs to know of a turn.
 #[derive(Debug, PartialEq)]
@@ -23,6 +24,9 @@ pub enum TurnEvent {
     /// A `fileChange` item started (the agent proposes the change) or
     /// completed (`status` says whether it was applied). The item as sent.
     FileChange { item: Value, completed: bool },
+    /// A step of the agent's work: reasoning, plan, commands, tools, usage,
+    /// notices.
+    Step(StepEvent),
     /// The app-server asks something (an approval); it must be answered.
     Request(ServerRequest),
     /// The turn ended.
@@ -108,7 +112,7 @@ pub fn decode(notification: &Notification) -> Option<TurnEvent> {
                         .to_string(),
                 }),
                 Some("fileChange") => Some(TurnEvent::FileChange { item, completed }),
-                _ => None,
+                _ => steps::decode(method, params).map(TurnEvent::Step),
             }
         }
         "error" => {
@@ -119,7 +123,7 @@ pub fn decode(notification: &Notification) -> Option<TurnEvent> {
             })
         }
         "turn/completed" => Some(TurnEvent::Completed(parse::<TurnCompleted>(params)?.turn)),
-        _ => None,
+        method => steps::decode(method, params).map(TurnEvent::Step),
     }
 }
 

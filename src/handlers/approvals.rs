@@ -1,4 +1,5 @@
-//! Approvals in the editor: a question from the agent becomes a
+//! Approvals in the editor: a question from the agent becomes a typed
+//! `codex/requestApproval` for clients that declared they take it, else a
 //! `window/showMessageRequest` with the decisions the request offers. It is
 //! sent from the approval's own task (never from a handler). A client that
 //! cannot show message requests, or a dismissed request, declines; a
@@ -11,8 +12,9 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use tower_lsp_server::Client;
-use tower_lsp_server::ls_types::{MessageActionItem, MessageType};
+use tower_lsp_server::ls_types::MessageType;
 
+use crate::lsp::{ext, from_proto, to_proto};
 use crate::prompt::approval::{ApprovalDecision, ApprovalQuestion, Approver};
 
 /// The requests of one run that were declined without asking, in order,
@@ -39,17 +41,28 @@ impl DeclinedUnasked {
     }
 }
 
+/// How the client is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AskWith {
+    /// `codex/requestApproval` for run `run_id`.
+    TypedRequest { run_id: u64 },
+    /// `window/showMessageRequest`.
+    MessageRequest,
+    /// The client cannot be asked.
+    Nothing,
+}
+
 pub struct ClientApprover {
     client: Client,
-    can_ask: bool,
+    ask_with: AskWith,
     declined: DeclinedUnasked,
 }
 
 impl ClientApprover {
-    pub fn new(client: Client, can_ask: bool, declined: DeclinedUnasked) -> ClientApprover {
+    pub fn new(client: Client, ask_with: AskWith, declined: DeclinedUnasked) -> ClientApprover {
         ClientApprover {
             client,
-            can_ask,
+            ask_with,
             declined,
         }
     }
@@ -61,24 +74,21 @@ impl Approver for ClientApprover {
         question: ApprovalQuestion,
     ) -> Pin<Box<dyn Future<Output = Option<ApprovalDecision>> + Send>> {
         let client = self.client.clone();
-        let can_ask = self.can_ask;
+        let ask_with = self.ask_with;
         let declined = self.declined.clone();
         Box::pin(async move {
-            if !can_ask {
+            if let AskWith::TypedRequest { run_id } = ask_with {
+                return ask_typed(&client, run_id, &question).await;
+            }
+            if ask_with == AskWith::Nothing {
                 tracing::info!("the client cannot show message requests; approval declined");
                 let note = question.declined_unasked();
                 declined.record(note.clone());
                 client.log_message(MessageType::WARNING, note).await;
                 return None;
             }
-            let actions = question
-                .decisions
-                .iter()
-                .map(|decision| MessageActionItem {
-                    title: decision.title().to_string(),
-                    properties: Default::default(),
-                })
-                .collect();
+            let titles = question.decisions.iter().map(|decision| decision.title());
+            let actions = to_proto::message_actions(titles);
             let answer = client
                 .show_message_request(MessageType::WARNING, question.message(), Some(actions))
                 .await;
@@ -102,5 +112,21 @@ impl Approver for ClientApprover {
         tokio::spawn(async move {
             client.show_message(MessageType::WARNING, message).await;
         });
+    }
+}
+
+/// Asks with `codex/requestApproval`; an error answer or `null` declines.
+async fn ask_typed(
+    client: &Client,
+    run_id: u64,
+    question: &ApprovalQuestion,
+) -> Option<ApprovalDecision> {
+    let request = to_proto::approval_request(run_id, question);
+    match client.send_request::<ext::RequestApproval>(request).await {
+        Ok(answer) => answer.map(|answer| from_proto::approval_decision(answer.decision)),
+        Err(err) => {
+            tracing::warn!("codex/requestApproval failed: {err}");
+            None
+        }
     }
 }

@@ -7,23 +7,25 @@
 //! `context.only`. The actions are cheap until chosen: with a client that
 //! resolves them, `codeAction/resolve` fills in the command or the edit.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde::Deserialize;
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::{
-    self as lsp, CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, Command,
-    TextEdit, WorkspaceEdit,
+    self as lsp, CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, WorkspaceEdit,
 };
 
 use crate::document;
-use crate::lsp::{ext, to_proto};
+use crate::lsp::ext::{
+    self, ActionArgs, ExplainArgs, FixArgs, ReviewArgs, RewriteArgs, RewritePreset, TestsArgs,
+    TestsMode, TextDocumentRef,
+};
+use crate::lsp::to_proto::{self, REVIEW_SOURCE};
 use crate::prompt::actions::ActionMode;
 use crate::prompt::error::codes;
 use crate::session::Session;
 
-use super::review::{self, REVIEW_SOURCE};
+use super::review;
 
 pub const EXPLAIN_TITLE: &str = "Codex: Explain selection";
 
@@ -37,16 +39,6 @@ pub fn kinds() -> Vec<CodeActionKind> {
     ]
 }
 
-/// An action before it is resolved: its title, kind, and the command it
-/// runs (or the suggestion it applies).
-struct Offer {
-    title: String,
-    kind: CodeActionKind,
-    command: &'static str,
-    argument: Value,
-    diagnostics: Option<Vec<lsp::Diagnostic>>,
-}
-
 pub fn code_action(
     session: &Session,
     params: CodeActionParams,
@@ -54,14 +46,7 @@ pub fn code_action(
     let uri = params.text_document.uri.clone();
     let range = params.range;
     let selected = range.start != range.end;
-    let document = json!({"uri": uri});
-    let on_selection = |extra: Value| {
-        let mut argument = json!({"textDocument": document, "range": range});
-        if let (Some(argument), Some(extra)) = (argument.as_object_mut(), extra.as_object()) {
-            argument.extend(extra.clone());
-        }
-        argument
-    };
+    let document = || TextDocumentRef::any_version(uri.clone());
     let mut offers = Vec::new();
     let touching: Vec<lsp::Diagnostic> = params
         .context
@@ -74,83 +59,42 @@ pub fn code_action(
         .cloned()
         .collect();
     if selected {
-        offers.push(offer(
-            EXPLAIN_TITLE,
-            "refactor.codex.explain",
-            ext::EXPLAIN,
-            on_selection(json!({})),
-        ));
-        for (title, preset) in [
-            ("Codex: Improve selection", "improve"),
-            ("Codex: Simplify selection", "simplify"),
-            ("Codex: Add documentation comments", "document"),
-        ] {
-            offers.push(offer(
-                title,
-                &format!("refactor.rewrite.codex.{preset}"),
-                ext::REWRITE,
-                on_selection(json!({"preset": preset})),
-            ));
-        }
-        offers.push(offer(
-            "Codex: Write tests for selection",
-            "refactor.codex.tests",
-            ext::TESTS,
-            on_selection(json!({})),
-        ));
-        offers.push(offer(
-            "Codex: Write tests into this file",
-            "refactor.codex.tests.insert",
-            ext::TESTS,
-            on_selection(json!({"mode": "edit"})),
-        ));
-        offers.push(offer(
-            "Codex: Review selection",
-            "refactor.codex.review",
-            ext::REVIEW,
-            on_selection(json!({})),
-        ));
+        offers.extend(selection_offers(document, range));
     }
     if selected && !touching.is_empty() {
-        let diagnostics = serde_json::to_value(&touching).unwrap_or(Value::Null);
-        let mut fix = offer(
-            "Codex: Fix",
-            CodeActionKind::QUICKFIX.as_str(),
-            ext::FIX,
-            on_selection(json!({"diagnostics": diagnostics})),
-        );
+        let fix = ext::Command::Fix(FixArgs::new(document(), range, touching.clone()));
+        let mut fix = offer("Codex: Fix", CodeActionKind::QUICKFIX.as_str(), &fix);
         fix.diagnostics = Some(touching);
         offers.push(fix);
     }
     offers.push(offer(
         "Codex: Review file",
         "source.codex.review",
-        ext::REVIEW,
-        json!({"textDocument": document}),
+        &ext::Command::Review(ReviewArgs::new(document(), None)),
     ));
     for action in &session.config().actions {
         let needs_selection = action.mode == ActionMode::Edit;
         if needs_selection && !selected {
             continue;
         }
+        let args = ActionArgs::new(document(), Some(range), action.title.clone());
         offers.push(offer(
             &format!("Codex: {}", action.title),
             "refactor.codex.action",
-            ext::ACTION,
-            on_selection(json!({"title": action.title})),
+            &ext::Command::Action(args),
         ));
     }
     let support = session.support();
+    let only = params.context.only.as_deref();
     let mut actions: Vec<CodeActionOrCommand> = offers
         .into_iter()
-        .filter(|offer| wanted(params.context.only.as_deref(), &offer.kind))
-        .map(|offer| {
-            CodeActionOrCommand::CodeAction(unresolved(offer, support.code_action_resolve))
-        })
+        .filter(|offer| wanted(only, &offer.kind))
+        .map(|offer| to_proto::code_action(offer, support.code_action_resolve))
+        .map(CodeActionOrCommand::CodeAction)
         .collect();
     // Quick fixes of the diagnostics in context: review suggestions, and
     // the actions of failure diagnostics.
-    if wanted(params.context.only.as_deref(), &CodeActionKind::QUICKFIX) {
+    if wanted(only, &CodeActionKind::QUICKFIX) {
         let diagnostics = &params.context.diagnostics;
         actions.extend(
             diagnostics
@@ -158,13 +102,71 @@ pub fn code_action(
                 .filter_map(|diagnostic| suggestion_action(session, &uri, diagnostic))
                 .map(CodeActionOrCommand::CodeAction),
         );
-        actions.extend(diagnostics.iter().flat_map(failure_offers).map(|offer| {
-            let mut action = unresolved(offer, support.code_action_resolve);
-            action.is_preferred = Some(action.title == RETRY_TITLE);
-            CodeActionOrCommand::CodeAction(action)
-        }));
+        actions.extend(
+            diagnostics
+                .iter()
+                .flat_map(failure_offers)
+                .map(|offer| to_proto::code_action(offer, support.code_action_resolve))
+                .map(CodeActionOrCommand::CodeAction),
+        );
     }
     (!actions.is_empty()).then_some(actions)
+}
+
+/// The actions on a selection: explain, the rewrites, tests, review.
+fn selection_offers(
+    document: impl Fn() -> TextDocumentRef,
+    range: lsp::Range,
+) -> Vec<ext::ActionOffer> {
+    let mut offers = vec![offer(
+        EXPLAIN_TITLE,
+        "refactor.codex.explain",
+        &ext::Command::Explain(ExplainArgs::new(document(), Some(range))),
+    )];
+    for (title, preset, name) in [
+        (
+            "Codex: Improve selection",
+            RewritePreset::Improve,
+            "improve",
+        ),
+        (
+            "Codex: Simplify selection",
+            RewritePreset::Simplify,
+            "simplify",
+        ),
+        (
+            "Codex: Add documentation comments",
+            RewritePreset::Document,
+            "document",
+        ),
+    ] {
+        offers.push(offer(
+            title,
+            &format!("refactor.rewrite.codex.{name}"),
+            &ext::Command::Rewrite(RewriteArgs::new(document(), range, Some(preset))),
+        ));
+    }
+    for (title, kind, mode) in [
+        (
+            "Codex: Write tests for selection",
+            "refactor.codex.tests",
+            TestsMode::Answer,
+        ),
+        (
+            "Codex: Write tests into this file",
+            "refactor.codex.tests.insert",
+            TestsMode::Edit,
+        ),
+    ] {
+        let tests = TestsArgs::new(document(), range, mode);
+        offers.push(offer(title, kind, &ext::Command::Tests(tests)));
+    }
+    offers.push(offer(
+        "Codex: Review selection",
+        "refactor.codex.review",
+        &ext::Command::Review(ReviewArgs::new(document(), Some(range))),
+    ));
+    offers
 }
 
 pub const RETRY_TITLE: &str = "Codex: Retry";
@@ -174,54 +176,37 @@ pub const RETRY_TITLE: &str = "Codex: Retry";
 /// has it now (it follows edits there); an `unauthorized` failure also gets
 /// how to sign in, a `backend-unavailable` one the settings. Only our own
 /// run commands are retried, whatever `data` says.
-fn failure_offers(diagnostic: &lsp::Diagnostic) -> Vec<Offer> {
+fn failure_offers(diagnostic: &lsp::Diagnostic) -> Vec<ext::ActionOffer> {
     if diagnostic.source.as_deref() != Some(to_proto::DIAGNOSTIC_SOURCE) {
         return Vec::new();
     }
     let mut offers = Vec::new();
     let data = diagnostic
         .data
-        .clone()
-        .and_then(|data| serde_json::from_value::<ext::FailureData>(data).ok());
+        .as_ref()
+        .and_then(|data| ext::FailureData::deserialize(data).ok());
     if let Some(data) = data
-        && let Some(command) = ext::RUN_COMMANDS
-            .iter()
-            .find(|command| **command == data.retry.command)
+        && ext::RUN_COMMANDS.contains(&data.retry.command.as_str())
     {
-        let mut argument = data.retry.argument;
-        // A run on a selection has its diagnostic on the selection; one on
-        // the whole file (no range, or an empty one) has it on the first
-        // line, which must not become the retry's selection.
-        let selected = argument
-            .get("range")
-            .and_then(|range| serde_json::from_value::<lsp::Range>(range.clone()).ok())
-            .is_some_and(|range| range.start != range.end);
-        if selected && let Some(fields) = argument.as_object_mut() {
-            fields.insert("range".to_string(), json!(diagnostic.range));
-        }
-        offers.push(offer(
-            RETRY_TITLE,
-            CodeActionKind::QUICKFIX.as_str(),
-            command,
-            argument,
-        ));
+        let mut call = data.retry;
+        call.follow_diagnostic(diagnostic.range);
+        let mut retry = offer_call(RETRY_TITLE, CodeActionKind::QUICKFIX.as_str(), call);
+        retry.is_preferred = Some(true);
+        offers.push(retry);
     }
     let help = match &diagnostic.code {
         Some(lsp::NumberOrString::String(code)) if code == codes::UNAUTHORIZED => {
-            Some(("Codex: How to sign in", ext::SIGN_IN_HELP))
+            Some(("Codex: How to sign in", ext::Command::SignInHelp))
         }
         Some(lsp::NumberOrString::String(code)) if code == codes::BACKEND_UNAVAILABLE => {
-            Some(("Codex: Open settings", ext::OPEN_SETTINGS))
+            Some(("Codex: Open settings", ext::Command::OpenSettings))
         }
         _ => None,
     };
     if let Some((title, command)) = help {
-        offers.push(offer(
-            title,
-            CodeActionKind::QUICKFIX.as_str(),
-            command,
-            json!({}),
-        ));
+        let mut help = offer(title, CodeActionKind::QUICKFIX.as_str(), &command);
+        help.is_preferred = Some(false);
+        offers.push(help);
     }
     for offer in &mut offers {
         offer.diagnostics = Some(vec![diagnostic.clone()]);
@@ -229,31 +214,17 @@ fn failure_offers(diagnostic: &lsp::Diagnostic) -> Vec<Offer> {
     offers
 }
 
-fn offer(title: &str, kind: &str, command: &'static str, argument: Value) -> Offer {
-    Offer {
-        title: title.to_string(),
-        kind: CodeActionKind::from(kind.to_string()),
-        command,
-        argument,
-        diagnostics: None,
-    }
+fn offer(title: &str, kind: &str, command: &ext::Command) -> ext::ActionOffer {
+    offer_call(title, kind, to_proto::command_call(command))
 }
 
-/// The action with its command now, or, for a client that resolves
-/// commands, with what `codeAction/resolve` needs in `data`.
-fn unresolved(offer: Offer, resolve: bool) -> CodeAction {
-    let command = Command {
-        title: offer.title.clone(),
-        command: offer.command.to_string(),
-        arguments: Some(vec![offer.argument.clone()]),
-    };
-    CodeAction {
-        title: offer.title,
-        kind: Some(offer.kind),
-        diagnostics: offer.diagnostics,
-        command: (!resolve).then_some(command),
-        data: resolve.then(|| json!({"command": offer.command, "argument": offer.argument})),
-        ..Default::default()
+fn offer_call(title: &str, kind: &str, call: ext::RunCommand) -> ext::ActionOffer {
+    ext::ActionOffer {
+        title: title.to_string(),
+        kind: CodeActionKind::from(kind.to_string()),
+        call,
+        diagnostics: None,
+        is_preferred: None,
     }
 }
 
@@ -269,68 +240,72 @@ fn suggestion_action(
     if diagnostic.source.as_deref() != Some(REVIEW_SOURCE) {
         return None;
     }
-    let data = diagnostic.data.as_ref()?;
-    let suggestion = data.get("suggestion")?.as_str()?;
-    let reviewed = data.get("reviewed")?.as_str()?;
-    let id = data.get("finding")?.as_u64()?;
-    let range = review::current_range(session, uri.as_str(), id)?;
-    let payload = json!({"uri": uri, "finding": id, "suggestion": suggestion, "reviewed": reviewed, "range": range});
+    let data = ext::FindingData::deserialize(diagnostic.data.as_ref()?).ok()?;
+    let range = review::current_range(session, uri.as_str(), data.finding)?;
+    let suggestion = ext::SuggestionData {
+        uri: uri.clone(),
+        finding: data.finding,
+        suggestion: data.suggestion,
+        reviewed: data.reviewed,
+        range,
+    };
     let edit = if session.support().code_action_resolve {
         None
     } else {
-        Some(suggestion_edit(session, &payload).ok()?)
+        Some(suggestion_edit(session, &suggestion).ok()?)
     };
-    Some(CodeAction {
-        title: "Codex: Apply suggestion".to_string(),
-        kind: Some(CodeActionKind::QUICKFIX),
-        diagnostics: Some(vec![diagnostic.clone()]),
-        is_preferred: Some(true),
-        data: edit.is_none().then_some(json!({"suggestion": payload})),
-        edit,
-        ..Default::default()
-    })
+    Some(to_proto::suggestion_action(diagnostic, suggestion, edit))
 }
 
 /// `codeAction/resolve`: fills in the command or the suggestion's edit.
 pub fn resolve(session: &Arc<Session>, mut action: CodeAction) -> Result<CodeAction> {
-    let Some(data) = action.data.clone() else {
+    let Some(data) = action.data.as_ref() else {
         return Ok(action);
     };
-    if let Some(payload) = data.get("suggestion") {
-        match suggestion_edit(session, payload) {
-            Ok(edit) => action.edit = Some(edit),
-            Err(SuggestionError::Stale) => {
-                // Refused: the action comes back without an edit, and the
-                // user learns why (from a task: a handler never waits on
-                // the client).
-                let session = session.clone();
-                tokio::spawn(async move {
-                    session
-                        .client
-                        .show_message(
-                            lsp::MessageType::WARNING,
-                            SuggestionError::Stale.to_string(),
-                        )
-                        .await;
-                });
-            }
-            Err(err) => return Err(Error::invalid_params(err.to_string())),
+    let data = match ext::CodeActionData::deserialize(data) {
+        Ok(data) => data,
+        // Not ours, or from a codex-ls that wrote other data: left as it is,
+        // unless it meant a suggestion, which cannot be applied then.
+        Err(err) if data.get("suggestion").is_some() => {
+            return Err(Error::invalid_params(format!(
+                "invalid suggestion data: {err}"
+            )));
         }
-    } else if let Some(command) = data.get("command").and_then(Value::as_str) {
-        action.command = Some(Command {
-            title: action.title.clone(),
-            command: command.to_string(),
-            arguments: Some(vec![data.get("argument").cloned().unwrap_or(Value::Null)]),
-        });
+        Err(_) => return Ok(action),
+    };
+    match data {
+        ext::CodeActionData::Suggestion { suggestion } => {
+            match suggestion_edit(session, &suggestion) {
+                Ok(edit) => action.edit = Some(edit),
+                Err(SuggestionError::Stale) => refused_as_stale(session),
+                Err(err) => return Err(Error::invalid_params(err.to_string())),
+            }
+        }
+        ext::CodeActionData::Command(call) => {
+            action.command = Some(to_proto::command(&action.title, call));
+        }
     }
     Ok(action)
+}
+
+/// The action comes back without an edit, and the user learns why (from a
+/// task: a handler never waits on the client).
+fn refused_as_stale(session: &Arc<Session>) {
+    let session = session.clone();
+    tokio::spawn(async move {
+        session
+            .client
+            .show_message(
+                lsp::MessageType::WARNING,
+                SuggestionError::Stale.to_string(),
+            )
+            .await;
+    });
 }
 
 /// Why a suggestion cannot be applied.
 #[derive(Debug, thiserror::Error)]
 enum SuggestionError {
-    #[error("invalid suggestion data: {0}")]
-    Invalid(&'static str),
     #[error("{0} is not open")]
     NotOpen(String),
     #[error(
@@ -344,40 +319,26 @@ enum SuggestionError {
 /// place, or the range the action was offered for).
 fn suggestion_edit(
     session: &Session,
-    payload: &Value,
+    suggestion: &ext::SuggestionData,
 ) -> std::result::Result<WorkspaceEdit, SuggestionError> {
-    let uri: lsp::Uri = serde_json::from_value(payload.get("uri").cloned().unwrap_or(Value::Null))
-        .map_err(|_| SuggestionError::Invalid("uri"))?;
-    let offered: lsp::Range =
-        serde_json::from_value(payload.get("range").cloned().unwrap_or(Value::Null))
-            .map_err(|_| SuggestionError::Invalid("range"))?;
-    let field = |name: &'static str| {
-        payload
-            .get(name)
-            .and_then(Value::as_str)
-            .ok_or(SuggestionError::Invalid(name))
-    };
-    let (suggestion, reviewed) = (field("suggestion")?, field("reviewed")?);
+    let uri = &suggestion.uri;
     let snapshot = session
         .documents
         .snapshot(uri.as_str())
         .ok_or_else(|| SuggestionError::NotOpen(uri.as_str().to_string()))?;
-    let id = payload
-        .get("finding")
-        .and_then(Value::as_u64)
-        .ok_or(SuggestionError::Invalid("finding"))?;
-    let range = review::current_range(session, uri.as_str(), id).unwrap_or(offered);
+    let range = review::current_range(session, uri.as_str(), suggestion.finding)
+        .unwrap_or(suggestion.range);
     let lines = snapshot.line_count() as u32;
     let (first, last) = (range.start.line, range.end.line);
     let encoding = session.encoding();
     if first > last
         || last >= lines
-        || review::lines_text(&snapshot.text, first, last, encoding) != reviewed
+        || review::lines_text(&snapshot.text, first, last, encoding) != suggestion.reviewed
     {
         return Err(SuggestionError::Stale);
     }
     let after = last.saturating_add(1);
-    let mut new_text = suggestion.to_string();
+    let mut new_text = suggestion.suggestion.clone();
     let end = if after < lines {
         if !new_text.ends_with('\n') {
             new_text.push('\n');
@@ -387,11 +348,9 @@ fn suggestion_edit(
         let text = &snapshot.text;
         document::position(text, text.len_chars(), encoding)
     };
-    let range = to_proto::range(document::Range::new(document::Position::new(first, 0), end));
-    Ok(WorkspaceEdit {
-        changes: Some(HashMap::from([(uri, vec![TextEdit { range, new_text }])])),
-        ..Default::default()
-    })
+    let range = document::Range::new(document::Position::new(first, 0), end);
+    let edit = to_proto::text_edit(range, new_text);
+    Ok(to_proto::document_edit(uri, None, vec![edit]))
 }
 
 fn intersects(a: lsp::Range, b: lsp::Range) -> bool {

@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use tower_lsp_server::ls_types::{ConfigurationItem, MessageType};
+use tower_lsp_server::ls_types::MessageType;
 
 use crate::config::ConfigError;
+use crate::lsp::to_proto;
 use crate::session::Session;
 
 /// How long to wait for the client to answer `workspace/configuration`.
@@ -31,10 +32,7 @@ pub async fn report(session: &Session, errors: Vec<ConfigError>) {
 /// Pulls the `codex` section. Runs on its own task: a request to the client
 /// must never be awaited inside a handler.
 pub async fn pull(session: &Session) {
-    let items = vec![ConfigurationItem {
-        scope_uri: None,
-        section: Some("codex".to_string()),
-    }];
+    let items = to_proto::configuration_items();
     match tokio::time::timeout(PULL_TIMEOUT, session.client.configuration(items)).await {
         Ok(Ok(values)) => {
             if let Some(value) = values.into_iter().next() {

@@ -8,13 +8,9 @@
 //! The replacement's last line break is fitted to how the selection ends,
 //! so line-wise selections keep their lines.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use tower_lsp_server::ls_types::{
-    self as lsp, AnnotatedTextEdit, ChangeAnnotation, DocumentChanges, NumberOrString, OneOf,
-    OptionalVersionedTextDocumentIdentifier, TextDocumentEdit, TextEdit, Uri, WorkspaceEdit,
-};
+use tower_lsp_server::ls_types::{self as lsp, TextEdit, Uri, WorkspaceEdit};
 
 use crate::config::Config;
 use crate::document::{self, DocumentSnapshot, DocumentStore, Followed, RangeFollower};
@@ -102,14 +98,12 @@ pub async fn apply(
             };
         };
         let new_text = new_text(&now, target, range.clone(), proposal);
-        let lsp_range = to_proto::range(document::Range::new(
+        let edited = document::Range::new(
             document::position(&now.text, range.start, encoding),
             document::position(&now.text, range.end, encoding),
-        ));
-        let text_edit = TextEdit {
-            range: lsp_range,
-            new_text,
-        };
+        );
+        let lsp_range = to_proto::range(edited);
+        let text_edit = to_proto::text_edit(edited, new_text);
         let edit = workspace_edit(session, uri, &now, text_edit, target, proposal, preview);
         let timeout = if preview {
             config.approval_timeout()
@@ -208,20 +202,11 @@ fn new_text(
     SelectionEnd::of(&target.selected, next).fit(&proposal.replacement)
 }
 
-/// The edit of a run as the editor gets it. With a preview (`preview` and a
-/// client that supports change annotations), the text edit carries an
-/// annotation with the run's label and explanation.
-///
-/// What asks for the confirmation is a no-op operation of its own: creating
-/// the document's file with `ignoreIfExists`, annotated `needsConfirmation`.
-/// VS Code opens its Refactor Preview when any operation needs confirmation,
-/// but starts every such operation unticked (`!needsConfirmation`, as
-/// designed: microsoft/vscode#200991, #207578), so a text edit that needs
-/// confirmation itself would be dropped by "Apply". The create of an existing
-/// file is not even listed there, and applied anywhere it changes nothing, so
-/// the preview opens with the edit ticked. Clients that cannot create files
-/// through an edit, or documents that are not files, get the annotation on the
-/// text edit itself.
+/// The edit of a run as the editor gets it: on the version the server has
+/// when the client supports versioned edits; with a preview (`preview` and
+/// a client that supports change annotations), annotated with the run's
+/// label and explanation and asking to confirm (see
+/// `to_proto::previewed_edit`).
 fn workspace_edit(
     session: &Session,
     uri: &Uri,
@@ -231,73 +216,20 @@ fn workspace_edit(
     proposal: &EditProposal,
     preview: bool,
 ) -> WorkspaceEdit {
-    const EDIT_ANNOTATION: &str = "codex";
-    const CONFIRM_ANNOTATION: &str = "codex-preview";
     let support = session.support();
     if !support.document_changes {
-        return WorkspaceEdit {
-            changes: Some(HashMap::from([(uri.clone(), vec![text_edit])])),
-            ..Default::default()
-        };
+        return to_proto::document_edit(uri, None, vec![text_edit]);
     }
-    let document_edit = |edit| TextDocumentEdit {
-        text_document: OptionalVersionedTextDocumentIdentifier {
-            uri: uri.clone(),
-            version: Some(now.version),
-        },
-        edits: vec![edit],
-    };
     if !(preview && support.change_annotations) {
-        return WorkspaceEdit {
-            document_changes: Some(DocumentChanges::Edits(vec![document_edit(OneOf::Left(
-                text_edit,
-            ))])),
-            ..Default::default()
-        };
+        return to_proto::document_edit(uri, Some(now.version), vec![text_edit]);
     }
-    let confirm_by_create =
-        support.create_files && uri.scheme().as_str().eq_ignore_ascii_case("file");
-    let edit = document_edit(OneOf::Right(AnnotatedTextEdit {
-        text_edit,
-        annotation_id: EDIT_ANNOTATION.to_string(),
-    }));
-    let mut annotations = HashMap::from([(
-        EDIT_ANNOTATION.to_string(),
-        ChangeAnnotation {
-            label: target.label.clone(),
-            needs_confirmation: Some(!confirm_by_create),
-            description: Some(proposal.explanation.clone()),
-        },
-    )]);
-    let document_changes = if confirm_by_create {
-        annotations.insert(
-            CONFIRM_ANNOTATION.to_string(),
-            ChangeAnnotation {
-                label: format!("{}: preview", target.label),
-                needs_confirmation: Some(true),
-                description: Some("asks to confirm the edit; creates nothing".to_string()),
-            },
-        );
-        let confirm = lsp::CreateFile {
-            uri: uri.clone(),
-            options: Some(lsp::CreateFileOptions {
-                overwrite: None,
-                ignore_if_exists: Some(true),
-            }),
-            annotation_id: Some(CONFIRM_ANNOTATION.to_string()),
-        };
-        DocumentChanges::Operations(vec![
-            lsp::DocumentChangeOperation::Edit(edit),
-            lsp::DocumentChangeOperation::Op(lsp::ResourceOp::Create(confirm)),
-        ])
-    } else {
-        DocumentChanges::Edits(vec![edit])
+    let preview = to_proto::EditPreview {
+        label: &target.label,
+        explanation: &proposal.explanation,
+        confirm_by_create: support.create_files
+            && uri.scheme().as_str().eq_ignore_ascii_case("file"),
     };
-    WorkspaceEdit {
-        document_changes: Some(document_changes),
-        change_annotations: Some(annotations),
-        ..Default::default()
-    }
+    to_proto::previewed_edit(uri, now.version, text_edit, preview)
 }
 
 /// Text inserted at the end of the document starts on a line of its own,
@@ -315,12 +247,6 @@ fn insertion(now: &DocumentSnapshot, text: &str) -> String {
 }
 
 fn changed_diagnostic(target: &EditTarget, reason: &str) -> lsp::Diagnostic {
-    lsp::Diagnostic {
-        range: to_proto::range(target.range),
-        severity: Some(lsp::DiagnosticSeverity::WARNING),
-        code: Some(NumberOrString::String(codes::DOCUMENT_CHANGED.to_string())),
-        source: Some(to_proto::DIAGNOSTIC_SOURCE.to_string()),
-        message: format!("{}: {reason}. Run it again on the new text.", target.label),
-        ..Default::default()
-    }
+    let message = format!("{}: {reason}. Run it again on the new text.", target.label);
+    to_proto::codex_warning(target.range, codes::DOCUMENT_CHANGED, message)
 }

@@ -23,10 +23,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 use tokio::sync::mpsc;
-use tower_lsp_server::ls_types::{
-    self as lsp, DocumentChanges, NumberOrString, OneOf, OptionalVersionedTextDocumentIdentifier,
-    TextDocumentEdit, TextEdit, Uri, WorkspaceEdit,
-};
+use tower_lsp_server::ls_types::{TextEdit, Uri};
 
 use crate::document::{self, DocumentSnapshot};
 use crate::lsp::to_proto;
@@ -252,7 +249,7 @@ async fn merge(
     .await
     .map_err(|err| format!("the merge failed: {err}"))??;
     let encoding = session.encoding();
-    let edits: Vec<OneOf<TextEdit, lsp::AnnotatedTextEdit>> = replacements
+    let edits: Vec<TextEdit> = replacements
         .iter()
         .map(|replacement| {
             let start = buffer.text.byte_to_char(replacement.range.start);
@@ -261,10 +258,7 @@ async fn merge(
                 document::position(&buffer.text, start, encoding),
                 document::position(&buffer.text, end, encoding),
             );
-            OneOf::Left(TextEdit {
-                range: to_proto::range(range),
-                new_text: replacement.new_text.clone(),
-            })
+            to_proto::text_edit(range, replacement.new_text.clone())
         })
         .collect();
     if edits.is_empty() {
@@ -273,30 +267,8 @@ async fn merge(
     if !session.support().apply_edit {
         return Err("the editor cannot apply edits (no workspace/applyEdit support)".into());
     }
-    let edit = if session.support().document_changes {
-        WorkspaceEdit {
-            document_changes: Some(DocumentChanges::Edits(vec![TextDocumentEdit {
-                text_document: OptionalVersionedTextDocumentIdentifier {
-                    uri: uri.clone(),
-                    version: Some(buffer.version),
-                },
-                edits,
-            }])),
-            ..Default::default()
-        }
-    } else {
-        let plain = edits
-            .into_iter()
-            .filter_map(|edit| match edit {
-                OneOf::Left(edit) => Some(edit),
-                OneOf::Right(_) => None,
-            })
-            .collect();
-        WorkspaceEdit {
-            changes: Some(HashMap::from([(uri.clone(), plain)])),
-            ..Default::default()
-        }
-    };
+    let version = session.support().document_changes.then_some(buffer.version);
+    let edit = to_proto::document_edit(uri, version, edits);
     match tokio::time::timeout(APPLY_TIMEOUT, session.client.apply_edit(edit)).await {
         Ok(Ok(response)) if response.applied => Ok(()),
         Ok(Ok(response)) => Err(response
@@ -317,13 +289,6 @@ async fn warn(
     message: String,
 ) {
     let range = document::lines_range(&buffer.text, 0, 0, session.encoding());
-    let diagnostic = lsp::Diagnostic {
-        range: to_proto::range(range),
-        severity: Some(lsp::DiagnosticSeverity::WARNING),
-        code: Some(NumberOrString::String(codes::MERGE_CONFLICT.to_string())),
-        source: Some(to_proto::DIAGNOSTIC_SOURCE.to_string()),
-        message,
-        ..Default::default()
-    };
+    let diagnostic = to_proto::codex_warning(range, codes::MERGE_CONFLICT, message);
     diagnostics::publish_failure(session, uri, run_id, diagnostic).await;
 }

@@ -4,15 +4,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tower_lsp_server::ls_types::{
-    CodeActionOptions, CodeActionProviderCapability, DidChangeConfigurationParams,
-    DidChangeWorkspaceFoldersParams, ExecuteCommandOptions, InitializeParams, InitializeResult,
-    OneOf, ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind,
-    TextDocumentSyncOptions, WorkspaceFolder, WorkspaceFoldersServerCapabilities,
-    WorkspaceServerCapabilities,
+    DidChangeConfigurationParams, DidChangeWorkspaceFoldersParams, InitializeParams,
+    InitializeResult, WorkspaceFolder,
 };
 
 use crate::config::Config;
-use crate::lsp::{ext, from_proto, to_proto};
+use crate::lsp::{from_proto, to_proto};
 use crate::session::{ClientSupport, Session};
 
 use super::configuration;
@@ -30,6 +27,7 @@ pub fn initialize(session: &Session, params: InitializeParams) -> InitializeResu
             .is_some_and(|show| show.support),
         configuration: workspace.and_then(|w| w.configuration).unwrap_or(false),
         show_message_request: window.is_some_and(|w| w.show_message.is_some()),
+        typed_approvals: from_proto::typed_approvals(capabilities),
         apply_edit: workspace.and_then(|w| w.apply_edit).unwrap_or(false),
         document_changes: workspace
             .and_then(|w| w.workspace_edit.as_ref())
@@ -60,47 +58,7 @@ pub fn initialize(session: &Session, params: InitializeParams) -> InitializeResu
         let errors = session.apply_config(Config::section(options));
         session.defer_config_errors(errors);
     }
-    InitializeResult {
-        capabilities: capabilities_for(encoding),
-        server_info: Some(ServerInfo {
-            name: "codex-ls".to_string(),
-            version: Some(env!("CARGO_PKG_VERSION").to_string()),
-        }),
-        ..Default::default()
-    }
-}
-
-fn capabilities_for(encoding: crate::document::PositionEncoding) -> ServerCapabilities {
-    ServerCapabilities {
-        position_encoding: Some(to_proto::position_encoding_kind(encoding)),
-        text_document_sync: Some(TextDocumentSyncCapability::Options(
-            TextDocumentSyncOptions {
-                open_close: Some(true),
-                change: Some(TextDocumentSyncKind::INCREMENTAL),
-                ..Default::default()
-            },
-        )),
-        code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
-            code_action_kinds: Some(super::code_action::kinds()),
-            resolve_provider: Some(true),
-            ..Default::default()
-        })),
-        execute_command_provider: Some(ExecuteCommandOptions {
-            commands: ext::COMMANDS
-                .iter()
-                .map(|command| command.to_string())
-                .collect(),
-            ..Default::default()
-        }),
-        workspace: Some(WorkspaceServerCapabilities {
-            workspace_folders: Some(WorkspaceFoldersServerCapabilities {
-                supported: Some(true),
-                change_notifications: Some(OneOf::Left(true)),
-            }),
-            file_operations: None,
-        }),
-        ..Default::default()
-    }
+    to_proto::initialize_result(encoding, super::code_action::kinds())
 }
 
 #[allow(deprecated)] // root_uri: still the only root some clients send

@@ -14,6 +14,7 @@ use tower_lsp_server::ls_types::{MessageType, ProgressToken};
 use crate::lsp::ext::{CodexProgress, CodexProgressParams};
 use crate::lsp::to_proto::{self, TurnIds};
 use crate::prompt::RunEvent;
+use crate::prompt::steps::StepLog;
 use crate::prompt::stream::{ReportBuffer, StreamedForm};
 use crate::session::Session;
 
@@ -54,11 +55,39 @@ pub(super) async fn send_progress(session: &Session, progress: CodexProgressPara
         .await;
 }
 
-/// Coalesces the run's deltas into at most one report per `interval`,
-/// losslessly and in order. A delta after a quiet spell goes out at once;
-/// the rest wait for the window to pass. Without a `token` nothing streams:
-/// the deltas are taken and dropped. Notices and file changes go their own
-/// ways.
+/// Which of the run's streams moved last: the report's message says it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LastMoved {
+    Answer,
+    Step,
+}
+
+/// The run's pending answer text and steps, and what the report's message
+/// says.
+struct Pending {
+    buffer: ReportBuffer,
+    steps: StepLog,
+    last: LastMoved,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.buffer.is_empty() && !self.steps.has_updates()
+    }
+
+    fn message(&self) -> String {
+        match (self.last, self.steps.current_message()) {
+            (LastMoved::Step, Some(step)) => step,
+            _ => self.buffer.message(),
+        }
+    }
+}
+
+/// Coalesces the run's deltas and steps into at most one report per
+/// `interval`, losslessly and in order. A change after a quiet spell goes
+/// out at once; the rest wait for the window to pass. Without a `token`
+/// nothing streams: the changes are taken and dropped. Notices and file
+/// changes go their own ways too. Returns the run's steps.
 pub(super) async fn report_loop(
     session: Arc<Session>,
     token: Option<ProgressToken>,
@@ -67,8 +96,12 @@ pub(super) async fn report_loop(
     interval: Duration,
     cwd: PathBuf,
     mut events: mpsc::UnboundedReceiver<RunEvent>,
-) {
-    let mut buffer = ReportBuffer::new(form);
+) -> StepLog {
+    let mut pending = Pending {
+        buffer: ReportBuffer::new(form),
+        steps: StepLog::new(&cwd),
+        last: LastMoved::Answer,
+    };
     let mut ids = TurnIds::default();
     let mut last_sent: Option<Instant> = None;
     // File changes go to a follower of their own, in order; it ends when
@@ -76,43 +109,67 @@ pub(super) async fn report_loop(
     let (file_changes, changes) = mpsc::unbounded_channel();
     tokio::spawn(file_changes::follow(session.clone(), cwd, run_id, changes));
     loop {
-        let due = (!buffer.is_empty())
+        let due = (!pending.is_empty())
             .then(|| last_sent.map_or_else(Instant::now, |sent| sent + interval));
         tokio::select! {
             event = events.recv() => match event {
                 Some(RunEvent::Started { thread_id, turn_id }) => {
                     ids = TurnIds { thread_id: Some(thread_id), turn_id: Some(turn_id) };
                 }
-                Some(RunEvent::Delta(delta)) => buffer.push(&delta),
+                Some(RunEvent::Delta(delta)) => {
+                    pending.buffer.push(&delta);
+                    pending.steps.answer_progressed();
+                    pending.last = LastMoved::Answer;
+                }
+                Some(RunEvent::Step(step)) => {
+                    pending.steps.apply(&step);
+                    if StepLog::is_activity(&step) {
+                        pending.last = LastMoved::Step;
+                    }
+                }
+                Some(RunEvent::Retry { message, details }) => {
+                    pending.steps.retry(&message, details.as_deref());
+                    pending.last = LastMoved::Step;
+                }
                 Some(RunEvent::Notice(notice)) => {
                     session.client.show_message(MessageType::INFO, notice).await;
                 }
                 Some(RunEvent::FileChangeProposed(item)) => {
+                    pending.steps.file_change(&item, false);
+                    pending.last = LastMoved::Step;
                     let _ = file_changes.send(FileChangeEvent::Proposed(item));
                 }
                 Some(RunEvent::FileChanged(item)) => {
+                    pending.steps.file_change(&item, true);
+                    pending.last = LastMoved::Step;
                     let _ = file_changes.send(FileChangeEvent::Applied(item));
+                }
+                Some(RunEvent::FileChangeEnded(item)) => {
+                    pending.steps.file_change(&item, true);
+                    pending.last = LastMoved::Step;
                 }
                 None => break,
             },
             () = sleep_until_due(due) => {
                 if let Some(token) = &token {
-                    send_report(&session, token, run_id, &ids, &mut buffer).await;
+                    send_report(&session, token, run_id, &ids, &mut pending).await;
                 } else {
-                    buffer.take();
+                    pending.buffer.take();
+                    pending.steps.take_updates();
                 }
                 last_sent = Some(Instant::now());
             }
         }
     }
     if let Some(token) = &token
-        && !buffer.is_empty()
+        && !pending.is_empty()
     {
         if let Some(sent) = last_sent {
             tokio::time::sleep_until(sent + interval).await;
         }
-        send_report(&session, token, run_id, &ids, &mut buffer).await;
+        send_report(&session, token, run_id, &ids, &mut pending).await;
     }
+    pending.steps
 }
 
 /// Waits for the next report to be due; forever while nothing waits.
@@ -123,19 +180,23 @@ async fn sleep_until_due(due: Option<Instant>) {
     }
 }
 
-/// Sends what has gathered in `buffer` as one `report`, if anything has.
+/// Sends what has gathered in `pending` as one `report`, if anything has.
 async fn send_report(
     session: &Session,
     token: &ProgressToken,
     run_id: u64,
     ids: &TurnIds,
-    buffer: &mut ReportBuffer,
+    pending: &mut Pending,
 ) {
-    let message = buffer.message();
-    let Some(batch) = buffer.take() else { return };
+    if pending.is_empty() {
+        return;
+    }
+    let message = pending.message();
+    let batch = pending.buffer.take_report();
+    let steps = pending.steps.take_updates();
     send_progress(
         session,
-        to_proto::progress_report(token, run_id, ids, &message, batch),
+        to_proto::progress_report(token, run_id, ids, &message, batch, &steps),
     )
     .await;
 }

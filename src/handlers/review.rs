@@ -12,17 +12,15 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use ropey::Rope;
-use serde_json::{Value, json};
-use tower_lsp_server::ls_types::{self as lsp, NumberOrString, Uri};
+use serde::Deserialize;
+use tower_lsp_server::ls_types::{self as lsp, Uri};
 
 use crate::document::{self, AppliedChange, PositionEncoding, follow_lines};
-use crate::lsp::to_proto;
-use crate::prompt::structured::{Finding, Severity, ValidFinding, validate_findings};
+use crate::lsp::{ext, to_proto};
+use crate::prompt::structured::{Finding, ValidFinding, validate_findings};
 use crate::session::Session;
 
 use super::diagnostics;
-
-pub const REVIEW_SOURCE: &str = "codex-review";
 
 /// Numbers each finding with a suggestion, so its quick fix finds it again
 /// even where another finding has the same suggestion for the same text
@@ -86,40 +84,17 @@ fn diagnostic(
         finding.last_line,
         encoding,
     ));
-    // The suggestion is shown before it is applied: editors list related
-    // information under the finding.
-    let related = finding.suggestion.as_ref().map(|suggestion| {
-        vec![lsp::DiagnosticRelatedInformation {
-            location: lsp::Location {
-                uri: uri.clone(),
-                range,
-            },
-            message: format!("Suggestion: {suggestion}"),
-        }]
-    });
-    lsp::Diagnostic {
-        range,
-        severity: Some(match finding.severity {
-            Severity::Error => lsp::DiagnosticSeverity::ERROR,
-            Severity::Warning => lsp::DiagnosticSeverity::WARNING,
-            Severity::Information => lsp::DiagnosticSeverity::INFORMATION,
-            Severity::Hint => lsp::DiagnosticSeverity::HINT,
-        }),
-        code: Some(NumberOrString::String("review".to_string())),
-        source: Some(REVIEW_SOURCE.to_string()),
-        message: finding.message.clone(),
-        related_information: related,
-        data: finding.suggestion.as_ref().map(|suggestion| {
-            json!({
-                "finding": NEXT_FINDING.fetch_add(1, Ordering::Relaxed),
-                "suggestion": suggestion,
-                "firstLine": finding.first_line,
-                "lastLine": finding.last_line,
-                "reviewed": lines_text(text, finding.first_line, finding.last_line, encoding),
-            })
-        }),
-        ..Default::default()
-    }
+    let data = finding
+        .suggestion
+        .as_ref()
+        .map(|suggestion| ext::FindingData {
+            finding: NEXT_FINDING.fetch_add(1, Ordering::Relaxed),
+            suggestion: suggestion.clone(),
+            first_line: finding.first_line,
+            last_line: finding.last_line,
+            reviewed: lines_text(text, finding.first_line, finding.last_line, encoding),
+        });
+    to_proto::review_finding(uri, range, finding, data.as_ref())
 }
 
 /// Moves the document's findings through one `didChange` (`changes`, which
@@ -169,14 +144,7 @@ fn move_to(
     encoding: PositionEncoding,
 ) {
     let range = to_proto::range(document::lines_range(text, first, last, encoding));
-    finding.range = range;
-    for related in finding.related_information.iter_mut().flatten() {
-        related.location.range = range;
-    }
-    if let Some(data) = finding.data.as_mut().and_then(Value::as_object_mut) {
-        data.insert("firstLine".into(), first.into());
-        data.insert("lastLine".into(), last.into());
-    }
+    to_proto::move_finding(finding, range, (first, last));
 }
 
 /// The range where the document's finding number `id` (`data.finding`) is
@@ -190,9 +158,8 @@ pub fn current_range(session: &Session, uri: &str, id: u64) -> Option<lsp::Range
             finding
                 .data
                 .as_ref()
-                .and_then(|data| data.get("finding"))
-                .and_then(Value::as_u64)
-                == Some(id)
+                .and_then(|data| ext::FindingData::deserialize(data).ok())
+                .is_some_and(|data| data.finding == id)
         })
         .map(|finding| finding.range)
 }

@@ -17,11 +17,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tower_lsp_server::jsonrpc::{Error, Result};
-use tower_lsp_server::ls_types::{
-    self as lsp, MessageType, ProgressToken, ShowDocumentParams, Uri,
-};
+use tower_lsp_server::ls_types::{self as lsp, MessageType, ProgressToken, Uri};
 
-use crate::codex::protocol::SandboxMode;
 use crate::config::Config;
 use crate::document::{self, DocumentSnapshot, PositionEncoding};
 use crate::lsp::ext;
@@ -29,13 +26,14 @@ use crate::lsp::{from_proto, to_proto};
 use crate::prompt::approval::ApprovalSettings;
 use crate::prompt::context::{PlannedRun, RunContext, Selection, build_run};
 use crate::prompt::conversation::{Conversation, RESUME_NOTE};
+use crate::prompt::steps::StepSummary;
 use crate::prompt::stream::{StreamedForm, WORKING};
 use crate::prompt::structured::{self, Finding, parse_edit, parse_review};
 use crate::prompt::{PromptRunError, PromptRunResult, RunEvent, RunLimits, execute};
 use crate::runs::RunEntry;
 use crate::session::Session;
 
-use super::approvals::{ClientApprover, DeclinedUnasked};
+use super::approvals::{AskWith, ClientApprover, DeclinedUnasked};
 use super::diagnostics;
 use super::edit::{self, EditTarget};
 use super::progress::{CLIENT_REQUEST_TIMEOUT, create_token, report_loop, send_progress};
@@ -144,8 +142,9 @@ struct PlanInput {
     model: Option<String>,
     effort: Option<String>,
     output_schema: Option<Value>,
-    /// The turn's sandbox when the run kind overrides the configured one.
-    turn_sandbox: Option<SandboxMode>,
+    /// Whether the run kind's turn is read-only whatever the configured
+    /// sandbox (see [`read_only_turn`]).
+    read_only_turn: bool,
     workspace_folders: Vec<PathBuf>,
 }
 
@@ -222,7 +221,7 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
         model: request.model,
         effort: request.effort,
         output_schema,
-        turn_sandbox: turn_sandbox(request.kind),
+        read_only_turn: read_only_turn(request.kind),
         workspace_folders,
     };
     let cancel = CancellationToken::new();
@@ -267,15 +266,15 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
     Ok(ext::RunStarted { run_id: id, token })
 }
 
-/// The sandbox a run kind's turn needs, if not the configured one. Edits
-/// and reviews only propose text, which the user applies through the editor:
-/// an agent that wrote files itself would change the selection under its
-/// own edit, so their turns are read-only whatever the thread was started
-/// with. Answers keep the configured sandbox.
-fn turn_sandbox(kind: RunKind) -> Option<SandboxMode> {
+/// Whether a run kind's turn is read-only, whatever the configured sandbox.
+/// Edits and reviews only propose text, which the user applies through the
+/// editor: an agent that wrote files itself would change the selection
+/// under its own edit, so their turns are read-only whatever the thread was
+/// started with. Answers keep the configured sandbox.
+fn read_only_turn(kind: RunKind) -> bool {
     match kind {
-        RunKind::Answer => None,
-        RunKind::Edit { .. } | RunKind::Review => Some(SandboxMode::ReadOnly),
+        RunKind::Answer => false,
+        RunKind::Edit { .. } | RunKind::Review => true,
     }
 }
 
@@ -467,7 +466,9 @@ fn plan(input: PlanInput, config: &Config) -> std::result::Result<PlannedRun, Pr
     template.model = input.model.or(template.model);
     template.effort = input.effort.or(template.effort);
     template.output_schema = input.output_schema;
-    template.turn_sandbox = input.turn_sandbox;
+    if input.read_only_turn {
+        template.make_turn_read_only();
+    }
     build_run(&context, &input.prompt, template)
 }
 
@@ -502,9 +503,10 @@ async fn drive(session: Arc<Session>, run: ActiveRun, input: PlanInput) {
     ));
     let outcome = plan_and_execute(&session, &run, input, &config, &events, &limits).await;
     drop(events);
-    let _ = reporter.await;
+    let steps = reporter.await.ok();
     notice_untested_version(&session).await;
     let (outcome, mut result) = deliver(&session, &run, &config, outcome, &limits).await;
+    result.steps = steps.map(|steps| steps.finish(outcome.is_ok()));
     let declined = run.declined.notes();
     if let (Ok(answer), false, Target::Answer) = (&outcome, run.client_token, &run.target) {
         result.answer_file = show_answer(&session, &run, answer, &declined).await;
@@ -578,7 +580,7 @@ async fn plan_and_execute(
     let approvals = ApprovalSettings {
         approver: Some(Arc::new(ClientApprover::new(
             session.client.clone(),
-            session.support().show_message_request,
+            ask_with(&session.support(), run.id),
             run.declined.clone(),
         ))),
         timeout: config.approval_timeout(),
@@ -604,12 +606,24 @@ async fn plan_and_execute(
     outcome
 }
 
+/// How approvals of run `run_id` are put to this client.
+fn ask_with(support: &crate::session::ClientSupport, run_id: u64) -> AskWith {
+    if support.typed_approvals {
+        AskWith::TypedRequest { run_id }
+    } else if support.show_message_request {
+        AskWith::MessageRequest
+    } else {
+        AskWith::Nothing
+    }
+}
+
 /// What `end` reports of what the run delivered.
 fn delivery(delivered: &Delivered) -> to_proto::EndDelivery<'_> {
     to_proto::EndDelivery {
         answer_file: delivered.answer_file.as_deref(),
         edit: delivered.edit.as_ref(),
         findings: delivered.findings,
+        steps: delivered.steps.as_ref(),
     }
 }
 
@@ -619,6 +633,8 @@ struct Delivered {
     answer_file: Option<PathBuf>,
     edit: Option<ext::EditReport>,
     findings: Option<usize>,
+    /// The run's steps in their final state.
+    steps: Option<StepSummary>,
     /// The findings in a line, for the end message.
     review_summary: Option<String>,
     /// A `document-changed` diagnostic for an edit that could not land.
@@ -840,10 +856,7 @@ fn streamed_form(target: &Target) -> StreamedForm {
 
 /// A Codex CLI outside the tested range gets a notice, once per session.
 async fn notice_untested_version(session: &Session) {
-    let Some(version) = session.supervisor.status().version else {
-        return;
-    };
-    if let Some(notice) = crate::codex::version::notice(&version)
+    if let Some(notice) = session.untested_version_notice()
         && session.take_version_warning()
     {
         session.client.show_message(MessageType::INFO, notice).await;
@@ -889,12 +902,7 @@ async fn show_answer(
     let file_uri = Uri::from_file_path(&path);
     match file_uri {
         Some(file_uri) if session.support().show_document => {
-            let params = ShowDocumentParams {
-                uri: file_uri,
-                external: Some(false),
-                take_focus: Some(false),
-                selection: None,
-            };
+            let params = to_proto::show_answer_file(file_uri);
             let client = session.client.clone();
             // Sent from a task of its own: never wait on a client request
             // in the run's path. A file the client did not show would be

@@ -1,12 +1,15 @@
 //! codex-ls's custom protocol: the commands (their names, and their
-//! arguments parsed once into a [`Command`]) and answers, and the
-//! `$/progress` payloads. Documented in README.md; the editor plugins mirror
-//! these names.
+//! arguments parsed once into a [`Command`]) and answers, the `$/progress`
+//! payloads, and the `data` our code actions and diagnostics carry for the
+//! editor to send back. Documented in README.md; the editor plugins mirror
+//! these names. `to_proto` builds the outbound values from these types.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tower_lsp_server::ls_types::{ProgressToken, Range, Uri, notification::Notification};
+use tower_lsp_server::ls_types::{
+    CodeActionKind, Diagnostic, ProgressToken, Range, Uri, notification::Notification,
+};
 
 /// Declares [`CommandName`] from one table of variants and wire names, so
 /// the enum, its list and its parser cannot disagree.
@@ -249,53 +252,67 @@ pub enum Scope {
     Workspace,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TextDocumentRef {
     pub uri: Uri,
     /// When given, the run fails with `document-changed` if the server's
     /// version differs.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i32>,
 }
 
+impl TextDocumentRef {
+    /// The document, at whatever version the server has when the command
+    /// comes: what a code action names.
+    pub fn any_version(uri: Uri) -> TextDocumentRef {
+        TextDocumentRef { uri, version: None }
+    }
+}
+
+/// Whether a field holds its default, so that the arguments a code action
+/// puts in its command carry only what the action chose.
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
 /// Argument of `codex.run`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RunArgs {
     pub text_document: TextDocumentRef,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<Range>,
     pub prompt: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub new_thread: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effort: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress_token: Option<ProgressToken>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub scope: Scope,
 }
 
 /// Argument of `codex.explain`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ExplainArgs {
     pub text_document: TextDocumentRef,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<Range>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub new_thread: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress_token: Option<ProgressToken>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub scope: Scope,
 }
 
 /// The presets of `codex.rewrite`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum RewritePreset {
     Improve,
@@ -304,42 +321,42 @@ pub enum RewritePreset {
 }
 
 /// Argument of `codex.rewrite`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RewriteArgs {
     pub text_document: TextDocumentRef,
     pub range: Range,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<RewritePreset>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instruction: Option<String>,
     /// Overrides `editPreview`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview: Option<bool>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress_token: Option<ProgressToken>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub scope: Scope,
 }
 
 /// Argument of `codex.fix`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FixArgs {
     pub text_document: TextDocumentRef,
     pub range: Range,
-    #[serde(default)]
-    pub diagnostics: Vec<tower_lsp_server::ls_types::Diagnostic>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<Diagnostic>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview: Option<bool>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress_token: Option<ProgressToken>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub scope: Scope,
 }
 
 /// `mode` of `codex.tests` and of user actions.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum TestsMode {
     #[default]
@@ -348,68 +365,157 @@ pub enum TestsMode {
 }
 
 /// Argument of `codex.tests`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TestsArgs {
     pub text_document: TextDocumentRef,
     pub range: Range,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub mode: TestsMode,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview: Option<bool>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress_token: Option<ProgressToken>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub scope: Scope,
 }
 
 /// Argument of `codex.review`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReviewArgs {
     pub text_document: TextDocumentRef,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<Range>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress_token: Option<ProgressToken>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub scope: Scope,
 }
 
 /// Argument of `codex.action`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ActionArgs {
     pub text_document: TextDocumentRef,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<Range>,
     pub title: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instruction: Option<String>,
-    #[serde(default)]
-    pub diagnostics: Vec<tower_lsp_server::ls_types::Diagnostic>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<Diagnostic>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview: Option<bool>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress_token: Option<ProgressToken>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub scope: Scope,
 }
 
+// The arguments code actions put in their commands: what the action
+// chose, everything else left to its default (and off the wire).
+
+impl ExplainArgs {
+    pub fn new(text_document: TextDocumentRef, range: Option<Range>) -> ExplainArgs {
+        ExplainArgs {
+            text_document,
+            range,
+            new_thread: false,
+            progress_token: None,
+            scope: Scope::default(),
+        }
+    }
+}
+
+impl RewriteArgs {
+    pub fn new(
+        text_document: TextDocumentRef,
+        range: Range,
+        preset: Option<RewritePreset>,
+    ) -> RewriteArgs {
+        RewriteArgs {
+            text_document,
+            range,
+            preset,
+            instruction: None,
+            preview: None,
+            progress_token: None,
+            scope: Scope::default(),
+        }
+    }
+}
+
+impl FixArgs {
+    pub fn new(
+        text_document: TextDocumentRef,
+        range: Range,
+        diagnostics: Vec<Diagnostic>,
+    ) -> FixArgs {
+        FixArgs {
+            text_document,
+            range,
+            diagnostics,
+            preview: None,
+            progress_token: None,
+            scope: Scope::default(),
+        }
+    }
+}
+
+impl TestsArgs {
+    pub fn new(text_document: TextDocumentRef, range: Range, mode: TestsMode) -> TestsArgs {
+        TestsArgs {
+            text_document,
+            range,
+            mode,
+            preview: None,
+            progress_token: None,
+            scope: Scope::default(),
+        }
+    }
+}
+
+impl ReviewArgs {
+    pub fn new(text_document: TextDocumentRef, range: Option<Range>) -> ReviewArgs {
+        ReviewArgs {
+            text_document,
+            range,
+            progress_token: None,
+            scope: Scope::default(),
+        }
+    }
+}
+
+impl ActionArgs {
+    pub fn new(text_document: TextDocumentRef, range: Option<Range>, title: String) -> ActionArgs {
+        ActionArgs {
+            text_document,
+            range,
+            title,
+            instruction: None,
+            diagnostics: Vec::new(),
+            preview: None,
+            progress_token: None,
+            scope: Scope::default(),
+        }
+    }
+}
+
 /// Argument of `codex.clearReview`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClearReviewArgs {
     pub text_document: TextDocumentRef,
 }
 
 /// Argument of `codex.newThread`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewThreadArgs {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_document: Option<TextDocumentRef>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub scope: Scope,
 }
 
@@ -428,14 +534,14 @@ pub struct ReviewCleared {
 }
 
 /// Argument of `codex.cancel`: exactly one of the fields.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CancelArgs {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<ProgressToken>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_document: Option<TextDocumentRef>,
 }
 
@@ -566,6 +672,121 @@ pub struct ReportExt {
     pub seq: u64,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reset: bool,
+    /// The steps changed since the previous report, each once, in the
+    /// order they first changed; absent when none did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<Item>,
+}
+
+/// What a step is (`type` of an [`Item`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ItemType {
+    Reasoning,
+    Plan,
+    Command,
+    FileChange,
+    WebSearch,
+    ToolCall,
+    Retry,
+    Notice,
+}
+
+/// Where a step is (`status` of an [`Item`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ItemStatus {
+    InProgress,
+    Completed,
+    Failed,
+    Declined,
+}
+
+/// One step of the agent's work. In a `report`, an update: the fields as
+/// they are now, with `text` and `outputDelta` to append to what came
+/// before. In the `end`, the step's final state: `text` whole and the tail
+/// of a command's output in `output`. A field is present only where it
+/// applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Item {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: ItemType,
+    pub status: ItemStatus,
+    /// The step in one line of human text.
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i64>,
+    /// Reports: the command's output since the previous report (its tail
+    /// when more than 16 KiB came).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_delta: Option<String>,
+    /// Reports: bytes of output dropped before `outputDelta`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub output_skipped: u64,
+    /// `end`: the last 64 KiB of the command's output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<FileChange>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Vec<PlanStep>>,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+/// One file of a change: a unified diff for `update`, the content for
+/// `add` and `delete`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileChange {
+    pub path: String,
+    pub kind: FileChangeKind,
+    pub diff: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FileChangeKind {
+    Add,
+    Delete,
+    Update,
+}
+
+/// One step of the agent's plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanStep {
+    pub step: String,
+    pub status: PlanStepStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PlanStepStatus {
+    Pending,
+    InProgress,
+    Completed,
+}
+
+/// Tokens of a run's turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub cached_input_tokens: u64,
+    pub output_tokens: u64,
+    pub reasoning_output_tokens: u64,
+    pub total_tokens: u64,
 }
 
 /// `codex` object of the `end` report.
@@ -587,6 +808,12 @@ pub struct EndExt {
     /// Review runs: how many findings were published.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub findings: Option<usize>,
+    /// Every step of the run in its final state.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<Item>,
+    /// Tokens the run's turn used, when Codex reported them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
 }
 
 /// `status` of an [`EditReport`].
@@ -628,6 +855,7 @@ pub struct ErrorExt {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunCommand {
     pub command: String,
+    #[serde(default)]
     pub argument: Value,
 }
 
@@ -648,6 +876,79 @@ impl RunCommand {
             argument,
         }
     }
+}
+
+impl RunCommand {
+    /// Moves a retry onto `range`, where the editor has the failure's
+    /// diagnostic now (it follows edits there), if the run was on a
+    /// selection. A run on the whole file (no range, or an empty one) has
+    /// its diagnostic on the first line, which must not become the retry's
+    /// selection.
+    pub fn follow_diagnostic(&mut self, range: Range) {
+        let selected = self
+            .argument
+            .get("range")
+            .and_then(|range| Range::deserialize(range).ok())
+            .is_some_and(|range| range.start != range.end);
+        if selected
+            && let Some(fields) = self.argument.as_object_mut()
+            && let Ok(range) = serde_json::to_value(range)
+        {
+            fields.insert("range".to_string(), range);
+        }
+    }
+}
+
+/// A code action before it goes out (see `to_proto::code_action`): what it
+/// is called, where editors list it, and the command it runs.
+#[derive(Debug, Clone)]
+pub struct ActionOffer {
+    pub title: String,
+    pub kind: CodeActionKind,
+    pub call: RunCommand,
+    /// The diagnostics the action fixes.
+    pub diagnostics: Option<Vec<Diagnostic>>,
+    pub is_preferred: Option<bool>,
+}
+
+/// `data` of our code actions, for `codeAction/resolve`: the suggestion an
+/// "Apply suggestion" puts in, or the command any other action runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CodeActionData {
+    Suggestion { suggestion: SuggestionData },
+    Command(RunCommand),
+}
+
+/// What "Codex: Apply suggestion" applies: the finding's suggestion for its
+/// lines, the text the review saw there, and where it was when offered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuggestionData {
+    pub uri: Uri,
+    /// The finding's number (its diagnostic's `data.finding`).
+    pub finding: u64,
+    pub suggestion: String,
+    pub reviewed: String,
+    pub range: Range,
+}
+
+/// `data` of a review finding (`source: "codex-review"`) that has a
+/// suggestion: what its quick fix needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FindingData {
+    /// Numbers the finding, so its quick fix finds it again even where
+    /// another finding has the same suggestion for the same text.
+    pub finding: u64,
+    pub suggestion: String,
+    /// The finding's lines (0-based, inclusive), kept as it moves. Read
+    /// leniently: the quick fix does not need them.
+    #[serde(default)]
+    pub first_line: u32,
+    #[serde(default)]
+    pub last_line: u32,
+    /// The text of those lines when reviewed.
+    pub reviewed: String,
 }
 
 /// `data` of a failure diagnostic (`source: "codex"`): what its code
@@ -836,4 +1137,61 @@ mod tests {
             assert!(message.starts_with(expected), "{name}: {message}");
         }
     }
+}
+
+/// `codex/requestApproval`: an approval put to a client that declared
+/// `capabilities.experimental.codex.approvals: true`, typed so that the
+/// editor shows what it approves (a command, the diffs of a change) without
+/// parsing prose. An error answer or `null` declines.
+pub enum RequestApproval {}
+
+impl tower_lsp_server::ls_types::request::Request for RequestApproval {
+    type Params = ApprovalRequestParams;
+    type Result = Option<ApprovalResponse>;
+    const METHOD: &'static str = "codex/requestApproval";
+}
+
+/// What the agent asks to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ApprovalKind {
+    Command,
+    FileChange,
+    Permissions,
+}
+
+/// A decision the user can make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ApprovalDecision {
+    Accept,
+    AcceptForSession,
+    Decline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalRequestParams {
+    pub run_id: u64,
+    pub kind: ApprovalKind,
+    /// The question in one line.
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<FileChange>>,
+    /// What more permissions are asked, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<String>,
+    /// The decisions offered, in display order; always includes `decline`.
+    pub decisions: Vec<ApprovalDecision>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalResponse {
+    pub decision: ApprovalDecision,
 }

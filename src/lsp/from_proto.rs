@@ -75,6 +75,30 @@ pub fn scope(scope: ext::Scope) -> conversation::Scope {
     }
 }
 
+/// The user's answer to a `codex/requestApproval`.
+pub fn approval_decision(
+    decision: ext::ApprovalDecision,
+) -> crate::prompt::approval::ApprovalDecision {
+    use crate::prompt::approval::ApprovalDecision;
+    match decision {
+        ext::ApprovalDecision::Accept => ApprovalDecision::Accept,
+        ext::ApprovalDecision::AcceptForSession => ApprovalDecision::AcceptForSession,
+        ext::ApprovalDecision::Decline => ApprovalDecision::Decline,
+    }
+}
+
+/// Whether the client takes approvals as `codex/requestApproval` requests:
+/// `capabilities.experimental.codex.approvals: true`.
+pub fn typed_approvals(capabilities: &lsp::ClientCapabilities) -> bool {
+    capabilities
+        .experimental
+        .as_ref()
+        .and_then(|experimental| experimental.get("codex"))
+        .and_then(|codex| codex.get("approvals"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false)
+}
+
 #[cfg(test)]
 mod tests {
     use std::str::FromStr;

@@ -18,9 +18,9 @@ use tokio_util::sync::CancellationToken;
 use crate::codex::connection::ServerRequest;
 use crate::codex::protocol::{
     COMMAND_APPROVAL, CommandApprovalParams, FILE_CHANGE_APPROVAL, FileChangeApprovalParams,
-    PERMISSIONS_APPROVAL, PermissionsApprovalParams,
+    FileChangeItem, FileUpdateChange, PERMISSIONS_APPROVAL, PatchChangeKind,
+    PermissionsApprovalParams,
 };
-use crate::prompt::file_change::{FileChangeItem, FileUpdateChange, PatchChangeKind};
 
 /// The configuration flag that privileged escalation needs.
 pub const ESCALATION_FLAG: &str = "allowPrivilegedEscalation";
@@ -42,7 +42,7 @@ impl ApprovalDecision {
         }
     }
 
-    fn wire(self) -> &'static str {
+    pub fn wire(self) -> &'static str {
         match self {
             ApprovalDecision::Accept => "accept",
             ApprovalDecision::AcceptForSession => "acceptForSession",
@@ -50,7 +50,7 @@ impl ApprovalDecision {
         }
     }
 
-    fn from_wire(value: &Value) -> Option<ApprovalDecision> {
+    pub fn from_wire(value: &Value) -> Option<ApprovalDecision> {
         match value.as_str()? {
             "accept" => Some(ApprovalDecision::Accept),
             "acceptForSession" => Some(ApprovalDecision::AcceptForSession),
@@ -82,6 +82,8 @@ pub struct FileSummary {
     pub kind: String,
     pub added: usize,
     pub removed: usize,
+    /// A unified diff for `update`, the content for `add` and `delete`.
+    pub diff: String,
 }
 
 /// A question for the user.
@@ -95,6 +97,15 @@ pub struct ApprovalQuestion {
 }
 
 impl ApprovalQuestion {
+    /// The question in one line, without its details.
+    pub fn title(&self) -> &'static str {
+        match &self.subject {
+            ApprovalSubject::Command { .. } => "Codex wants to run a command",
+            ApprovalSubject::FileChange { .. } => "Codex wants to change files",
+            ApprovalSubject::Permissions { .. } => "Codex wants more permissions",
+        }
+    }
+
     /// The text shown to the user: what, where, and why.
     pub fn message(&self) -> String {
         let mut message = match &self.subject {
@@ -236,6 +247,7 @@ fn summarize_change(change: &FileUpdateChange) -> FileSummary {
         kind: kind.to_string(),
         added,
         removed,
+        diff: change.diff.clone(),
     }
 }
 
@@ -463,6 +475,7 @@ mod tests {
                     kind: "update".into(),
                     added: 1,
                     removed: 0,
+                    diff: "+x\n".into(),
                 }],
             },
             reason: None,
@@ -487,6 +500,7 @@ mod tests {
         assert_eq!(files[0].path, "a.rs");
         assert_eq!((files[0].added, files[0].removed), (2, 1));
         assert_eq!((files[1].kind.as_str(), files[1].added), ("add", 2));
+        assert_eq!(files[1].diff, "one\ntwo\n");
         let question = ApprovalQuestion {
             subject: ApprovalSubject::FileChange { files },
             reason: None,

@@ -1,6 +1,6 @@
 //! Merging the agent's file changes into an open buffer that has unsaved
-//! edits. Owns the wire types of the app-server's `fileChange` thread item,
-//! a parser for the unified diffs it carries, and the placement of each hunk
+//! edits. Owns, for the app-server's `fileChange` thread item (whose wire
+//! types live in `codex::protocol`), a parser for the unified diffs it carries, and the placement of each hunk
 //! in the buffer's text, which yields byte-range replacements (the caller
 //! turns them into a `workspace/applyEdit`) or a typed conflict (the caller
 //! turns it into a `merge-conflict` diagnostic and leaves the buffer alone).
@@ -63,98 +63,12 @@ use std::fmt;
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use thiserror::Error;
 
-/// A `fileChange` thread item (`item` of `item/started`/`item/completed`).
-/// Unknown fields are ignored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FileChangeItem {
-    pub id: String,
-    #[serde(default)]
-    pub changes: Vec<FileUpdateChange>,
-    #[serde(default)]
-    pub status: PatchApplyStatus,
-}
-
-impl FileChangeItem {
-    /// Reads a thread item; `None` when it is not a `fileChange` item.
-    pub fn from_item(item: &Value) -> Option<Result<Self, serde_json::Error>> {
-        if item.get("type").and_then(Value::as_str) != Some("fileChange") {
-            return None;
-        }
-        Some(Self::deserialize(item))
-    }
-}
-
-/// `PatchApplyStatus` of the schema.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum PatchApplyStatus {
-    InProgress,
-    Completed,
-    Failed,
-    Declined,
-    /// A status this version of codex-ls does not know.
-    #[default]
-    #[serde(other)]
-    Unknown,
-}
-
-/// One file of a `fileChange` item (`FileUpdateChange` of the schema).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileUpdateChange {
-    /// The path as codex resolved it (absolute in practice).
-    pub path: String,
-    pub kind: PatchChangeKind,
-    /// A unified diff for `update`, the whole content for `add` and `delete`.
-    #[serde(default)]
-    pub diff: String,
-}
-
-/// `PatchChangeKind` of the schema: `{"type": "add" | "delete" | "update"}`,
-/// `update` with an optional `move_path`. A bare string (`"update"`) is read
-/// too.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", from = "KindWire")]
-pub enum PatchChangeKind {
-    Add,
-    Delete,
-    Update {
-        move_path: Option<String>,
-    },
-    /// A kind this version of codex-ls does not know.
-    Unknown,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum KindWire {
-    Tagged {
-        #[serde(rename = "type")]
-        kind: String,
-        #[serde(default, alias = "movePath")]
-        move_path: Option<String>,
-    },
-    Name(String),
-}
-
-impl From<KindWire> for PatchChangeKind {
-    fn from(wire: KindWire) -> Self {
-        let (kind, move_path) = match wire {
-            KindWire::Tagged { kind, move_path } => (kind, move_path),
-            KindWire::Name(kind) => (kind, None),
-        };
-        match kind.as_str() {
-            "add" => PatchChangeKind::Add,
-            "delete" => PatchChangeKind::Delete,
-            "update" => PatchChangeKind::Update { move_path },
-            _ => PatchChangeKind::Unknown,
-        }
-    }
-}
+use crate::codex::protocol::PatchChangeKind;
+// The change a handler merges is the app-server's item as it came; handlers
+// name it here, through the domain, not in `codex`.
+pub use crate::codex::protocol::{FileChangeItem, FileUpdateChange};
 
 /// What the app-server appends to an update's diff when the file moves.
 const MOVED_TO: &str = "\n\nMoved to: ";
@@ -1139,6 +1053,7 @@ fn build_replacements(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codex::protocol::PatchApplyStatus;
     use serde_json::json;
 
     /// `text` with `replacements` applied, as the editor applies the edit;
@@ -1727,24 +1642,6 @@ mod tests {
         assert_eq!(
             parsed.changes[5].merge_into_buffer(None, "x\n"),
             Err(PatchError::UnknownKind)
-        );
-
-        let not_file_change = json!({"type": "agentMessage", "id": "m", "text": "hi"});
-        assert!(FileChangeItem::from_item(&not_file_change).is_none());
-        let status = json!({"type": "fileChange", "id": "x", "changes": [], "status": "someday"});
-        assert_eq!(
-            FileChangeItem::from_item(&status).unwrap().unwrap().status,
-            PatchApplyStatus::Unknown
-        );
-        // Serialises back to the schema's shape.
-        let kind = serde_json::to_value(PatchChangeKind::Update {
-            move_path: Some("/p".into()),
-        })
-        .unwrap();
-        assert_eq!(kind, json!({"type": "update", "move_path": "/p"}));
-        assert_eq!(
-            serde_json::to_value(PatchChangeKind::Add).unwrap(),
-            json!({"type": "add"})
         );
     }
 

@@ -16,6 +16,7 @@ pub mod params;
 pub mod presets;
 pub mod run;
 pub mod snapshot;
+pub mod steps;
 pub mod stream;
 pub mod structured;
 

@@ -55,6 +55,11 @@ pub struct PromptRunParams {
 }
 
 impl PromptRunParams {
+    /// Runs this turn read-only, whatever sandbox the thread has.
+    pub fn make_turn_read_only(&mut self) {
+        self.turn_sandbox = Some(SandboxMode::ReadOnly);
+    }
+
     pub fn new(cwd: PathBuf, prompt: String) -> PromptRunParams {
         PromptRunParams {
             cwd,

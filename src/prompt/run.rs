@@ -12,13 +12,14 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::codex::protocol::{
-    SandboxMode, ThreadResumeParams, ThreadStartParams, TurnSandbox, TurnStartParams, TurnStatus,
+    FileChangeItem, PatchApplyStatus, SandboxMode, ThreadResumeParams, ThreadStartParams,
+    TurnSandbox, TurnStartParams, TurnStatus,
 };
+use crate::codex::steps::StepEvent;
 use crate::codex::{AppServer, Supervisor, TurnEvent, TurnStream};
 
 use super::approval::{self, ApprovalSettings, ProposedChanges};
 use super::error::{PromptRunError, TurnFailure};
-use super::file_change::{FileChangeItem, PatchApplyStatus};
 use super::input::build_input;
 use super::limits::RunLimits;
 use super::params::{PromptAttachment, PromptRunParams, PromptRunResult};
@@ -42,6 +43,15 @@ pub enum RunEvent {
     FileChangeProposed(FileChangeItem),
     /// The agent changed files (a completed and applied `fileChange` item).
     FileChanged(FileChangeItem),
+    /// A `fileChange` item that did not apply (failed or declined).
+    FileChangeEnded(FileChangeItem),
+    /// A step of the agent's work (reasoning, plan, a command, ...).
+    Step(StepEvent),
+    /// codex lost the stream and tries again.
+    Retry {
+        message: String,
+        details: Option<String>,
+    },
 }
 
 /// A thread a run continued or started, valid for one app-server generation.
@@ -194,6 +204,11 @@ async fn run_turn(
     let mut stream = TurnStream::new(server.subscribe(thread_id));
     let turn_id = start_turn(server, binding, params, limits).await?;
     stream.set_turn_id(&turn_id);
+    // Notices codex sent at start-up (a configuration warning) are shown
+    // once, by the first turn after them.
+    for notice in server.take_notices() {
+        let _ = events.send(RunEvent::Step(StepEvent::Notice(notice)));
+    }
     let _ = events.send(RunEvent::Started {
         thread_id: thread_id.to_string(),
         turn_id: turn_id.clone(),
@@ -235,6 +250,12 @@ async fn run_turn(
                     "codex reported an error (will retry: {will_retry}): {}",
                     error.message
                 );
+                if will_retry {
+                    let _ = events.send(RunEvent::Retry {
+                        message: error.message.clone(),
+                        details: error.additional_details.clone(),
+                    });
+                }
                 last_error = Some(error);
             }
             TurnEvent::FileChange { item, completed } => {
@@ -254,7 +275,12 @@ async fn run_turn(
                     let _ = events.send(RunEvent::FileChangeProposed(change));
                 } else if change.status == PatchApplyStatus::Completed {
                     let _ = events.send(RunEvent::FileChanged(change));
+                } else {
+                    let _ = events.send(RunEvent::FileChangeEnded(change));
                 }
+            }
+            TurnEvent::Step(step) => {
+                let _ = events.send(RunEvent::Step(step));
             }
             TurnEvent::Request(request) => {
                 let changes = approval::changes_for(&request, &proposed);

@@ -161,12 +161,18 @@ impl ReportBuffer {
         if self.is_empty() {
             return None;
         }
+        Some(self.take_report())
+    }
+
+    /// The next report's batch, even when no text came (a report of
+    /// steps only): every report has its `seq`.
+    pub fn take_report(&mut self) -> ReportBatch {
         self.seq += 1;
-        Some(ReportBatch {
+        ReportBatch {
             delta: std::mem::take(&mut self.pending),
             reset: std::mem::take(&mut self.reset),
             seq: self.seq,
-        })
+        }
     }
 
     /// The report's `message`: the current step, in one short line of

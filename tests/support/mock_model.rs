@@ -57,6 +57,12 @@ pub enum Scenario {
     /// sandbox (no escalation asked, so no approval): what the sandbox
     /// allows runs, the rest fails. Give it the next scenario (the answer).
     SandboxedCommand { call_id: String, cmd: String },
+    /// 200, a reasoning item whose summary streams in `summary`'s pieces
+    /// (`response.reasoning_summary_text.delta`), then `chunks` as the answer.
+    Reasoned {
+        summary: Vec<String>,
+        chunks: Vec<String>,
+    },
 }
 
 impl Scenario {
@@ -663,6 +669,12 @@ async fn handle_request(conn: &mut Conn, shared: &Shared, req: Request) -> Outco
                 Err(_) => Outcome::Close,
             }
         }
+        Scenario::Reasoned { summary, chunks } => {
+            match stream_reasoned(&mut conn.stream, &ids, &summary, &chunks).await {
+                Ok(()) => Outcome::KeepGoing,
+                Err(_) => Outcome::Close,
+            }
+        }
         Scenario::Reset { chunks_before } => {
             let _ = stream_prefix(&mut conn.stream, &ids, &chunks_before).await;
             // SO_LINGER 0: close() sends RST instead of FIN, without blocking.
@@ -757,6 +769,73 @@ async fn stream_head_and_deltas(
     delay: Duration,
 ) -> std::io::Result<()> {
     send_head(stream, ids).await?;
+    stream_message_deltas(stream, ids, chunks, delay).await
+}
+
+/// A reasoning item (output 0) whose summary streams in `summary`'s
+/// pieces, one summary part, then the answer in `chunks` (output 1).
+async fn stream_reasoned(
+    stream: &mut TcpStream,
+    ids: &Ids,
+    summary: &[String],
+    chunks: &[String],
+) -> std::io::Result<()> {
+    send_head(stream, ids).await?;
+    let item_id = format!("rs_{}", ids.msg);
+    send_event(
+        stream,
+        "response.output_item.added",
+        json!({ "output_index": 0, "item": { "type": "reasoning", "id": item_id, "summary": [] }}),
+    )
+    .await?;
+    send_event(
+        stream,
+        "response.reasoning_summary_part.added",
+        json!({ "item_id": item_id, "output_index": 0, "summary_index": 0,
+            "part": { "type": "summary_text", "text": "" } }),
+    )
+    .await?;
+    for piece in summary {
+        send_event(
+            stream,
+            "response.reasoning_summary_text.delta",
+            json!({ "item_id": item_id, "output_index": 0, "summary_index": 0, "delta": piece }),
+        )
+        .await?;
+    }
+    let whole: String = summary.concat();
+    send_event(
+        stream,
+        "response.reasoning_summary_text.done",
+        json!({ "item_id": item_id, "output_index": 0, "summary_index": 0, "text": whole }),
+    )
+    .await?;
+    send_event(
+        stream,
+        "response.reasoning_summary_part.done",
+        json!({ "item_id": item_id, "output_index": 0, "summary_index": 0,
+            "part": { "type": "summary_text", "text": whole } }),
+    )
+    .await?;
+    send_event(
+        stream,
+        "response.output_item.done",
+        json!({ "output_index": 0, "item": { "type": "reasoning", "id": item_id,
+            "summary": [{ "type": "summary_text", "text": whole }] }}),
+    )
+    .await?;
+    stream_message_deltas(stream, ids, chunks, Duration::ZERO).await?;
+    finish_text(stream, ids, chunks).await
+}
+
+/// output_item.added, content_part.added, and one output_text.delta per
+/// chunk (with `delay` before each delta after the first).
+async fn stream_message_deltas(
+    stream: &mut TcpStream,
+    ids: &Ids,
+    chunks: &[String],
+    delay: Duration,
+) -> std::io::Result<()> {
     send_event(
         stream,
         "response.output_item.added",
@@ -867,6 +946,12 @@ async fn stream_text(
     delay: Duration,
 ) -> std::io::Result<()> {
     stream_head_and_deltas(stream, ids, chunks, delay).await?;
+    finish_text(stream, ids, chunks).await
+}
+
+/// output_text.done, output_item.done and response.completed of the answer
+/// in `chunks`.
+async fn finish_text(stream: &mut TcpStream, ids: &Ids, chunks: &[String]) -> std::io::Result<()> {
     let full: String = chunks.concat();
     send_event(
         stream,
