@@ -1,8 +1,9 @@
-// The two sides of a file change, for VS Code's diff editor. Codex gives each changed file as a
-// unified diff; the file on disk may already be the new version (the agent changed it) or still
-// the old one (an approval asks first), so both sides are built from the diff alone: the hunks'
-// context and removed lines on the left, context and added lines on the right. Works the same
-// for an added file (empty left), a deleted one (empty right) and an update. Pure.
+// The two sides of a file change, for VS Code's diff editor. The server gives an updated file as
+// a unified diff and an added or deleted file as its content (README "Steps"). The file on disk
+// may already be the new version (the agent changed it) or still the old one (an approval asks
+// first), so both sides are built from the change alone: for an update, the hunks' context and
+// removed lines on the left, context and added lines on the right; an added file is all right
+// side, a deleted one all left. Pure.
 
 import type { FileChange } from "./lsp_ext";
 
@@ -15,12 +16,10 @@ export interface DiffSides {
 export const HUNK_GAP = "⋯";
 
 export function diffSides(change: Pick<FileChange, "kind" | "diff">): DiffSides {
+    // The content as it is, even when a line of it looks like a hunk header.
+    if (change.kind === "add") return { before: "", after: change.diff };
+    if (change.kind === "delete") return { before: change.diff, after: "" };
     const lines = change.diff.split("\n");
-    if (!lines.some((line) => line.startsWith("@@"))) {
-        // Not a unified diff: the content of an added or deleted file as it is.
-        if (change.kind === "delete") return { before: change.diff, after: "" };
-        return { before: "", after: change.diff };
-    }
     const before: string[] = [];
     const after: string[] = [];
     let inHunk = false;

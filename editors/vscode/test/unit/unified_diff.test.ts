@@ -11,9 +11,14 @@ describe("diffSides", () => {
         });
     });
 
-    it("an added file is all right side, a deleted one all left, diff or plain content", () => {
-        assert.deepEqual(diffSides({ kind: "add", diff: "@@ -0,0 +1,2 @@\n+a\n+b\n" }), { before: "", after: "a\nb\n" });
+    it("an added file is all right side, a deleted one all left: their content as it is", () => {
         assert.deepEqual(diffSides({ kind: "add", diff: "a\nb\n" }), { before: "", after: "a\nb\n" });
         assert.deepEqual(diffSides({ kind: "delete", diff: "a\n" }), { before: "a\n", after: "" });
+    });
+
+    it("an added file whose content has a line like a hunk header keeps every line (README: content, not a diff)", () => {
+        const content = "# Notes\n@@ -1 +1 @@ is how a hunk starts\n-- a signature\n";
+        assert.deepEqual(diffSides({ kind: "add", diff: content }), { before: "", after: content });
+        assert.deepEqual(diffSides({ kind: "delete", diff: content }), { before: content, after: "" });
     });
 });
