@@ -74,10 +74,9 @@ class StepView {
             element("span", "step-icon", STEP_ICONS[step.type]),
             element("span", "step-title", step.title),
         );
-        if (step.exitCode !== undefined && step.type === "command") {
-            const exit = element("span", `step-exit ${step.exitCode === 0 ? "ok" : "bad"}`, `exit ${step.exitCode}`);
-            this.summary.append(" ", exit);
-        }
+        // The title names the exit code already ("Ran `ls` (exit 2)"); a non-zero one is only
+        // coloured, so it stands out among the steps.
+        this.node.classList.toggle("exit-nonzero", step.type === "command" && (step.exitCode ?? 0) !== 0);
         this.body.replaceChildren(...this.details(step));
     }
 
