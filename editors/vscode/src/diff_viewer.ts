@@ -26,7 +26,9 @@ export class DiffViewer implements vscode.Disposable {
         // The file's own name and extension, so the diff editor highlights its language.
         const left = this.side(change.path, `before-${serial}`, sides.before);
         const right = this.side(change.path, `after-${serial}`, sides.after);
-        await vscode.commands.executeCommand("vscode.diff", left, right, `${label}: ${change.path} (${change.kind})`, {
+        // Codex gives absolute paths; the tab names the file as the Explorer does.
+        const name = vscode.workspace.asRelativePath(change.path, false);
+        await vscode.commands.executeCommand("vscode.diff", left, right, `${label}: ${name} (${change.kind})`, {
             preview: false,
         });
     }
