@@ -18,7 +18,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::mock_model::{MockModel, Scenario, call_outputs, input_texts, says_declined};
+use support::mock_model::{MockModel, Scenario, input_texts, says_declined};
 use support::tools::{codex_binary, required};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
@@ -135,12 +135,20 @@ fn rewrite_answer(replacement: &str) -> Vec<String> {
     vec![head.to_string(), tail.to_string()]
 }
 
+/// An `apply_patch` the agent runs to add `added.txt` (the recipe of tests/steps.rs).
+const ADD_FILE_PATCH: &str = "apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: added.txt\n+hello from the patch\n*** End Patch\nEOF\n";
+
 fn scenarios_for(step: &str) -> Vec<Scenario> {
     match step {
         "explain" => vec![Scenario::Text {
             chunks: EXPLAIN_CHUNKS.iter().map(|c| c.to_string()).collect(),
             // Slow enough that the panel renders the answer while it streams.
             delay: Duration::from_millis(150),
+        }],
+        // Slow and long enough that Cancel is clicked while it streams.
+        "cancel" => vec![Scenario::Text {
+            chunks: (0..60).map(|n| format!("word {n} ")).collect(),
+            delay: Duration::from_millis(200),
         }],
         "server-error" => vec![Scenario::HttpError {
             status: 500,
@@ -151,6 +159,23 @@ fn scenarios_for(step: &str) -> Vec<Scenario> {
         "preview" => vec![Scenario::text(rewrite_answer(
             "    values.iter().copied().sum()\n",
         ))],
+        // A command the sandbox lets run, so it runs without asking, and prints the marker.
+        "command-step" => vec![
+            Scenario::SandboxedCommand {
+                call_id: "call_step_1".into(),
+                cmd: "echo step-output-7301".into(),
+            },
+            Scenario::text(["It printed."]),
+        ],
+        // Adding a file in the read-only sandbox: with approvalPolicy on-request (set by the
+        // approval step) codex asks for the file change, with its content.
+        "file-change" => vec![
+            Scenario::SandboxedCommand {
+                call_id: "call_patch_1".into(),
+                cmd: ADD_FILE_PATCH.into(),
+            },
+            Scenario::text(["Added the file."]),
+        ],
         "approval" => vec![
             Scenario::ExecCommand {
                 call_id: "call_approve_1".into(),
@@ -161,6 +186,17 @@ fn scenarios_for(step: &str) -> Vec<Scenario> {
         ],
         other => panic!("the workbench script asked for an unknown step {other:?}"),
     }
+}
+
+/// What the command of `call_id` gave back, as JSON text, in the first of `requests` that
+/// carries it. By id: the runs share lib.rs's thread, so each request repeats the outputs of the
+/// turns before it.
+fn call_output(requests: &[Value], call_id: &str) -> Option<String> {
+    requests
+        .iter()
+        .flat_map(|body| body["input"].as_array().into_iter().flatten())
+        .find(|item| item["type"] == "function_call_output" && item["call_id"] == call_id)
+        .map(|item| item["output"].to_string())
 }
 
 /// Kills a process group when dropped, so nothing outlives a failed test.
@@ -186,7 +222,7 @@ impl Drop for GroupGuard {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn workbench_runs_explain_a_failure_rewrite_an_approval_and_a_preview() {
+async fn workbench_runs_explain_a_cancel_a_failure_rewrite_steps_approvals_and_a_preview() {
     let node = node();
     let code_server = code_server();
     let chromium = chromium();
@@ -296,12 +332,22 @@ async fn workbench_runs_explain_a_failure_rewrite_an_approval_and_a_preview() {
                         "the rewrite asked for no structured output: {body}"
                     );
                 }
+                if step == "command-step" {
+                    // The output the panel showed is the one codex gave the model.
+                    let output = call_output(step_requests, "call_step_1")
+                        .expect("codex sent the command's output back");
+                    assert!(output.contains("step-output-7301"), "{output}");
+                }
+                if step == "file-change" {
+                    // Accepted in the dialog after the review: the agent wrote the file.
+                    let added = workbench.join("workspace/added.txt");
+                    let text = std::fs::read_to_string(&added)
+                        .unwrap_or_else(|err| panic!("{}: {err}", added.display()));
+                    assert_eq!(text, "hello from the patch\n");
+                }
                 if step == "approval" {
                     // Declined in the dialog: codex told the model so, and did not run it.
-                    let output = step_requests
-                        .iter()
-                        .flat_map(call_outputs)
-                        .next()
+                    let output = call_output(step_requests, "call_approve_1")
                         .expect("codex sent the declined command's outcome back");
                     assert!(says_declined(&output), "{output}");
                     assert!(
@@ -333,9 +379,12 @@ async fn workbench_runs_explain_a_failure_rewrite_an_approval_and_a_preview() {
         [
             "startup",
             "explain",
+            "cancel",
             "server-error",
             "rewrite",
+            "command-step",
             "approval",
+            "file-change",
             "preview",
             "panel",
             "done"

@@ -1,5 +1,5 @@
 // The answer panel: a webview beside the editor with one entry per run (its prompt, status,
-// cancel button and the answer rendered as markdown while it streams). The extension keeps
+// cancel button, the agent's steps and the answer rendered as markdown while it streams). The extension keeps
 // every entry, so the panel shows them all again when it is hidden and shown, or closed and
 // reopened.
 
@@ -11,6 +11,10 @@ import { type PanelEntry, type RenderedEntry, type ToWebview, parseWebviewMessag
 export interface PanelActions {
     cancel(id: number): void;
     showDiagnostic(id: number): void;
+    /// Opens the diff of a file change: a run's step and the file's index in it.
+    openDiff(id: number, step: string, change: number): void;
+    /// Reveals the lines of a review's finding.
+    revealFinding(id: number, finding: number): void;
     /// Runs still going are kept by "Clear".
     clear(): void;
 }
@@ -108,6 +112,12 @@ export class AnswerPanel implements vscode.Disposable {
                 return;
             case "showDiagnostic":
                 this.actions.showDiagnostic(message.id);
+                return;
+            case "openDiff":
+                this.actions.openDiff(message.id, message.step, message.change);
+                return;
+            case "revealFinding":
+                this.actions.revealFinding(message.id, message.finding);
                 return;
             case "clear":
                 this.actions.clear();

@@ -1,9 +1,10 @@
 // Builds the language client: the server process, the documents it sees, the configuration it
-// pulls, and the approval prompts it sends.
+// pulls, and the typed approval requests (`codex/requestApproval`) it sends.
 
 import * as vscode from "vscode";
 import * as lc from "vscode-languageclient/node";
 import { serverEnv, type ServerBinary } from "./bootstrap";
+import { REVIEW_CHANGES, approvalDialog, decisionOf } from "./approval";
 import type { Config } from "./config";
 import * as ext from "./lsp_ext";
 import { SERVER_SECTION } from "./server_config";
@@ -12,12 +13,16 @@ import { SERVER_SECTION } from "./server_config";
 /// Fix menu): the context gives it a progress token, so it streams into the answer panel.
 export type CodeActionRunner = (command: ext.RunCommand, argument: Record<string, unknown>) => Promise<unknown>;
 
+/// Opens the diffs of an approval's file changes.
+export type ChangesReviewer = (changes: ext.FileChange[]) => Promise<void>;
+
 export function createClient(
     server: ServerBinary,
     config: Config,
     outputChannel: vscode.OutputChannel,
     traceOutputChannel: vscode.OutputChannel,
     runCodeAction: CodeActionRunner,
+    reviewChanges: ChangesReviewer,
 ): lc.LanguageClient {
     // No `transport`: with one, the client adds `--stdio` to the arguments, and codex-ls takes
     // none (it always serves on stdio).
@@ -64,30 +69,47 @@ export function createClient(
         },
     };
     const client = new lc.LanguageClient("codexLs", "Codex Language Server", executable, clientOptions);
-    // Registered before start, so it replaces the client's default handler.
-    client.onRequest(lc.ShowMessageRequest.type, showMessageRequest);
+    client.registerFeature(new TypedApprovals());
+    client.onRequest(ext.REQUEST_APPROVAL, (params: unknown) => requestApproval(params, reviewChanges));
     return client;
 }
 
-/// Approvals come as `window/showMessageRequest`s; they are shown as modal dialogs so that a
-/// waiting turn cannot go unnoticed. Other requests are shown as usual. No answer is a `null`,
-/// which the server reads as a decline.
-async function showMessageRequest(params: lc.ShowMessageRequestParams): Promise<lc.MessageActionItem | null> {
-    const actions = params.actions ?? [];
-    const approval = ext.parseApprovalRequest(params.message);
-    if (approval !== undefined) {
-        const picked = await vscode.window.showWarningMessage(
-            approval.headline,
-            { modal: true, detail: approval.detail },
-            ...actions,
-        );
-        return picked ?? null;
+/// Declares `capabilities.experimental.codex.approvals: true`, so the server asks for approvals
+/// with `codex/requestApproval` instead of prose in `window/showMessageRequest` (which VS Code's
+/// default handler shows as any other message).
+class TypedApprovals implements lc.StaticFeature {
+    fillClientCapabilities(capabilities: lc.ClientCapabilities): void {
+        const experimental = (capabilities.experimental ??= {}) as Record<string, unknown>;
+        const codex = (experimental["codex"] ??= {}) as Record<string, unknown>;
+        codex["approvals"] = true;
     }
-    const show =
-        params.type === lc.MessageType.Error
-            ? vscode.window.showErrorMessage
-            : params.type === lc.MessageType.Warning
-              ? vscode.window.showWarningMessage
-              : vscode.window.showInformationMessage;
-    return (await show(params.message, ...actions)) ?? null;
+
+    getState(): lc.FeatureState {
+        return { kind: "static" };
+    }
+
+    initialize(): void {}
+
+    clear(): void {}
+}
+
+/// Asks the user in a modal dialog, so that a waiting turn cannot go unnoticed. A file change
+/// can be reviewed in the diff editor first; the dialog then asks again. Closing it declines,
+/// as does a request this client cannot read.
+async function requestApproval(params: unknown, reviewChanges: ChangesReviewer): Promise<ext.ApprovalResult> {
+    const request = ext.parseApprovalRequest(params);
+    if (request === undefined) return { decision: "decline" };
+    const dialog = approvalDialog(request);
+    for (;;) {
+        const picked = await vscode.window.showWarningMessage(
+            dialog.message,
+            { modal: true, detail: dialog.detail },
+            ...dialog.buttons,
+        );
+        if (picked === REVIEW_CHANGES) {
+            await reviewChanges(request.changes ?? []);
+            continue;
+        }
+        return { decision: decisionOf(request, picked) };
+    }
 }

@@ -90,7 +90,8 @@ async function ask(ctx: Ctx, arg: unknown): Promise<void> {
 /// A run with no arguments of its own, on the selection or the whole file.
 async function runOnSelection(ctx: Ctx, command: typeof ext.EXPLAIN | typeof ext.REVIEW, title: string): Promise<void> {
     const editor = activeEditor();
-    await ctx.startRun({ command, title, prompt: "", document: editor.document, range: selection(editor) });
+    const review = command === ext.REVIEW;
+    await ctx.startRun({ command, title, prompt: "", document: editor.document, range: selection(editor), review });
 }
 
 interface PresetItem extends vscode.QuickPickItem {
@@ -255,6 +256,7 @@ async function runAction(ctx: Ctx, arg: unknown): Promise<void> {
         range,
         extra,
         edits: action.mode === "edit",
+        review: action.mode === "review",
     });
 }
 

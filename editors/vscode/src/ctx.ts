@@ -8,8 +8,9 @@ import { AnswerPanel } from "./answerPanel";
 import { BootstrapError, type ServerBinary, bootstrap } from "./bootstrap";
 import { createClient } from "./client";
 import { Config } from "./config";
+import { DiffViewer } from "./diff_viewer";
 import * as ext from "./lsp_ext";
-import { panelEntry } from "./panel_model";
+import { panelEntry, reviewFindings } from "./panel_model";
 import { type RunOrigin, RunRecord, describeServerRun, selectedLines } from "./run_state";
 import { SERVER_SECTION } from "./server_config";
 import { type ClientState, StatusBar } from "./status_bar";
@@ -29,6 +30,8 @@ export interface RunSpec {
     extra?: Record<string, unknown>;
     /// An edit run: the server applies the answer to the document.
     edits?: boolean;
+    /// A review run: the answer is findings.
+    review?: boolean;
 }
 
 /// A run as the panel shows it, and the argument the command is sent with (without its
@@ -40,6 +43,7 @@ interface Launch {
     uri: vscode.Uri;
     range: vscode.Range | undefined;
     edits: boolean;
+    review: boolean;
     argument: (client: lc.LanguageClient) => Record<string, unknown>;
 }
 
@@ -49,6 +53,7 @@ export class Ctx implements vscode.Disposable {
     readonly trace: vscode.OutputChannel;
     private readonly statusBar = new StatusBar();
     private readonly panel: AnswerPanel;
+    private readonly diffs = new DiffViewer();
     private readonly records = new Map<number, RunRecord>();
     private readonly streams = new Map<number, vscode.Disposable>();
     private _client: lc.LanguageClient | undefined;
@@ -71,9 +76,12 @@ export class Ctx implements vscode.Disposable {
                 if (record) void this.cancel([record]);
             },
             showDiagnostic: (id) => void this.showDiagnostic(id),
+            openDiff: (id, step, change) => void this.openDiff(id, step, change),
+            revealFinding: (id, finding) => void this.revealFinding(id, finding),
             clear: () => this.clearFinished(),
         });
         this.disposables.push(
+            this.diffs,
             this.output,
             this.trace,
             this.statusBar,
@@ -106,8 +114,13 @@ export class Ctx implements vscode.Disposable {
             void this.showStartError(message);
             return;
         }
-        const client = createClient(server, this.config, this.output, this.trace, (command, argument) =>
-            this.runCodeAction(command, argument),
+        const client = createClient(
+            server,
+            this.config,
+            this.output,
+            this.trace,
+            (command, argument) => this.runCodeAction(command, argument),
+            (changes) => this.reviewChanges(changes),
         );
         client.onDidChangeState((event) => {
             if (this._client !== client) return;
@@ -193,6 +206,7 @@ export class Ctx implements vscode.Disposable {
             uri: document.uri,
             range: spec.range,
             edits: spec.edits ?? false,
+            review: spec.review ?? false,
             argument: (client) => ({
                 textDocument: { uri: client.code2ProtocolConverter.asUri(document.uri), version: document.version },
                 ...(spec.range ? { range: client.code2ProtocolConverter.asRange(spec.range) } : {}),
@@ -218,6 +232,7 @@ export class Ctx implements vscode.Disposable {
             uri,
             range,
             edits: run.edits,
+            review: run.review ?? false,
             argument: () => argument,
         });
     }
@@ -234,6 +249,7 @@ export class Ctx implements vscode.Disposable {
             origin,
             token: `codex-ls-vscode/${this.session}/${id}`,
             edits: launch.edits,
+            review: launch.review,
         });
         this.records.set(id, record);
         this.panel.show(true);
@@ -330,9 +346,37 @@ export class Ctx implements vscode.Disposable {
         await vscode.commands.executeCommand("workbench.panel.markers.view.focus");
     }
 
+    /// Opens the diff of one file of a run's file-change step.
+    private async openDiff(id: number, stepId: string, index: number): Promise<void> {
+        const record = this.records.get(id);
+        const change = record?.steps.list.find((step) => step.id === stepId)?.changes?.[index];
+        if (record && change) await this.diffs.show(change, `Codex ${record.title}`);
+    }
+
+    /// The approval's file changes, one diff editor each, before the user decides.
+    private async reviewChanges(changes: ext.FileChange[]): Promise<void> {
+        for (const change of changes) await this.diffs.show(change, "Codex wants to change");
+    }
+
+    /// Opens the reviewed document at a finding's lines (1-based in the review's answer).
+    private async revealFinding(id: number, index: number): Promise<void> {
+        const record = this.records.get(id);
+        const finding = record && reviewFindings(record.text)?.[index];
+        if (!record || !finding) return;
+        const range = new vscode.Range(finding.startLine - 1, 0, finding.endLine - 1, Number.MAX_SAFE_INTEGER);
+        const uri = vscode.Uri.parse(record.origin.uri);
+        const column = vscode.window.visibleTextEditors.find((editor) => editor.document.uri.toString() === record.origin.uri)
+            ?.viewColumn;
+        const editor = await vscode.window.showTextDocument(uri, { selection: range, viewColumn: column ?? vscode.ViewColumn.One });
+        editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    }
+
     private render(record: RunRecord): void {
         this.panel.update(panelEntry(record));
-        this.statusBar.showRuns(this.activeRuns().length);
+        const active = this.activeRuns();
+        // The step of the run that changed last, else of any run still going.
+        const step = (record.active ? record.currentStep : undefined) ?? [...active].reverse().find((run) => run.currentStep)?.currentStep;
+        this.statusBar.showRuns(active.length, step);
     }
 
     private setClientState(state: ClientState, error?: string): void {

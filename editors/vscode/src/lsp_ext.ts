@@ -211,6 +211,8 @@ export interface ReportExt {
     delta: string;
     seq: number;
     reset?: boolean;
+    /// The steps that changed since the previous report, in the order they first appeared.
+    items?: ItemUpdate[];
 }
 
 export interface EndExt {
@@ -221,6 +223,96 @@ export interface EndExt {
     answerFile?: string;
     edit?: EditReport;
     findings?: number;
+    /// The final state of every step of the turn.
+    items?: Item[];
+    usage?: Usage;
+}
+
+/// README "Streaming": the kinds of step a turn is made of.
+export const ITEM_TYPES = ["reasoning", "plan", "command", "fileChange", "webSearch", "toolCall", "retry", "notice"] as const;
+export type ItemType = (typeof ITEM_TYPES)[number];
+export const ITEM_STATUSES = ["inProgress", "completed", "failed", "declined"] as const;
+export type ItemStatus = (typeof ITEM_STATUSES)[number];
+export const FILE_CHANGE_KINDS = ["add", "delete", "update"] as const;
+export type FileChangeKind = (typeof FILE_CHANGE_KINDS)[number];
+export const PLAN_STEP_STATUSES = ["pending", "inProgress", "completed"] as const;
+export type PlanStepStatus = (typeof PLAN_STEP_STATUSES)[number];
+
+/// One file of a file change, with its unified diff.
+export interface FileChange {
+    path: string;
+    kind: FileChangeKind;
+    diff: string;
+}
+
+export interface PlanStep {
+    step: string;
+    status: PlanStepStatus;
+}
+
+/// The fields a step has in a report and in the end alike.
+export interface ItemFields {
+    /// The app-server's item id; "plan" for the turn's plan; "retry-<n>"; "notice-<n>".
+    id: string;
+    type: ItemType;
+    status: ItemStatus;
+    /// One line for display, e.g. "Ran `cargo test` (exit 0)".
+    title: string;
+    /// In a report: appends to the text so far. In the end: the whole text.
+    text?: string;
+    command?: string;
+    cwd?: string;
+    exitCode?: number;
+    changes?: FileChange[];
+    plan?: PlanStep[];
+}
+
+/// A step's change in a report: scalar fields replace, `text` and `outputDelta` append.
+export interface ItemUpdate extends ItemFields {
+    outputDelta?: string;
+    /// How many bytes of output were dropped before `outputDelta` (it is bounded per report).
+    outputSkipped?: number;
+}
+
+/// A step's final state in the `end` value.
+export interface Item extends ItemFields {
+    /// The last 64 KiB of a command's output.
+    output?: string;
+}
+
+/// The tokens of the turn.
+export interface Usage {
+    inputTokens: number;
+    cachedInputTokens: number;
+    outputTokens: number;
+    reasoningOutputTokens: number;
+    totalTokens: number;
+}
+
+/// The server → client request of typed approvals, sent to clients that declare
+/// `capabilities.experimental.codex.approvals: true` (README "Approvals").
+export const REQUEST_APPROVAL = "codex/requestApproval";
+export const APPROVAL_KINDS = ["command", "fileChange", "permissions"] as const;
+export type ApprovalKind = (typeof APPROVAL_KINDS)[number];
+export const APPROVAL_DECISIONS = ["accept", "acceptForSession", "decline"] as const;
+export type ApprovalDecision = (typeof APPROVAL_DECISIONS)[number];
+
+export interface ApprovalRequest {
+    runId: number;
+    kind: ApprovalKind;
+    /// One line, e.g. "Codex wants to run a command".
+    title: string;
+    command?: string;
+    cwd?: string;
+    reason?: string;
+    changes?: FileChange[];
+    /// A summary of the permissions asked.
+    permissions?: string;
+    decisions: ApprovalDecision[];
+}
+
+export interface ApprovalResult {
+    decision: ApprovalDecision;
 }
 
 export type CodexProgress =
@@ -254,6 +346,115 @@ function isCount(value: unknown): value is number {
     return typeof value === "number" && Number.isInteger(value) && value >= 0;
 }
 
+function isInteger(value: unknown): value is number {
+    return typeof value === "number" && Number.isInteger(value);
+}
+
+function isOneOf<T extends string>(values: readonly T[], value: unknown): value is T {
+    return typeof value === "string" && (values as readonly string[]).includes(value);
+}
+
+/// Copies the string fields of `source` that are present into `target`.
+function copyStrings<T extends object>(target: T, source: Json, keys: ReadonlyArray<keyof T & string>): void {
+    for (const key of keys) {
+        const value = optionalString(source[key]);
+        if (value !== undefined) (target as Record<string, unknown>)[key] = value;
+    }
+}
+
+function parseChanges(value: unknown): FileChange[] | undefined {
+    if (!Array.isArray(value)) return undefined;
+    const changes: FileChange[] = [];
+    for (const change of value) {
+        if (!isObject(change) || typeof change["path"] !== "string" || !isOneOf(FILE_CHANGE_KINDS, change["kind"])) continue;
+        changes.push({ path: change["path"], kind: change["kind"], diff: optionalString(change["diff"]) ?? "" });
+    }
+    return changes;
+}
+
+function parsePlan(value: unknown): PlanStep[] | undefined {
+    if (!Array.isArray(value)) return undefined;
+    const plan: PlanStep[] = [];
+    for (const step of value) {
+        if (!isObject(step) || typeof step["step"] !== "string" || !isOneOf(PLAN_STEP_STATUSES, step["status"])) continue;
+        plan.push({ step: step["step"], status: step["status"] });
+    }
+    return plan;
+}
+
+/// The fields common to a report's and the end's steps; `undefined` for a value that is not a
+/// step (no id, an unknown type or status), which is skipped rather than failing the report.
+function parseItemFields(value: unknown): ItemFields | undefined {
+    if (!isObject(value) || typeof value["id"] !== "string") return undefined;
+    if (!isOneOf(ITEM_TYPES, value["type"]) || !isOneOf(ITEM_STATUSES, value["status"])) return undefined;
+    const item: ItemFields = {
+        id: value["id"],
+        type: value["type"],
+        status: value["status"],
+        title: optionalString(value["title"]) ?? "",
+    };
+    copyStrings(item, value, ["text", "command", "cwd"]);
+    if (isInteger(value["exitCode"])) item.exitCode = value["exitCode"];
+    const changes = parseChanges(value["changes"]);
+    if (changes !== undefined) item.changes = changes;
+    const plan = parsePlan(value["plan"]);
+    if (plan !== undefined) item.plan = plan;
+    return item;
+}
+
+export function parseItemUpdates(value: unknown): ItemUpdate[] | undefined {
+    if (!Array.isArray(value)) return undefined;
+    return value.flatMap((raw): ItemUpdate[] => {
+        const item: ItemUpdate | undefined = parseItemFields(raw);
+        if (item === undefined || !isObject(raw)) return [];
+        copyStrings(item, raw, ["outputDelta"]);
+        if (isCount(raw["outputSkipped"])) item.outputSkipped = raw["outputSkipped"];
+        return [item];
+    });
+}
+
+export function parseItems(value: unknown): Item[] | undefined {
+    if (!Array.isArray(value)) return undefined;
+    return value.flatMap((raw): Item[] => {
+        const item: Item | undefined = parseItemFields(raw);
+        if (item === undefined || !isObject(raw)) return [];
+        copyStrings(item, raw, ["output"]);
+        return [item];
+    });
+}
+
+const USAGE_FIELDS = ["inputTokens", "cachedInputTokens", "outputTokens", "reasoningOutputTokens", "totalTokens"] as const;
+
+export function parseUsage(value: unknown): Usage | undefined {
+    if (!isObject(value)) return undefined;
+    const usage: Usage = { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, reasoningOutputTokens: 0, totalTokens: 0 };
+    for (const field of USAGE_FIELDS) {
+        const count = value[field];
+        if (!isCount(count)) return undefined;
+        usage[field] = count;
+    }
+    return usage;
+}
+
+/// Reads the params of `codex/requestApproval`. `undefined` when they are not an approval this
+/// client understands, which it declines (fail closed).
+export function parseApprovalRequest(value: unknown): ApprovalRequest | undefined {
+    if (!isObject(value) || !isCount(value["runId"]) || !isOneOf(APPROVAL_KINDS, value["kind"])) return undefined;
+    const decisions = Array.isArray(value["decisions"])
+        ? value["decisions"].filter((decision): decision is ApprovalDecision => isOneOf(APPROVAL_DECISIONS, decision))
+        : [];
+    const request: ApprovalRequest = {
+        runId: value["runId"],
+        kind: value["kind"],
+        title: optionalString(value["title"]) ?? "Codex asks for approval",
+        decisions,
+    };
+    copyStrings(request, value, ["command", "cwd", "reason", "permissions"]);
+    const changes = parseChanges(value["changes"]);
+    if (changes !== undefined) request.changes = changes;
+    return request;
+}
+
 const END_STATUSES: readonly string[] = ["completed", "failed", "interrupted", "timeout"];
 const EDIT_STATUSES: readonly string[] = ["applied", "rejected", "notApplied"];
 
@@ -275,6 +476,11 @@ function parseEdit(value: unknown): EditReport | undefined {
     const reason = optionalString(value["reason"]);
     if (reason !== undefined) edit.reason = reason;
     return edit;
+}
+
+/// `{ [key]: value }` when there is a value, else nothing to spread.
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+    return value === undefined ? {} : ({ [key]: value } as { [P in K]?: V });
 }
 
 /// Reads one `$/progress` value of a codex-ls run. Anything that is not one of our payloads
@@ -300,6 +506,7 @@ export function parseProgress(value: unknown): CodexProgress | undefined {
                     delta: codex["delta"],
                     seq: codex["seq"],
                     reset: codex["reset"] === true,
+                    ...optional("items", parseItemUpdates(codex["items"])),
                 },
             };
         }
@@ -316,6 +523,10 @@ export function parseProgress(value: unknown): CodexProgress | undefined {
             const edit = parseEdit(codex["edit"]);
             if (edit !== undefined) end.edit = edit;
             if (isCount(codex["findings"])) end.findings = codex["findings"];
+            const items = parseItems(codex["items"]);
+            if (items !== undefined) end.items = items;
+            const usage = parseUsage(codex["usage"]);
+            if (usage !== undefined) end.usage = usage;
             return { kind: "end", message, codex: end };
         }
         default:
@@ -377,35 +588,4 @@ export function parseStatus(value: unknown): Status | undefined {
         }
     }
     return status;
-}
-
-/// An approval that the server asks for with `window/showMessageRequest`.
-export interface ApprovalRequest {
-    kind: "command" | "fileChange";
-    /// The first line, e.g. "Codex wants to run a command".
-    headline: string;
-    /// The remaining lines: the command and cwd (or the files), and `Reason: ...`.
-    detail: string;
-    reason?: string;
-}
-
-const APPROVAL_PREFIXES: ReadonlyArray<[string, ApprovalRequest["kind"]]> = [
-    ["Codex wants to run a command", "command"],
-    ["Codex wants to change files", "fileChange"],
-];
-
-/// Recognises the server's approval requests among other `window/showMessageRequest`s.
-export function parseApprovalRequest(message: string): ApprovalRequest | undefined {
-    const kind = APPROVAL_PREFIXES.find(([prefix]) => message.startsWith(prefix))?.[1];
-    if (kind === undefined) return undefined;
-    const newline = message.indexOf("\n");
-    const headline = (newline < 0 ? message : message.slice(0, newline)).trim();
-    const detail = newline < 0 ? "" : message.slice(newline + 1).trim();
-    const request: ApprovalRequest = { kind, headline, detail };
-    const reason = detail
-        .split("\n")
-        .map((line) => line.trim())
-        .find((line) => line.startsWith("Reason:"));
-    if (reason !== undefined) request.reason = reason.slice("Reason:".length).trim();
-    return request;
 }

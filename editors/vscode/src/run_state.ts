@@ -14,7 +14,9 @@ import {
     type ReportExt,
     type ErrorExt,
     TESTS,
+    type Usage,
 } from "./lsp_ext";
+import { Steps } from "./steps";
 
 /// Where a run started from, for the panel's headings and the link to a failure's diagnostic.
 export interface RunOrigin {
@@ -33,6 +35,11 @@ export type RunPhase = "starting" | "running" | "completed" | "failed" | "interr
 export class AnswerText {
     private current = "";
     private lastSeq = 0;
+
+    /// Whether a report with this `seq` has not been applied yet (not a duplicate).
+    isNew(seq: number): boolean {
+        return seq > this.lastSeq;
+    }
     /// True when a report was missing (a gap in `seq`), so the text may be incomplete until `end`.
     gap = false;
 
@@ -76,12 +83,18 @@ export interface RunInit {
     token: string;
     /// An edit run (rewrite, fix, tests into the buffer): its answer is the edit, not prose.
     edits?: boolean;
+    /// A review run: its answer is the findings (JSON), not prose.
+    review?: boolean;
 }
 
 export class RunRecord {
     phase: RunPhase = "starting";
     runId: number | undefined;
     readonly answer = new AnswerText();
+    readonly steps = new Steps();
+    /// What the agent does now, in words (the last report's `message`), while the run goes.
+    currentStep: string | undefined;
+    usage: Usage | undefined;
     error: ErrorExt | undefined;
     edit: EditReport | undefined;
     findings: number | undefined;
@@ -96,6 +109,7 @@ export class RunRecord {
     readonly origin: RunOrigin;
     readonly token: string;
     readonly edits: boolean;
+    readonly review: boolean;
 
     constructor(init: RunInit) {
         this.id = init.id;
@@ -104,6 +118,7 @@ export class RunRecord {
         this.origin = init.origin;
         this.token = init.token;
         this.edits = init.edits ?? false;
+        this.review = init.review ?? false;
     }
 
     get active(): boolean {
@@ -132,9 +147,15 @@ export class RunRecord {
                 this.phase = "running";
                 this.scopeMessage = progress.message;
                 return true;
-            case "report":
+            case "report": {
                 this.phase = "running";
-                return this.answer.apply(progress.codex);
+                if (!this.answer.isNew(progress.codex.seq)) return false;
+                const stepChanged = progress.message !== this.currentStep;
+                this.currentStep = progress.message;
+                const itemsChanged = this.steps.apply(progress.codex.items ?? []);
+                const textChanged = this.answer.apply(progress.codex);
+                return textChanged || itemsChanged || stepChanged;
+            }
             case "end":
                 this.end(progress.codex, now);
                 return true;
@@ -152,6 +173,9 @@ export class RunRecord {
 
     private end(end: EndExt, now: number): void {
         this.answer.finish(end.assistantText);
+        this.steps.finish(end.items);
+        this.usage = end.usage;
+        this.currentStep = undefined;
         this.error = end.error;
         this.edit = end.edit;
         this.findings = end.findings;
@@ -172,7 +196,9 @@ export function phaseLabel(record: RunRecord): string {
         case "starting":
             return "Starting…";
         case "running":
+            if (record.currentStep) return record.currentStep;
             if (record.text.length === 0) return "Thinking…";
+            if (record.review) return "Writing the review…";
             return record.edits ? "Writing the edit…" : "Streaming…";
         case "completed":
             return "Done";
@@ -212,7 +238,7 @@ export function describeServerRun(
     command: string,
     argument: Record<string, unknown>,
     actionModes: ReadonlyMap<string, string>,
-): { title: string; edits: boolean; prompt?: string } {
+): { title: string; edits: boolean; review?: boolean; prompt?: string } {
     switch (command) {
         case RUN: {
             const prompt = typeof argument["prompt"] === "string" ? argument["prompt"] : undefined;
@@ -231,12 +257,26 @@ export function describeServerRun(
                 ? { title: "Write tests into the file", edits: true }
                 : { title: "Write tests", edits: false };
         case REVIEW:
-            return { title: "Review", edits: false };
+            return { title: "Review", edits: false, review: true };
         case ACTION: {
             const title = typeof argument["title"] === "string" ? argument["title"] : "Action";
-            return { title, edits: actionModes.get(title) === "edit" };
+            const mode = actionModes.get(title);
+            return mode === "review" ? { title, edits: false, review: true } : { title, edits: mode === "edit" };
         }
         default:
             return { title: command, edits: false };
     }
+}
+
+/// The status bar is narrow: a long step is cut, the tooltip has it whole.
+const STEP_WIDTH = 48;
+
+export function runsText(active: number, step: string | undefined): string {
+    const count = `${active} ${active === 1 ? "run" : "runs"}`;
+    if (!step) return `$(sync~spin) Codex: ${count}`;
+    const line = step.split("\n")[0] ?? "";
+    const short = line.length > STEP_WIDTH ? `${line.slice(0, STEP_WIDTH - 1)}…` : line;
+    // `$(` would start an icon: the step is the agent's text.
+    const text = short.replace(/\$\(/g, "$\u200b(");
+    return active === 1 ? `$(sync~spin) Codex: ${text}` : `$(sync~spin) Codex (${count}): ${text}`;
 }

@@ -3,6 +3,7 @@
 
 import * as vscode from "vscode";
 import type { Status } from "./lsp_ext";
+import { runsText } from "./run_state";
 
 /// The language client's own state, before the backend's.
 export type ClientState = "stopped" | "starting" | "running" | "unavailable";
@@ -51,13 +52,14 @@ export class StatusBar implements vscode.Disposable {
         this.state.accessibilityInformation = { label: `Codex: ${label}` };
     }
 
-    showRuns(active: number): void {
+    /// `step` is what the agent does now, in words (a report's `message`), e.g. "Running `cargo test`".
+    showRuns(active: number, step?: string): void {
         if (active === 0) {
             this.runs.hide();
             return;
         }
-        this.runs.text = `$(sync~spin) Codex: ${active} ${active === 1 ? "run" : "runs"}`;
-        this.runs.tooltip = "Codex is answering. Click to cancel.";
+        this.runs.text = runsText(active, step);
+        this.runs.tooltip = `${step ? `Codex: ${step}\n\n` : ""}Codex is answering. Click to cancel.`;
         this.runs.accessibilityInformation = { label: `Codex: ${active} active, click to cancel` };
         this.runs.show();
     }

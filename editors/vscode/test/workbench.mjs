@@ -1,6 +1,6 @@
 // Drives the extension in the real VS Code workbench: packages the .vsix, installs it into a
 // private code-server, opens a workspace in headless Chromium through playwright-core, and runs
-// the commands as a user does (command palette, selections, the answer panel, the Problems
+// the commands as a user does (command palette, selections, the answer panel and its buttons, the Problems
 // panel) against the real codex-ls and the real `codex app-server`.
 //
 // tests/vscode.rs runs this with Node 24 and talks to it over stdio, one JSON object a line:
@@ -17,7 +17,7 @@
 // CODE_SERVER, CHROMIUM; CODEX_HOME and XDG_CACHE_HOME pass through code-server to codex-ls.
 
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -304,6 +304,22 @@ async function selectLines(first, last) {
     for (let line = first; line <= last; line++) await page.keyboard.press("Shift+ArrowDown");
 }
 
+/// Runs "Codex: Ask" on lib.rs with `question`.
+async function ask(question) {
+    await page.locator(".tab", { hasText: "lib.rs" }).first().click();
+    await runCommand("Codex: Ask");
+    // The input box replaces the palette in the same widget: wait for its own prompt.
+    await page.locator(".quick-input-widget", { hasText: "Ask Codex about src/lib.rs" }).waitFor();
+    const input = page.locator(".quick-input-widget input");
+    await input.fill(question);
+    await input.press("Enter");
+}
+
+/// Whether the protocol trace shows the server asking `method` of the extension.
+function serverAsked(method) {
+    return traceEntries().some((entry) => entry.startsWith(`[Trace - `) && entry.includes(`Received request '${method}`));
+}
+
 async function expectEntries(count) {
     const shown = await answerPanel().locator("article.entry").count();
     if (shown !== count) throw new Error(`the answer panel shows ${shown} entries, not ${count}`);
@@ -361,12 +377,36 @@ try {
     await screenshot("02-explain");
     emit({ event: "passed", step: stepName });
 
+    // ---- cancel: a click on Cancel while the answer streams cancels the run. A click is a press
+    // and a release on the same node; the button is held down until a report has changed the
+    // entry, so a panel that redraws the entry on each report loses the click ----
+    stepName = "cancel";
+    await scenario(stepName);
+    await page.locator(".tab", { hasText: "lib.rs" }).first().click();
+    await selectLines(2, 8);
+    await runCommand("Codex: Explain Selection");
+    const streaming = entry(2);
+    const streamed = () => streaming.locator(".entry-answer").innerText();
+    await waitFor("the answer to stream", async () => (await streamed()).includes("word 3") || "no text yet");
+    const cancelBox = await streaming.locator("button[data-action='cancel']").boundingBox();
+    if (!cancelBox) throw new Error("the streaming entry has no Cancel button");
+    await page.mouse.move(cancelBox.x + cancelBox.width / 2, cancelBox.y + cancelBox.height / 2);
+    await page.mouse.down();
+    const held = await streamed();
+    await waitFor("more text while Cancel is held down", async () => (await streamed()) !== held || "no new text");
+    await page.mouse.up();
+    await answerPanel().locator("article.entry[data-id='2'][data-phase='cancelled']").waitFor();
+    const left = await streamed();
+    if (left.includes("word 59")) throw new Error("the whole answer streamed: the cancel came too late");
+    await screenshot("02b-cancel");
+    emit({ event: "passed", step: stepName });
+
     // ---- server-error: an HTTP 500 puts a codex diagnostic in the Problems panel ----
     stepName = "server-error";
     await scenario(stepName);
     await selectLines(3, 7);
     await runCommand("Codex: Explain Selection");
-    const failed = entry(2);
+    const failed = entry(3);
     await failed.locator(".entry-error-code", { hasText: "server-error" }).waitFor();
     await failed.locator("a.entry-diagnostic-link").click();
     const problems = page.locator(".markers-panel");
@@ -387,7 +427,7 @@ try {
     await presets.first().waitFor();
     await page.locator(".quick-input-widget input").fill("Simplify");
     await page.locator(".quick-input-widget input").press("Enter");
-    const rewritten = entry(3);
+    const rewritten = entry(4);
     await waitFor("the rewritten code in the editor", async () => {
         const text = await editorText();
         if (text.includes("values.iter().sum()") && !text.includes("let mut sum")) return true;
@@ -395,8 +435,40 @@ try {
         if (error.length > 0) throw new Error(`the rewrite failed: ${error.join(" ")}`);
         return `the editor shows ${JSON.stringify(text)}`;
     });
-    await answerPanel().locator("article.entry[data-id='3'][data-phase='completed']").waitFor();
+    await answerPanel().locator("article.entry[data-id='4'][data-phase='completed']").waitFor();
     await screenshot("04-rewrite");
+    emit({ event: "passed", step: stepName });
+
+    // ---- command-step: a command the agent runs shows in the panel as a step line, in order
+    // before the answer, and expands to its output ----
+    stepName = "command-step";
+    await scenario(stepName);
+    await ask("Run the echo");
+    await answerPanel().locator("article.entry[data-id='5'][data-phase='completed']").waitFor();
+    const ran = entry(5).locator("details.step[data-type='command']");
+    if ((await ran.count()) !== 1) throw new Error(`the entry shows ${await ran.count()} command steps, not 1`);
+    const ranTitle = await ran.locator(".step-title").innerText();
+    if (ranTitle !== "Ran `echo step-output-7301` (exit 0)") throw new Error(`the command step says ${JSON.stringify(ranTitle)}`);
+    if ((await ran.getAttribute("data-status")) !== "completed") throw new Error("the command step is not completed");
+    // Compact until asked: the output is hidden, and one click on the line shows it.
+    const output = ran.locator(".step-output");
+    if (await output.isVisible()) throw new Error("the command's output shows before the step is expanded");
+    await ran.locator("summary").click();
+    await waitFor("the command's output", async () => {
+        if (!(await output.isVisible())) return "the output is hidden";
+        const text = await output.innerText();
+        return text.includes("step-output-7301") || `the output is ${JSON.stringify(text)}`;
+    });
+    const said = await entry(5).locator(".entry-answer").innerText();
+    if (!said.includes("It printed.")) throw new Error(`the answer panel shows ${JSON.stringify(said)} after the command`);
+    // The steps come before the answer, as they happened.
+    const stepsFirst = await entry(5).evaluate((node) => {
+        const steps = node.querySelector(".entry-steps");
+        const answer = node.querySelector(".entry-answer");
+        return !!steps && !!answer && (steps.compareDocumentPosition(answer) & steps.DOCUMENT_POSITION_FOLLOWING) !== 0;
+    });
+    if (!stepsFirst) throw new Error("the steps are not above the answer");
+    await screenshot("05-command-step");
     emit({ event: "passed", step: stepName });
 
     // ---- approval: a command Codex wants to run outside the sandbox asks in a modal ----
@@ -404,7 +476,7 @@ try {
     await scenario(stepName);
     // A setting changed while the server runs reaches it: the server pulls its section again.
     const userSettings = join(userData, "User", "settings.json");
-    // editPreview is for the preview step after this one (an Ask run makes no edit).
+    // editPreview is for the preview step (Ask runs make no edit).
     const changed = {
         ...JSON.parse(readFileSync(userSettings, "utf8")),
         "codexLs.approvalPolicy": "on-request",
@@ -426,7 +498,7 @@ try {
                 entry.includes('"editPreview": true'),
         ) || undefined,
     );
-    await screenshot("05-settings");
+    await screenshot("06-settings");
     // Escape closes the settings editor (a modal), once any suggestion list in it is closed.
     await waitFor("the settings editor to close", async () => {
         await page.keyboard.press("Escape");
@@ -436,24 +508,60 @@ try {
             .catch(() => false);
         return closed || "it is still open";
     });
-    await page.locator(".tab", { hasText: "lib.rs" }).first().click();
-    await runCommand("Codex: Ask");
-    // The input box replaces the palette in the same widget: wait for its own prompt.
-    await page.locator(".quick-input-widget", { hasText: "Ask Codex about src/lib.rs" }).waitFor();
-    const question = page.locator(".quick-input-widget input");
-    await question.fill("Make the file");
-    await question.press("Enter");
+    await ask("Make the file");
     const dialog = page.locator(".monaco-dialog-box");
     await dialog.waitFor({ state: "visible" });
+    // Typed: the server asked with codex/requestApproval, not a message to recognize by its words.
+    await waitFor("codex/requestApproval in the trace", async () => serverAsked("codex/requestApproval") || undefined);
     const dialogText = await dialog.innerText();
     for (const expected of ["Codex wants to run a command", "created-by-codex.txt", "Reason: The test wants a file"]) {
         if (!dialogText.includes(expected)) throw new Error(`the approval dialog says ${JSON.stringify(dialogText)}, not ${expected}`);
     }
-    await screenshot("06-approval");
+    await screenshot("07-approval");
     await dialog.getByRole("button", { name: "Decline" }).click();
-    await answerPanel().locator("article.entry[data-id='4'][data-phase='completed']").waitFor();
-    const approved = await entry(4).locator(".entry-answer").innerText();
+    await answerPanel().locator("article.entry[data-id='6'][data-phase='completed']").waitFor();
+    const approved = await entry(6).locator(".entry-answer").innerText();
     if (!approved.includes("Done.")) throw new Error(`the answer panel shows ${JSON.stringify(approved)} after the approval`);
+    emit({ event: "passed", step: stepName });
+
+    // ---- file-change: Codex asks to add a file; "Review changes" shows the patch in the diff
+    // editor before the user decides, and Accept lets the agent write it ----
+    stepName = "file-change";
+    await scenario(stepName);
+    const added = join(workspace, "added.txt");
+    await ask("Add the file");
+    await dialog.waitFor({ state: "visible" });
+    const changeText = await dialog.innerText();
+    for (const expected of ["Codex wants to", "added.txt"]) {
+        if (!changeText.includes(expected)) throw new Error(`the approval dialog says ${JSON.stringify(changeText)}, not ${expected}`);
+    }
+    await screenshot("08-file-change-approval");
+    await dialog.getByRole("button", { name: "Review changes" }).click();
+    const diffEditor = page.locator(".monaco-diff-editor");
+    await waitFor("the patch in the diff editor", async () => {
+        if (!(await diffEditor.first().isVisible())) return "no diff editor";
+        const modified = (await diffEditor.first().locator(".editor.modified .view-lines[role='presentation']").innerText()).replace(/\u00a0/g, " ");
+        return modified.includes("hello from the patch") || `its new side shows ${JSON.stringify(modified)}`;
+    });
+    await page.locator(".tab.active", { hasText: "added.txt (add)" }).waitFor();
+    // The dialog asks again once the diff is open: nothing is decided by looking.
+    await dialog.waitFor({ state: "visible" });
+    if (existsSync(added)) throw new Error("added.txt exists before the change was accepted");
+    await screenshot("09-file-change-diff");
+    await dialog.getByRole("button", { name: "Accept", exact: true }).click();
+    await answerPanel().locator("article.entry[data-id='7'][data-phase='completed']").waitFor();
+    await waitFor("added.txt written by the agent", async () => {
+        if (!existsSync(added)) return "no added.txt";
+        const text = readFileSync(added, "utf8");
+        return text === "hello from the patch\n" || `added.txt holds ${JSON.stringify(text)}`;
+    });
+    // The run's panel entry lists the change as a step with its diff at hand.
+    const changeStep = entry(7).locator("details.step[data-type='fileChange']");
+    await changeStep.waitFor();
+    if ((await changeStep.getAttribute("data-status")) !== "completed") throw new Error("the file-change step is not completed");
+    await changeStep.locator("summary").click();
+    await changeStep.locator("button[data-action='openDiff']").waitFor();
+    await screenshot("10-file-change-step");
     emit({ event: "passed", step: stepName });
 
     // ---- preview: with editPreview, a rewrite opens the Refactor Preview with its edit ticked,
@@ -468,7 +576,7 @@ try {
     await page.locator(".quick-input-widget input").press("Enter");
     const previewPane = page.locator(".bulk-edit-panel");
     await previewPane.locator(".monaco-list-row").first().waitFor();
-    await screenshot("07-preview");
+    await screenshot("11-preview");
     // Every edit listed is ticked (VS Code starts an edit that needs confirmation unticked).
     const boxes = previewPane.locator(".edit-checkbox");
     await waitFor("the preview to list the edit", async () => ((await boxes.count()) > 0) || "no edit listed");
@@ -479,7 +587,7 @@ try {
     const before = await editorText();
     if (before.includes("copied()")) throw new Error("the edit was applied before the preview's Apply");
     await previewPane.locator(".buttons .monaco-button", { hasText: "Apply" }).first().click();
-    const previewed = entry(5);
+    const previewed = entry(8);
     await waitFor("the previewed edit in the editor", async () => {
         const text = await editorText();
         if (text.includes("values.iter().copied().sum()")) return true;
@@ -487,10 +595,10 @@ try {
         if (error.length > 0) throw new Error(`the previewed rewrite failed: ${error.join(" ")}`);
         return `the editor shows ${JSON.stringify(text)}`;
     });
-    await answerPanel().locator("article.entry[data-id='5'][data-phase='completed']").waitFor();
+    await answerPanel().locator("article.entry[data-id='8'][data-phase='completed']").waitFor();
     const status = await previewed.innerText();
     if (/rejected/i.test(status)) throw new Error(`the run says ${JSON.stringify(status)}`);
-    await screenshot("08-preview-applied");
+    await screenshot("12-preview-applied");
     emit({ event: "passed", step: stepName });
 
     // ---- panel: the entries survive the panel being hidden and shown, closed and reopened ----
@@ -503,15 +611,15 @@ try {
     await page.locator(".editor-group-container.active .tab.active", { hasText: "lib.rs" }).waitFor();
     await page.locator(".editor-group-container.active .tab", { hasText: "Codex Answers" }).waitFor();
     await panelTab.click();
-    await answerPanel().locator("article.entry[data-id='5']").waitFor();
-    await expectEntries(5);
+    await answerPanel().locator("article.entry[data-id='8']").waitFor();
+    await expectEntries(8);
     // A middle click on a tab closes it.
     await panelTab.click({ button: "middle" });
     await panelTab.waitFor({ state: "detached" });
     await runCommand("Codex: Show Answer Panel");
-    await answerPanel().locator("article.entry[data-id='5']").waitFor();
-    await expectEntries(5);
-    await screenshot("09-panel");
+    await answerPanel().locator("article.entry[data-id='8']").waitFor();
+    await expectEntries(8);
+    await screenshot("13-panel");
     emit({ event: "passed", step: stepName });
 
     emit({ event: "done" });

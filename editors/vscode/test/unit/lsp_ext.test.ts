@@ -103,21 +103,108 @@ describe("command answers", () => {
     });
 });
 
-describe("parseApprovalRequest", () => {
-    it("splits a command approval into headline, detail and reason", () => {
-        const request = parseApprovalRequest(
-            "Codex wants to run a command\n$ cargo test\nin /work/project\nReason: run the tests",
+describe("parseApprovalRequest (codex/requestApproval)", () => {
+    it("reads a command approval and keeps only the decisions it knows", () => {
+        assert.deepEqual(
+            parseApprovalRequest({
+                runId: 3,
+                kind: "command",
+                title: "Codex wants to run a command",
+                command: "cargo test",
+                cwd: "/work/project",
+                reason: "run the tests",
+                decisions: ["accept", "acceptForSession", "teleport", "decline"],
+            }),
+            {
+                runId: 3,
+                kind: "command",
+                title: "Codex wants to run a command",
+                command: "cargo test",
+                cwd: "/work/project",
+                reason: "run the tests",
+                decisions: ["accept", "acceptForSession", "decline"],
+            },
         );
-        assert.deepEqual(request, {
-            kind: "command",
-            headline: "Codex wants to run a command",
-            detail: "$ cargo test\nin /work/project\nReason: run the tests",
-            reason: "run the tests",
-        });
     });
 
-    it("recognises file changes and leaves other messages alone", () => {
-        assert.equal(parseApprovalRequest("Codex wants to change files\nsrc/lib.rs")?.kind, "fileChange");
-        assert.equal(parseApprovalRequest("Restart the server?"), undefined);
+    it("reads a file change with its diffs, and refuses what is not an approval", () => {
+        const request = parseApprovalRequest({
+            runId: 1,
+            kind: "fileChange",
+            title: "Codex wants to change files",
+            changes: [{ path: "src/lib.rs", kind: "update", diff: "@@ -1 +1 @@\n-a\n+b\n" }, { path: 7 }],
+            decisions: ["accept", "decline"],
+        });
+        assert.deepEqual(request?.changes, [{ path: "src/lib.rs", kind: "update", diff: "@@ -1 +1 @@\n-a\n+b\n" }]);
+        assert.equal(parseApprovalRequest({ runId: 1, kind: "launchMissiles", decisions: [] }), undefined);
+        assert.equal(parseApprovalRequest("Codex wants to run a command\n$ rm -rf /"), undefined);
+    });
+});
+
+describe("parseProgress: steps and usage (README Streaming)", () => {
+    it("reads a report's item updates, skipping malformed ones", () => {
+        const progress = parseProgress({
+            kind: "report",
+            message: "Running `cargo test`",
+            codex: {
+                runId: 2,
+                threadId: "t",
+                turnId: "u",
+                delta: "",
+                seq: 4,
+                items: [
+                    {
+                        id: "call_1",
+                        type: "command",
+                        status: "inProgress",
+                        title: "Running `cargo test`",
+                        command: "cargo test",
+                        cwd: "/w",
+                        outputDelta: "running 3 tests\n",
+                        outputSkipped: 10,
+                    },
+                    { id: "plan", type: "plan", status: "inProgress", title: "Plan", plan: [{ step: "Read", status: "completed" }, { step: "x", status: "?" }] },
+                    { id: "bad", type: "teleport", status: "inProgress", title: "?" },
+                    { type: "command", status: "completed", title: "no id" },
+                ],
+            },
+        });
+        assert.equal(progress?.kind, "report");
+        assert.deepEqual(progress?.kind === "report" ? progress.codex.items : undefined, [
+            {
+                id: "call_1",
+                type: "command",
+                status: "inProgress",
+                title: "Running `cargo test`",
+                command: "cargo test",
+                cwd: "/w",
+                outputDelta: "running 3 tests\n",
+                outputSkipped: 10,
+            },
+            { id: "plan", type: "plan", status: "inProgress", title: "Plan", plan: [{ step: "Read", status: "completed" }] },
+        ]);
+    });
+
+    it("reads the end's final items and the turn's usage", () => {
+        const progress = parseProgress({
+            kind: "end",
+            codex: {
+                runId: 2,
+                status: "completed",
+                items: [
+                    { id: "call_1", type: "command", status: "completed", title: "Ran `false` (exit 1)", command: "false", exitCode: 1, output: "tail" },
+                    { id: "fc", type: "fileChange", status: "completed", title: "Edited src/lib.rs", changes: [{ path: "src/lib.rs", kind: "add", diff: "x\n" }] },
+                ],
+                usage: { inputTokens: 10, cachedInputTokens: 2, outputTokens: 5, reasoningOutputTokens: 1, totalTokens: 15 },
+            },
+        });
+        assert.ok(progress?.kind === "end");
+        assert.deepEqual(progress.codex.items, [
+            { id: "call_1", type: "command", status: "completed", title: "Ran `false` (exit 1)", command: "false", exitCode: 1, output: "tail" },
+            { id: "fc", type: "fileChange", status: "completed", title: "Edited src/lib.rs", changes: [{ path: "src/lib.rs", kind: "add", diff: "x\n" }] },
+        ]);
+        assert.deepEqual(progress.codex.usage, { inputTokens: 10, cachedInputTokens: 2, outputTokens: 5, reasoningOutputTokens: 1, totalTokens: 15 });
+        const partial = parseProgress({ kind: "end", codex: { runId: 2, status: "completed", usage: { inputTokens: 1 } } });
+        assert.equal(partial?.kind === "end" ? partial.codex.usage : "x", undefined);
     });
 });

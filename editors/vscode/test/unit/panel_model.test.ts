@@ -23,7 +23,7 @@ describe("panelEntry", () => {
         assert.equal(entry.scope, "src/lib.rs, lines 2-4");
         assert.equal(entry.statusLabel, "Streaming…");
         assert.equal(entry.active, true);
-        assert.match(entry.html, /<code>adds<\/code>/);
+        assert.match(entry.blocks.join(""), /<code>adds<\/code>/);
         assert.deepEqual(codeBlocks, []);
     });
 
@@ -92,5 +92,65 @@ describe("parseWebviewMessage", () => {
         assert.equal(parseWebviewMessage({ type: "cancel", id: "2" }), undefined);
         assert.equal(parseWebviewMessage({ type: "eval", code: "x" }), undefined);
         assert.equal(parseWebviewMessage("ready"), undefined);
+    });
+});
+
+describe("panelEntry: reviews and steps", () => {
+    function review(): RunRecord {
+        const record = new RunRecord({
+            id: 9,
+            title: "Review",
+            prompt: "",
+            origin: { uri: "file:///w/src/lib.rs", label: "src/lib.rs" },
+            token: "t",
+            review: true,
+        });
+        record.started(1);
+        return record;
+    }
+
+    it("a review lists its findings with their lines, not the raw JSON", () => {
+        const record = review();
+        const answer = '{"findings":[{"startLine":3,"endLine":5,"severity":"warning","message":"off by one","suggestion":null},{"startLine":8,"endLine":8,"severity":"error","message":"panics","suggestion":"x?"}]}';
+        record.apply({ kind: "report", codex: { runId: 1, threadId: null, turnId: null, delta: answer.slice(0, 20), seq: 1 } });
+        assert.deepEqual(panelEntry(record).entry.blocks, []);
+        record.apply({ kind: "end", codex: { runId: 1, status: "completed", assistantText: answer, findings: 2 } });
+        const { entry } = panelEntry(record);
+        assert.deepEqual(entry.blocks, []);
+        assert.deepEqual(entry.findingList, [
+            { lines: "lines 3-5", severity: "warning", message: "off by one" },
+            { lines: "line 8", severity: "error", message: "panics", suggestion: "x?" },
+        ]);
+    });
+
+    it("a review whose answer is not JSON shows the answer", () => {
+        const record = review();
+        record.apply({ kind: "end", codex: { runId: 1, status: "completed", assistantText: "I could not review it." } });
+        assert.match(panelEntry(record).entry.blocks.join(""), /could not review/);
+    });
+
+    it("shows the steps without their diffs, and the current step as the status", () => {
+        const record = run(false);
+        record.started(1);
+        record.apply({
+            kind: "report",
+            message: "Editing src/lib.rs",
+            codex: {
+                runId: 1, threadId: null, turnId: null, delta: "", seq: 1,
+                items: [{ id: "f", type: "fileChange", status: "inProgress", title: "Editing src/lib.rs", changes: [{ path: "src/lib.rs", kind: "update", diff: "@@\n-a\n+b\n" }] }],
+            },
+        });
+        const { entry } = panelEntry(record);
+        assert.equal(entry.statusLabel, "Editing src/lib.rs");
+        assert.equal(entry.currentStep, "Editing src/lib.rs");
+        assert.deepEqual(entry.steps[0]?.changes, [{ path: "src/lib.rs", kind: "update" }]);
+    });
+});
+
+describe("parseWebviewMessage: steps and findings", () => {
+    it("reads openDiff and revealFinding", () => {
+        assert.deepEqual(parseWebviewMessage({ type: "openDiff", id: 1, step: "f", change: 0 }), { type: "openDiff", id: 1, step: "f", change: 0 });
+        assert.deepEqual(parseWebviewMessage({ type: "revealFinding", id: 1, finding: 2 }), { type: "revealFinding", id: 1, finding: 2 });
+        assert.equal(parseWebviewMessage({ type: "openDiff", id: 1, step: 3, change: 0 }), undefined);
     });
 });

@@ -138,7 +138,7 @@ describe("describeServerRun", () => {
             edits: true,
         });
         assert.deepEqual(describeServerRun("codex.fix", {}, modes), { title: "Fix", edits: true });
-        assert.deepEqual(describeServerRun("codex.review", {}, modes), { title: "Review", edits: false });
+        assert.deepEqual(describeServerRun("codex.review", {}, modes), { title: "Review", edits: false, review: true });
         assert.deepEqual(describeServerRun("codex.run", { prompt: "Why?" }, modes), {
             title: "Ask",
             edits: false,
