@@ -7,6 +7,7 @@ export const SERVER_CONFIG_KEYS = [
     "codexPath",
     "model",
     "effort",
+    "reasoningSummary",
     "sandbox",
     "approvalPolicy",
     "timeoutSecs",
