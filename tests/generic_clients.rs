@@ -233,7 +233,7 @@ async fn an_edit_without_a_stream_shows_its_explanation_in_a_message() {
     h.finish().await;
 }
 
-const DECLINED: &str = "Codex asked to run `/bin/bash -lc 'echo hi > created-by-mock.txt'`; declined because this editor cannot show approval prompts";
+const DECLINED: &str = "Codex asked to run `echo hi > created-by-mock.txt`; declined because this editor cannot show approval prompts";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approval_declined_because_the_client_cannot_ask_is_explained() {
