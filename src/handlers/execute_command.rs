@@ -2,7 +2,9 @@
 //! tests, review, action) answer at once with the run's id and token (the
 //! run goes on in its own task); `codex.cancel` stops runs,
 //! `codex.clearReview` and `codex.newThread` forget findings and
-//! conversations, `codex.status` reports the backend and conversations.
+//! conversations, `codex.status` reports the backend and conversations;
+//! `codex.applyProposal` and `codex.discardProposal` act on preview runs'
+//! edit proposals.
 
 use serde_json::Value;
 use std::sync::Arc;
@@ -19,9 +21,10 @@ use crate::prompt::{Conversation, ConversationKey};
 use crate::session::Session;
 
 use super::diagnostics;
+use super::proposal;
 use super::run::{self, RunKind, RunRequest};
 
-pub fn execute_command(
+pub async fn execute_command(
     session: &Arc<Session>,
     params: ExecuteCommandParams,
 ) -> Result<Option<Value>> {
@@ -53,6 +56,14 @@ pub fn execute_command(
         Command::OpenSettings => {
             diagnostics::show_help(session, diagnostics::FailureHelp::Settings)
         }
+        // Edit proposals.
+        Command::ApplyProposal(args) => {
+            let applied = proposal::apply(session, args)
+                .await
+                .map_err(|err| err.to_rpc())?;
+            to_value(applied)?
+        }
+        Command::DiscardProposal(args) => to_value(proposal::discard(session, args))?,
     };
     Ok(Some(answer))
 }

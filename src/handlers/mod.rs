@@ -10,6 +10,7 @@ pub mod execute_command;
 pub mod file_changes;
 pub mod lifecycle;
 pub mod progress;
+pub mod proposal;
 pub mod review;
 pub mod run;
 pub mod text_document;

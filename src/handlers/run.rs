@@ -66,7 +66,7 @@ pub struct RunRequest {
     pub progress_token: Option<ProgressToken>,
     pub kind: RunKind,
     pub scope: ext::Scope,
-    /// Edits: ask the user to confirm; `None` follows `editPreview`.
+    /// Edits: propose instead of applying; `None` follows `editPreview`.
     pub preview: Option<bool>,
     /// The command as the client sent it, offered as "Codex: Retry" on a
     /// failure.
@@ -672,7 +672,9 @@ async fn deliver(
             // A run stopped while the editor has the edit ends at once; the
             // editor may still apply what it was sent.
             let applied = match limits
-                .bound(edit::apply(session, &run.uri, target, &proposal, config))
+                .bound(edit::apply(
+                    session, run.id, &run.uri, target, &proposal, config,
+                ))
                 .await
             {
                 Ok(applied) => applied,
@@ -776,6 +778,7 @@ fn end_message(delivered: &Delivered) -> String {
         (Some(edit), _) => {
             let status = match edit.status {
                 ext::EditStatus::Applied => "Edit applied",
+                ext::EditStatus::Proposed => "Edit proposed",
                 ext::EditStatus::NotApplied => "Edit not applied: the selection changed",
                 ext::EditStatus::Rejected => "Edit rejected by the editor",
             };

@@ -74,6 +74,11 @@ command_names! {
     /// `backend-unavailable` failure). Editor plugins map it to their own
     /// settings page.
     OpenSettings = "codex.openSettings";
+    // Edit proposals (issue 14, 2).
+    /// Applies an edit run's proposal, or some of its hunks.
+    ApplyProposal = "codex.applyProposal";
+    /// Drops an edit run's proposal.
+    DiscardProposal = "codex.discardProposal";
 }
 
 impl CommandName {
@@ -93,7 +98,9 @@ impl CommandName {
             | CommandName::Cancel
             | CommandName::Status
             | CommandName::SignInHelp
-            | CommandName::OpenSettings => false,
+            | CommandName::OpenSettings
+            | CommandName::ApplyProposal
+            | CommandName::DiscardProposal => false,
         }
     }
 }
@@ -118,6 +125,8 @@ pub const CANCEL: &str = CommandName::Cancel.as_str();
 pub const STATUS: &str = CommandName::Status.as_str();
 pub const SIGN_IN_HELP: &str = CommandName::SignInHelp.as_str();
 pub const OPEN_SETTINGS: &str = CommandName::OpenSettings.as_str();
+pub const APPLY_PROPOSAL: &str = CommandName::ApplyProposal.as_str();
+pub const DISCARD_PROPOSAL: &str = CommandName::DiscardProposal.as_str();
 
 /// Every command name, as `executeCommandProvider.commands` advertises
 /// them: built from [`CommandName::ALL`] at compile time, so the list
@@ -177,6 +186,9 @@ pub enum Command {
     Status,
     SignInHelp,
     OpenSettings,
+    // Edit proposals.
+    ApplyProposal(ApplyProposalArgs),
+    DiscardProposal(DiscardProposalArgs),
 }
 
 /// Why a `workspace/executeCommand` could not be parsed into a [`Command`].
@@ -212,6 +224,8 @@ impl Command {
             CommandName::Status => Command::Status,
             CommandName::SignInHelp => Command::SignInHelp,
             CommandName::OpenSettings => Command::OpenSettings,
+            CommandName::ApplyProposal => Command::ApplyProposal(argument(arguments)?),
+            CommandName::DiscardProposal => Command::DiscardProposal(argument(arguments)?),
         })
     }
 
@@ -230,6 +244,8 @@ impl Command {
             Command::Status => CommandName::Status,
             Command::SignInHelp => CommandName::SignInHelp,
             Command::OpenSettings => CommandName::OpenSettings,
+            Command::ApplyProposal(_) => CommandName::ApplyProposal,
+            Command::DiscardProposal(_) => CommandName::DiscardProposal,
         }
     }
 }
@@ -626,7 +642,9 @@ pub struct CodexProgressParams {
 pub enum ProgressValue {
     Begin(ProgressBegin),
     Report(ProgressReport),
-    End(ProgressEnd),
+    /// Boxed: the end carries the run's whole result, several times the
+    /// size of a report, and reports are the many.
+    End(Box<ProgressEnd>),
 }
 
 /// A run's `begin`: the run's title, its scope or status as `message`.
@@ -833,6 +851,9 @@ pub struct EndExt {
 #[serde(rename_all = "camelCase")]
 pub enum EditStatus {
     Applied,
+    /// A preview run's edit, kept for `codex.applyProposal` or
+    /// `codex.discardProposal`: nothing was applied.
+    Proposed,
     /// By the client or the user.
     Rejected,
     /// The document changed under the selection, or was closed.
@@ -850,8 +871,68 @@ pub struct EditReport {
     /// Where it went (or was meant to go), in the document as it is now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<Range>,
+    /// A proposal: the document version `range` and the hunks' ranges
+    /// are in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i32>,
+    /// A proposal: its line hunks, for applying some of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hunks: Option<Vec<ProposalHunk>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// One change of an edit proposal: a run of changed lines of the selection
+/// (`range`, in the document at the proposal's version; empty for a pure
+/// insertion) and what replaces them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProposalHunk {
+    pub index: usize,
+    pub range: Range,
+    pub old_text: String,
+    pub new_text: String,
+}
+
+/// Argument of `codex.applyProposal`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplyProposalArgs {
+    pub run_id: u64,
+    /// Only these hunks (by `index`); all of them when missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hunks: Option<Vec<usize>>,
+}
+
+/// Argument of `codex.discardProposal`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DiscardProposalArgs {
+    pub run_id: u64,
+}
+
+/// Answer of `codex.applyProposal`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProposalApplied {
+    /// Whether the editor applied the edit. When it did not, the proposal
+    /// is kept and `reason` says why.
+    pub applied: bool,
+    /// The hunks applied (or that were to be).
+    pub hunks: Vec<usize>,
+    /// Where the edit went, in the document as it is now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<Range>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Answer of `codex.discardProposal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProposalDiscarded {
+    /// Whether there was a proposal to drop.
+    pub discarded: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -996,6 +1077,8 @@ mod tests {
             CommandName::NewThread | CommandName::Status => json!({}),
             CommandName::Cancel => json!({"runId": 7}),
             CommandName::SignInHelp | CommandName::OpenSettings => json!({}),
+            CommandName::ApplyProposal => json!({"runId": 7, "hunks": [0, 2]}),
+            CommandName::DiscardProposal => json!({"runId": 7}),
         }
     }
 
@@ -1039,6 +1122,8 @@ mod tests {
                 "codex.status",
                 "codex.signInHelp",
                 "codex.openSettings",
+                "codex.applyProposal",
+                "codex.discardProposal",
             ]
         );
     }

@@ -10,6 +10,7 @@ pub mod context;
 pub mod conversation;
 pub mod error;
 pub mod file_change;
+pub mod hunks;
 pub mod input;
 pub mod limits;
 pub mod params;
