@@ -18,10 +18,11 @@ use crate::prompt::presets;
 use crate::prompt::{Conversation, ConversationKey};
 use crate::session::Session;
 
+use super::conversations;
 use super::diagnostics;
 use super::run::{self, RunKind, RunRequest};
 
-pub fn execute_command(
+pub async fn execute_command(
     session: &Arc<Session>,
     params: ExecuteCommandParams,
 ) -> Result<Option<Value>> {
@@ -53,6 +54,13 @@ pub fn execute_command(
         Command::OpenSettings => {
             diagnostics::show_help(session, diagnostics::FailureHelp::Settings)
         }
+        // Conversations (issue 14, requirement 1).
+        Command::Conversation(args) => to_value(conversations::conversation(session, args).await?)?,
+        Command::Conversations(args) => to_value(conversations::list(session, args).await?)?,
+        Command::OpenConversation(args) => to_value(conversations::open(session, args)?)?,
+        Command::Steer(args) => to_value(conversations::steer(session, args).await?)?,
+        Command::Fork(args) => to_value(conversations::fork(session, args).await?)?,
+        Command::UndoLast(args) => to_value(conversations::undo_last(session, args).await?)?,
     };
     Ok(Some(answer))
 }
@@ -75,6 +83,8 @@ fn run_request(args: ext::RunArgs) -> RunRequest {
         effort: args.effort,
         progress_token: args.progress_token,
         scope: args.scope,
+        thread_id: args.thread_id,
+        queue: args.queue,
         ..RunRequest::answer("Codex: Run", args.text_document, args.range, args.prompt)
     }
 }
