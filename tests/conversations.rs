@@ -380,3 +380,70 @@ async fn reopen_fork_and_undo_change_what_the_next_request_carries() {
         "{texts}"
     );
 }
+
+/// `codex-ls ask` on `file`, in `dir`, with `flags` before the prompt;
+/// returns stderr, after checking it succeeded.
+async fn ask(
+    home: &std::path::Path,
+    dir: &std::path::Path,
+    flags: &[&str],
+    prompt: &str,
+) -> String {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_codex-ls"));
+    command
+        .args(["ask", "--file", "main.rs", "--codex-path"])
+        .arg(codex_binary())
+        .args(flags)
+        .arg(prompt)
+        .env("CODEX_HOME", home)
+        .current_dir(dir)
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(WAIT, command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    stderr
+}
+
+#[tokio::test]
+async fn ask_continues_the_last_conversation_or_a_named_thread() {
+    let mock = MockModel::start(vec![Scenario::text(["Noted"])]).await;
+    let home = tempfile::tempdir().unwrap();
+    mock.write_codex_home(home.path());
+    let dir = home.path().join("ws");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("main.rs"), "fn main() {}\n").unwrap();
+    let texts = || input_texts(mock.requests().last().unwrap()).join("\n");
+
+    let stderr = ask(home.path(), &dir, &[], "Remember ALPHA").await;
+    let thread = stderr
+        .lines()
+        .find_map(|line| line.strip_prefix("codex-ls: thread "))
+        .unwrap_or_else(|| panic!("ask names its thread: {stderr}"))
+        .trim()
+        .to_string();
+
+    ask(home.path(), &dir, &["--continue"], "Then BRAVO").await;
+    let carried = texts();
+    assert!(
+        carried.contains("Remember ALPHA"),
+        "--continue carries the last conversation: {carried}"
+    );
+
+    // A new conversation, then back to the first by its id.
+    ask(home.path(), &dir, &[], "Unrelated CHARLIE").await;
+    assert!(
+        !texts().contains("Remember ALPHA"),
+        "without a flag, a new conversation"
+    );
+    ask(home.path(), &dir, &["--thread", &thread], "And DELTA").await;
+    let carried = texts();
+    assert!(
+        carried.contains("Remember ALPHA")
+            && carried.contains("Then BRAVO")
+            && !carried.contains("CHARLIE"),
+        "--thread continues that thread: {carried}"
+    );
+}

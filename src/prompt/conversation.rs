@@ -172,7 +172,7 @@ impl Conversations {
     /// app-server yet (generation 0: generations count from 1), so it is
     /// resumed, which loads it from disk.
     pub fn open(&self, key: &ConversationKey, thread_id: &str) {
-        self.threads.insert(key.clone(), unbound(thread_id));
+        self.threads.insert(key.clone(), earlier_thread(thread_id));
     }
 
     /// The thread the conversation continues, if any.
@@ -264,7 +264,7 @@ impl Turn<'_> {
             .as_ref()
             .is_none_or(|binding| binding.thread_id != thread_id)
         {
-            self.previous = Some(unbound(thread_id));
+            self.previous = Some(earlier_thread(thread_id));
         }
     }
 
@@ -305,8 +305,9 @@ impl Drop for Turn<'_> {
     }
 }
 
-/// A binding of an earlier thread, to be resumed by the next run.
-fn unbound(thread_id: &str) -> ThreadBinding {
+/// A binding of an earlier thread (one Codex keeps on disk), to be
+/// resumed by the next run.
+pub fn earlier_thread(thread_id: &str) -> ThreadBinding {
     ThreadBinding {
         generation: 0,
         thread_id: thread_id.to_string(),
