@@ -333,9 +333,20 @@ async fn reopen_fork_and_undo_change_what_the_next_request_carries() {
         .await
         .unwrap();
     assert_eq!(opened["threadId"], json!(fork));
-    let (reports, _) = harness
-        .run(&b, "On the fork CHARLIE", "t3", json!({}))
-        .await;
+    harness
+        .command(
+            "codex.run",
+            json!({"textDocument": {"uri": b}, "prompt": "On the fork CHARLIE", "progressToken": "t3"}),
+        )
+        .await
+        .unwrap();
+    let begin = next_progress(&mut harness.client, &json!("t3")).await;
+    assert_eq!(begin["kind"], "begin");
+    assert!(
+        !begin["message"].as_str().unwrap().contains("restarted"),
+        "reopening a conversation is no restart: {begin}"
+    );
+    let (reports, _) = progress_until_end(&mut harness.client, &json!("t3")).await;
     assert_eq!(
         thread_of(&reports),
         fork,

@@ -200,9 +200,12 @@ impl Conversations {
         }
     }
 
-    /// Whether the conversation's next turn has to resume its thread: it
-    /// has one, the run continues it, and the thread was started by an
-    /// app-server other than the live one (`None`: none is running).
+    /// Whether the conversation's next turn has to resume its thread
+    /// because Codex restarted: it has one, the run continues it, and the
+    /// thread was started by an app-server other than the live one (`None`:
+    /// none is running). A thread the user reopened is resumed too, but
+    /// that is no restart ([`RESUME_NOTE`] would be wrong), so it does not
+    /// count here.
     pub fn needs_resume(
         &self,
         key: &ConversationKey,
@@ -210,10 +213,9 @@ impl Conversations {
         live_generation: Option<u64>,
     ) -> bool {
         !new_thread
-            && self
-                .threads
-                .get(key)
-                .is_some_and(|binding| live_generation != Some(binding.generation))
+            && self.threads.get(key).is_some_and(|binding| {
+                binding.generation != EARLIER && live_generation != Some(binding.generation)
+            })
     }
 
     /// Forgets the conversation's thread, so its next run starts a new one.
@@ -305,11 +307,15 @@ impl Drop for Turn<'_> {
     }
 }
 
+/// The generation of a binding to an earlier thread: none, as app-server
+/// generations count from 1.
+const EARLIER: u64 = 0;
+
 /// A binding of an earlier thread (one Codex keeps on disk), to be
 /// resumed by the next run.
 pub fn earlier_thread(thread_id: &str) -> ThreadBinding {
     ThreadBinding {
-        generation: 0,
+        generation: EARLIER,
         thread_id: thread_id.to_string(),
         turns: 0,
         sandbox: None,
@@ -612,13 +618,15 @@ mod tests {
         conversations.open(&key, "earlier");
         assert_eq!(conversations.thread_of(&key).as_deref(), Some("earlier"));
         assert!(
-            conversations.needs_resume(&key, false, Some(1)),
-            "an opened thread belongs to no live app-server"
+            !conversations.needs_resume(&key, false, Some(1)),
+            "reopening is no restart: the begin message must not say Codex restarted"
         );
         let turn = conversations.take_turn(&key, false).await;
+        let previous = turn.previous().unwrap();
+        assert_eq!(previous.thread_id, "earlier");
         assert_eq!(
-            turn.previous().map(|b| b.thread_id).as_deref(),
-            Some("earlier")
+            previous.generation, EARLIER,
+            "of no live app-server: the run resumes it"
         );
     }
 
