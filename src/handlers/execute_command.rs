@@ -20,6 +20,7 @@ use crate::prompt::presets;
 use crate::prompt::{Conversation, ConversationKey};
 use crate::session::Session;
 
+use super::conversations;
 use super::diagnostics;
 use super::proposal;
 use super::run::{self, RunKind, RunRequest};
@@ -64,6 +65,13 @@ pub async fn execute_command(
             to_value(applied)?
         }
         Command::DiscardProposal(args) => to_value(proposal::discard(session, args))?,
+        // Conversations (issue 14, requirement 1).
+        Command::Conversation(args) => to_value(conversations::conversation(session, args).await?)?,
+        Command::Conversations(args) => to_value(conversations::list(session, args).await?)?,
+        Command::OpenConversation(args) => to_value(conversations::open(session, args)?)?,
+        Command::Steer(args) => to_value(conversations::steer(session, args).await?)?,
+        Command::Fork(args) => to_value(conversations::fork(session, args).await?)?,
+        Command::UndoLast(args) => to_value(conversations::undo_last(session, args).await?)?,
     };
     Ok(Some(answer))
 }
@@ -86,6 +94,8 @@ fn run_request(args: ext::RunArgs) -> RunRequest {
         effort: args.effort,
         progress_token: args.progress_token,
         scope: args.scope,
+        thread_id: args.thread_id,
+        queue: args.queue,
         ..RunRequest::answer("Codex: Run", args.text_document, args.range, args.prompt)
     }
 }

@@ -4,6 +4,7 @@
 pub mod approvals;
 pub mod code_action;
 pub mod configuration;
+pub mod conversations;
 pub mod diagnostics;
 pub mod edit;
 pub mod execute_command;

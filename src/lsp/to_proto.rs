@@ -440,6 +440,13 @@ pub fn command_call(command: &ext::Command) -> ext::RunCommand {
         ext::Command::Cancel(args) => serde_json::to_value(args),
         ext::Command::ApplyProposal(args) => serde_json::to_value(args),
         ext::Command::DiscardProposal(args) => serde_json::to_value(args),
+        // Conversations (issue 14, requirement 1).
+        ext::Command::Conversation(args) => serde_json::to_value(args),
+        ext::Command::Conversations(args) => serde_json::to_value(args),
+        ext::Command::OpenConversation(args) => serde_json::to_value(args),
+        ext::Command::Steer(args) => serde_json::to_value(args),
+        ext::Command::Fork(args) => serde_json::to_value(args),
+        ext::Command::UndoLast(args) => serde_json::to_value(args),
         // Editors send `[]` or `[{}]` to these alike; we send `{}`.
         ext::Command::Status | ext::Command::SignInHelp | ext::Command::OpenSettings => {
             Ok(Value::Object(serde_json::Map::new()))
@@ -643,6 +650,53 @@ fn server_capabilities(
             file_operations: None,
         }),
         ..Default::default()
+    }
+}
+
+// Conversations (issue 14, requirement 1).
+
+/// `codex.conversation`'s answer: each turn with its steps in the form of
+/// `end.codex.items`.
+pub fn conversation(history: &crate::prompt::history::History) -> ext::ConversationView {
+    ext::ConversationView {
+        thread_id: history.thread_id.clone(),
+        title: history.title.clone(),
+        turns: history
+            .turns
+            .iter()
+            .map(|turn| ext::ConversationTurn {
+                turn_id: turn.turn_id.clone(),
+                prompt: turn.prompt.clone(),
+                title: turn.title.clone(),
+                status: turn_status(turn.status).to_string(),
+                answer: turn.answer.clone(),
+                items: turn.steps.steps.iter().map(item).collect(),
+                started_at: turn.started_at,
+            })
+            .collect(),
+    }
+}
+
+/// A line of `codex.conversations`' answer.
+pub fn conversation_entry(
+    summary: &crate::prompt::history::ThreadSummary,
+) -> ext::ConversationEntry {
+    ext::ConversationEntry {
+        thread_id: summary.thread_id.clone(),
+        title: summary.title.clone(),
+        updated_at: summary.updated_at,
+        turns: summary.turns,
+    }
+}
+
+fn turn_status(status: crate::codex::protocol::TurnStatus) -> &'static str {
+    use crate::codex::protocol::TurnStatus;
+    match status {
+        TurnStatus::Completed => "completed",
+        TurnStatus::Interrupted => "interrupted",
+        TurnStatus::Failed => "failed",
+        TurnStatus::InProgress => "inProgress",
+        TurnStatus::Unknown => "unknown",
     }
 }
 
