@@ -229,3 +229,39 @@ H.test('closing the view any other way rejects the proposal', function()
   undo()
   assert(ok, err)
 end)
+
+H.test('`:CodexRewrite!` asks for a proposal (`preview: true`); without `!` it does not', function()
+  H.open('src/lib.rs')
+  local calls, undo = stub(function()
+    return nil, { applied = true }
+  end)
+  local real_exec = codex_ls.exec
+  local sent = {}
+  codex_ls.exec = function(client, command, argument, handler, bufnr)
+    if command ~= 'codex.rewrite' then
+      return real_exec(client, command, argument, handler, bufnr)
+    end
+    sent[#sent + 1] = vim.deepcopy(argument)
+    vim.schedule(function()
+      handler({ code = -32603, message = 'recorded by the spec' }, nil)
+    end)
+  end
+  local ok, err = pcall(function()
+    H.select_lines(2, 4)
+    H.type(':CodexRewrite! wrap<CR>')
+    H.wait('the rewrite to be sent', function()
+      return sent[1]
+    end)
+    H.eq(true, sent[1].preview, 'preview asked')
+    H.eq('wrap', sent[1].instruction, 'instruction')
+    H.type(':CodexRewrite wrap<CR>')
+    H.wait('the second rewrite to be sent', function()
+      return sent[2]
+    end)
+    H.eq(nil, sent[2].preview, 'no preview without !')
+    H.eq(0, #calls, 'no proposal command')
+  end)
+  codex_ls.exec = real_exec
+  undo()
+  assert(ok, err)
+end)
