@@ -510,6 +510,58 @@ async fn typed_approvals_ask_in_the_confirm_window_with_the_diff() {
     .await;
 }
 
+/// The conversation buffer: a follow-up typed in it continues the document's
+/// conversation in the same window (the model's second request carries the
+/// first exchange); history, the picker, a busy refusal and steering against
+/// the contract's payloads.
+#[tokio::test]
+async fn a_follow_up_in_the_conversation_buffer_continues_the_conversation() {
+    let first_prompt = "What does add return?";
+    let first_answer = "The sum of a and b.";
+    let second_prompt = "Can it overflow?";
+    let second_answer = "Yes, in debug builds it panics.";
+    let run = run_spec(Spec {
+        file: "conversation_spec.lua",
+        scenarios: vec![
+            Scenario::text([first_answer]),
+            Scenario::text([second_answer]),
+        ],
+        data: json!({
+            "first_prompt": first_prompt,
+            "first_answer": first_answer,
+            "second_prompt": second_prompt,
+            "second_answer": second_answer,
+        }),
+        settings: json!({}),
+        start: Start::Enable,
+    })
+    .await;
+    let requests = run.mock.requests();
+    assert_eq!(requests.len(), 2, "{}", run.output);
+    let follow_up = requests[1]["input"].to_string();
+    for earlier in [first_prompt, first_answer, second_prompt] {
+        assert!(
+            follow_up.contains(earlier),
+            "the follow-up's request lacks {earlier:?}: {follow_up}"
+        );
+    }
+}
+
+/// An edit proposal (synthetic `end` with `edit.status: "proposed"`) opens a
+/// diff view: typeahead cannot accept it, `a` accepts the hunk under the
+/// cursor, `A` all, `r` and closing the view reject.
+#[tokio::test]
+async fn a_proposal_opens_a_diff_view_with_accept_and_reject_keys() {
+    run_spec(Spec {
+        file: "proposal_spec.lua",
+        scenarios: vec![Scenario::text(["unused"])],
+        data: json!({}),
+        settings: json!({}),
+        start: Start::Enable,
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn quitting_neovim_mid_run_leaves_no_process_and_no_snapshot() {
     // codex-ls outlives Neovim by a moment, reparented to the nearest

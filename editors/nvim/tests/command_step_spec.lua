@@ -20,11 +20,12 @@ H.test('a command step folds under the streaming answer, and <CR> shows its outp
   local headline = '▸ Ran `' .. data.command .. '` (exit 0)'
   H.wait('the command step under part of the answer, while the run goes on', function()
     local run = require('codex_ls.commands').runs[window.token]
-    local text = H.answer_window(window.token).text
+    local current = H.answer_window(window.token)
+    local text = current.text
     if run.ended_at then
       error('the run ended before the step and the answer were shown together: ' .. text)
     end
-    local answer_part = text:match('^(.-)\n\n▸ ')
+    local answer_part = current.answer
     return line_of(text, headline)
       and answer_part
       and answer_part ~= ''
@@ -32,12 +33,13 @@ H.test('a command step folds under the streaming answer, and <CR> shows its outp
   end, 60000)
 
   window = H.wait_run_end(window.token, 'completed', 60000)
-  -- The answer, a blank line, then one folded line per step (codex's
-  -- start-up notices are steps too).
-  H.eq(data.answer, window.answer, 'the answer comes first: ' .. window.text)
+  -- The question, then the answer, a blank line, then one folded line per
+  -- step (codex's start-up notices are steps too).
+  H.eq(data.answer, window.answer, 'the answer under the question: ' .. window.text)
   local step_line = H.truthy(line_of(window.text, headline), 'the step, folded: ' .. window.text)
   local answer_lines = #vim.split(data.answer, '\n')
-  for _, line in ipairs(vim.list_slice(vim.split(window.text, '\n', { plain = true }), answer_lines + 2)) do
+  local under = vim.list_slice(vim.split(window.text, '\n', { plain = true }), window.first + answer_lines + 1)
+  for _, line in ipairs(under) do
     H.truthy(vim.startswith(line, '▸ '), 'only folded steps under the answer: ' .. window.text)
   end
   H.truthy(not line_of(window.text, '  ' .. data.marker), 'the output is hidden while folded: ' .. window.text)

@@ -115,7 +115,7 @@ H.test('a report with reset starts the answer over', function()
   end
   progress({ kind = 'begin', title = 'Codex: Ask', cancellable = true, codex = { runId = 1000 } })
   progress({ kind = 'report', message = 'First', codex = { runId = 1000, delta = 'First try', seq = 1 } })
-  H.eq('First try', run.answer:text(), 'before the retry')
+  H.eq('First try', run.answer:answer_text(run.token), 'before the retry')
   progress({ kind = 'report', message = 'Second', codex = { runId = 1000, delta = 'Second', seq = 2, reset = true } })
   progress({ kind = 'report', message = 'try.', codex = { runId = 1000, delta = ' try.', seq = 3 } })
   progress({

@@ -119,51 +119,46 @@ function H.text(bufnr)
   return table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), '\n')
 end
 
---- The answer part of an answer window's text: the lines above the steps
---- (and the blank line before them), found by the window's own map of
---- step lines, so an answer that looks like a step is still the answer.
----@param buf integer
+--- The record of a conversation window for one of its runs: { win, buf,
+--- token, text, answer, first, title, config }, where `text` is the whole
+--- buffer, `answer` the answer of that run's exchange (found by the
+--- window's own map of its lines, so an answer that looks like a step or a
+--- question is still the answer), and `first` the line the answer starts on.
+---@param window codex_ls.AnswerWindow
 ---@param token string
----@return string
-local function answer_of(buf, token)
-  local window = require('codex_ls.answer').windows[token]
-  local first_step
-  for line in pairs(window and window.owners or {}) do
-    first_step = math.min(first_step or line, line)
+local function record(window, token)
+  local win = window.win
+  local config = vim.api.nvim_win_get_config(win)
+  local title = ''
+  if type(config.title) == 'table' then
+    for _, chunk in ipairs(config.title) do
+      title = title .. chunk[1]
+    end
+  elseif type(config.title) == 'string' then
+    title = config.title
+  else
+    title = vim.wo[win].winbar
   end
-  local last = first_step and first_step - 2 or -1
-  return table.concat(vim.api.nvim_buf_get_lines(buf, 0, last, false), '\n')
+  local span = window.spans[token] or {}
+  return {
+    win = win,
+    buf = window.buf,
+    token = token,
+    text = H.text(window.buf),
+    answer = window:answer_text(token),
+    first = span.first,
+    title = title,
+    config = config,
+    window = window,
+  }
 end
 
---- The answer windows that are open: { win, buf, token, text, answer,
---- title }, where `text` is the whole buffer and `answer` the text above
---- the agent's steps.
+--- The conversation windows that are open, each for its newest run.
 function H.answer_windows()
   local found = {}
-  for _, win in ipairs(vim.api.nvim_list_wins()) do
-    local buf = vim.api.nvim_win_get_buf(win)
-    local token = vim.b[buf].codex_ls_token
-    if token then
-      local config = vim.api.nvim_win_get_config(win)
-      local title = ''
-      if type(config.title) == 'table' then
-        for _, chunk in ipairs(config.title) do
-          title = title .. chunk[1]
-        end
-      elseif type(config.title) == 'string' then
-        title = config.title
-      else
-        title = vim.wo[win].winbar
-      end
-      found[#found + 1] = {
-        win = win,
-        buf = buf,
-        token = token,
-        text = H.text(buf),
-        answer = answer_of(buf, token),
-        title = title,
-        config = config,
-      }
+  for _, window in pairs(require('codex_ls.answer').conversations) do
+    if window:is_open() then
+      found[#found + 1] = record(window, window.token or '')
     end
   end
   return found
@@ -202,12 +197,11 @@ function H.start_answer(command, lines)
   end)
 end
 
---- The answer window of `token`, re-read.
+--- The conversation window of `token`'s run, re-read, when it is open.
 function H.answer_window(token)
-  for _, window in ipairs(H.answer_windows()) do
-    if window.token == token then
-      return window
-    end
+  local window = require('codex_ls.answer').windows[token]
+  if window and window:is_open() then
+    return record(window, token)
   end
 end
 

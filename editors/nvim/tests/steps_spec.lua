@@ -151,28 +151,48 @@ H.test('the answer window shows the steps folded, <CR> expands them, the title t
   })
   window = H.answer_window(run.token)
   local lines = vim.split(window.text, '\n', { plain = true })
-  H.eq('The tests pass.', lines[1], 'the answer comes first')
-  H.eq('▸ Plan', lines[3], 'the plan, folded')
-  H.eq('▸ Ran `cargo test` (exit 0)', lines[4], 'the command, folded')
-  H.eq('▸ Edited src/lib.rs', lines[5], 'the file change, folded')
-  H.eq('▸ Reconnecting (2/5) (failed)', lines[6], 'the retry')
+  -- The exchange's lines: the question above, then the answer, a blank
+  -- line, the steps.
+  local at = window.first - 1
+  H.eq('## Codex: Ask', lines[at - 1], 'the question heads the exchange (a run without a prompt: its title)')
+  H.eq('The tests pass.', lines[at + 1], 'the answer comes first')
+  H.eq('▸ Plan', lines[at + 3], 'the plan, folded')
+  H.eq('▸ Ran `cargo test` (exit 0)', lines[at + 4], 'the command, folded')
+  H.eq('▸ Edited src/lib.rs', lines[at + 5], 'the file change, folded')
+  H.eq('▸ Reconnecting (2/5) (failed)', lines[at + 6], 'the retry')
   H.truthy(not window.text:find('test result', 1, true), 'output hidden while folded')
   H.truthy(window.title:find('Writing the answer', 1, true), 'the title follows the step: ' .. window.title)
 
+  -- `gd` on the file change opens its diff in a tab of its own.
+  vim.api.nvim_set_current_win(window.win)
+  vim.api.nvim_win_set_cursor(window.win, { at + 5, 0 })
+  local tab = vim.api.nvim_get_current_tabpage()
+  H.type('gd')
+  local diff = H.wait('the diff of the file change', function()
+    local buf = vim.api.nvim_get_current_buf()
+    return vim.api.nvim_get_current_tabpage() ~= tab and vim.bo[buf].filetype == 'diff' and buf
+  end)
+  local expected = { '--- a/src/lib.rs', '+++ b/src/lib.rs', '@@ -1 +1 @@', '-old', '+new' }
+  H.eq(expected, vim.api.nvim_buf_get_lines(diff, 0, -1, false), 'diff')
+  H.type('q')
+  H.wait('back in the conversation', function()
+    return vim.api.nvim_get_current_win() == window.win
+  end)
+
   -- <CR> on the command's line, typed in the window, shows its output.
   vim.api.nvim_set_current_win(window.win)
-  vim.api.nvim_win_set_cursor(window.win, { 4, 0 })
+  vim.api.nvim_win_set_cursor(window.win, { at + 4, 0 })
   H.type('<CR>')
   H.wait('the command to expand', function()
     return H.answer_window(run.token).text:find('test result: ok. 2 passed', 1, true)
   end)
   lines = vim.split(H.answer_window(run.token).text, '\n', { plain = true })
-  H.eq('▾ Ran `cargo test` (exit 0)', lines[4], 'expanded mark')
-  H.eq('  $ cargo test   (in /w)', lines[5], 'the command and its cwd')
-  H.eq('  running 2 tests', lines[6], 'output, first line')
-  H.eq('  test result: ok. 2 passed', lines[7], 'output appended by the second report')
+  H.eq('▾ Ran `cargo test` (exit 0)', lines[at + 4], 'expanded mark')
+  H.eq('  $ cargo test   (in /w)', lines[at + 5], 'the command and its cwd')
+  H.eq('  running 2 tests', lines[at + 6], 'output, first line')
+  H.eq('  test result: ok. 2 passed', lines[at + 7], 'output appended by the second report')
   -- The plan expands to a checklist, the file change to its diff.
-  vim.api.nvim_win_set_cursor(window.win, { 3, 0 })
+  vim.api.nvim_win_set_cursor(window.win, { at + 3, 0 })
   H.type('za')
   H.wait('the plan to expand', function()
     return H.answer_window(run.token).text:find('[x] Run the tests', 1, true)

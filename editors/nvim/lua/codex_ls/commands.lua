@@ -11,6 +11,7 @@
 --- adopted when their progress begins on a token the server created.
 local codex_ls = require('codex_ls')
 local answer = require('codex_ls.answer')
+local proposal = require('codex_ls.proposal')
 local protocol = require('codex_ls.protocol')
 
 local M = {}
@@ -19,6 +20,11 @@ local M = {}
 ---@field token string the progressToken this plugin made
 ---@field command string the server's command, e.g. `codex.explain`
 ---@field title string
+---@field prompt? string the user's question (`codex.run`)
+---@field scope? codex_ls.Scope the conversation: the document's (default) or the workspace's
+---@field selection? string what the run was about, as the server says it (`lines 2-3`)
+---@field thread_id? string the Codex thread, from the reports
+---@field turn_id? string the Codex turn, from the reports
 ---@field kind 'answer'|'edit'|'review' answer runs stream into a window
 ---@field bufnr integer the source buffer
 ---@field uri string
@@ -43,6 +49,8 @@ local M = {}
 M.runs = {}
 
 local sequence = 0
+--- Starts a run (defined below, used by the follow-ups above it).
+local start
 local ended_order = {} ---@type string[]
 
 local function new_token()
@@ -227,6 +235,8 @@ end
 ---@field bufnr integer
 ---@field uri string
 ---@field token? string a token the server made, for a run the plugin adopts
+---@field prompt? string
+---@field scope? codex_ls.Scope
 
 ---@param spec codex_ls.RunSpec
 ---@param client vim.lsp.Client
@@ -238,6 +248,8 @@ function M.register(spec, client)
     token = token,
     command = spec.command,
     title = spec.title,
+    prompt = spec.prompt,
+    scope = spec.scope,
     kind = spec.kind,
     bufnr = spec.bufnr,
     uri = spec.uri,
@@ -252,11 +264,11 @@ function M.register(spec, client)
   }
   M.runs[token] = run
   if run.kind == 'answer' then
-    run.answer = answer.open(run, {
-      cancel = function()
-        M.cancel_token(token)
-      end,
-    })
+    local made
+    run.answer, made = answer.open(run, M.source_of(run.bufnr, client, run.scope), M.conversation_actions)
+    if made then
+      M.load_history(run.answer, client)
+    end
   end
   return run
 end
@@ -283,6 +295,7 @@ function M.finish(run, status, err, result)
     run.answer:update(run)
   end
   M.announce(run)
+  M.review_proposal(run)
   vim.api.nvim_exec_autocmds('User', {
     pattern = 'CodexLsRunEnd',
     modeline = false,
@@ -309,6 +322,16 @@ function M.announce(run)
   end
   if run.kind == 'edit' then
     local edit = result.edit or {}
+    if protocol.proposal(result) then
+      local keys = '(%s accepts, %s accepts the change under the cursor, %s rejects)'
+      notify_line(('%s: review the proposed edit ' .. keys):format(
+        run.title,
+        proposal.keys.accept_all,
+        proposal.keys.accept_hunk,
+        proposal.keys.reject
+      ))
+      return
+    end
     local message = ('%s: edit %s'):format(run.title, edit.status or 'done')
     if edit.reason then
       message = message .. ' (' .. edit.reason .. ')'
@@ -388,9 +411,13 @@ function M.on_progress(client_id, params)
     if type(value.title) == 'string' then
       run.title = value.title
     end
+    if type(value.message) == 'string' then
+      run.selection = value.message
+    end
   elseif value.kind == 'report' then
     run.status = 'running'
     run.reports = run.reports + 1
+    M.note_thread(run, ext)
     if type(value.message) == 'string' then
       run.step = value.message
     end
@@ -429,6 +456,254 @@ function M.client_detached(client_id, bufnr)
   end
 end
 
+local function document(bufnr)
+  return { uri = vim.uri_from_bufnr(bufnr) }
+end
+
+--- Notes the thread and turn a report names (README "Streaming"), so a
+--- follow-up continues that thread and the history does not show the
+--- running turn twice.
+---@param run codex_ls.Run
+---@param ext table the report's `codex` object
+function M.note_thread(run, ext)
+  if type(ext.threadId) == 'string' then
+    run.thread_id = ext.threadId
+    if run.answer then
+      run.answer.thread_id = ext.threadId
+    end
+  end
+  if type(ext.turnId) == 'string' then
+    run.turn_id = ext.turnId
+  end
+end
+
+--- Where a conversation of `bufnr` lives, for the commands typed in its
+--- window.
+---@param bufnr integer
+---@param client vim.lsp.Client
+---@param scope? codex_ls.Scope
+---@return codex_ls.ConversationSource
+function M.source_of(bufnr, client, scope)
+  return { bufnr = bufnr, uri = vim.uri_from_bufnr(bufnr), client_id = client.id, scope = scope }
+end
+
+--- Fills a conversation window that was just made with the exchanges Codex
+--- kept (`codex.conversation`), so the history is back after a restart. A
+--- codex-ls without conversations has none to give: the window then shows
+--- this Neovim's runs only.
+---@param window codex_ls.AnswerWindow
+---@param client vim.lsp.Client
+function M.load_history(window, client)
+  if not codex_ls.offers(client, 'codex.conversation') then
+    return
+  end
+  local source = window.source
+  local argument = { textDocument = { uri = source.uri }, scope = source.scope }
+  codex_ls.exec(client, 'codex.conversation', argument, function(err, conversation)
+    if not err and type(conversation) == 'table' then
+      window:set_history(conversation)
+    end
+  end, source.bufnr)
+end
+
+--- What a follow-up in a busy conversation is told (the server says the
+--- same when it refuses a run).
+---@param run codex_ls.Run
+local function busy_message(run)
+  return ('this conversation is busy with "%s": :CodexSteer {prompt} adds to the running turn, '
+    .. ':CodexCancel stops it, :CodexAsk! {prompt} asks after it'):format(run.prompt or run.title)
+end
+
+--- The running run of the conversation a run on `bufnr` would join.
+---@param bufnr integer
+---@param scope? codex_ls.Scope
+---@return codex_ls.AnswerWindow?, codex_ls.Run?
+local function conversation_of(bufnr, scope)
+  local window = answer.conversations[answer.key_of(vim.uri_from_bufnr(bufnr), scope)]
+  if window and vim.api.nvim_buf_is_valid(window.buf) then
+    return window, window:running()
+  end
+  return nil, nil
+end
+
+--- A follow-up typed in a conversation window (`:CodexAsk {prompt}`):
+--- `codex.run` on the conversation's document, continuing its thread. A
+--- busy conversation refuses at once unless `queue` (`:CodexAsk!`).
+---@param window codex_ls.AnswerWindow
+---@param prompt string
+---@param queue boolean
+function M.follow_up(window, prompt, queue)
+  local source = window.source
+  local client = vim.lsp.get_client_by_id(source.client_id)
+  if not client or not vim.api.nvim_buf_is_valid(source.bufnr) then
+    notify("this conversation's document is no longer open in codex-ls", vim.log.levels.ERROR)
+    return
+  end
+  local busy = window:running()
+  if busy and not queue then
+    notify(busy_message(busy), vim.log.levels.ERROR)
+    return
+  end
+  local argument = { textDocument = document(source.bufnr), prompt = prompt, scope = source.scope }
+  -- A codex-ls with conversations takes the thread and the wish to queue;
+  -- an older one (whose arguments are strict) continues the document's
+  -- thread, which is this one, and queues.
+  if codex_ls.offers(client, 'codex.conversation') then
+    argument.threadId = window.thread_id
+    argument.queue = queue or nil
+  end
+  start(client, {
+    command = 'codex.run',
+    title = 'Codex: Ask',
+    kind = 'answer',
+    bufnr = source.bufnr,
+    uri = argument.textDocument.uri,
+  }, argument)
+end
+
+--- `:CodexSteer {prompt}`: adds input to the conversation's running turn
+--- (`codex.steer`); the answer starts over with it (a report with `reset`).
+---@param window? codex_ls.AnswerWindow
+---@param prompt string
+function M.steer(window, prompt)
+  local run = window and window:running()
+  if not window or not run then
+    notify('no run of this conversation is running; :CodexAsk {prompt} asks a follow-up', vim.log.levels.WARN)
+    return
+  end
+  local client = vim.lsp.get_client_by_id(run.client_id)
+  if not client or not run.run_id then
+    notify('the run has not started yet; steer it once it has', vim.log.levels.WARN)
+    return
+  end
+  codex_ls.exec(
+    client,
+    'codex.steer',
+    { runId = run.run_id, prompt = prompt },
+    reporting('steer', function()
+      window:add_steer(run, prompt)
+    end),
+    run.bufnr
+  )
+end
+
+--- An earlier conversation as the picker lists it.
+---@param conversation codex_ls.ConversationSummary
+---@return string
+function M.conversation_label(conversation)
+  local when = type(conversation.updatedAt) == 'number' and os.date('%Y-%m-%d %H:%M', conversation.updatedAt) or '?'
+  local title = type(conversation.title) == 'string' and conversation.title ~= '' and conversation.title
+    or conversation.threadId
+  return ('%s · %s exchange(s) · %s'):format(title:gsub('\n', ' '), tostring(conversation.turns or '?'), when)
+end
+
+--- Binds the document (or workspace) of `source` to an earlier thread
+--- (`codex.openConversation`) and shows that conversation, read from Codex
+--- (`codex.conversation`), in its window.
+---@param source codex_ls.ConversationSource
+---@param thread_id string
+function M.open_conversation(source, thread_id)
+  local client = vim.lsp.get_client_by_id(source.client_id)
+  if not client then
+    return
+  end
+  local argument = { threadId = thread_id, textDocument = { uri = source.uri }, scope = source.scope }
+  codex_ls.exec(
+    client,
+    'codex.openConversation',
+    argument,
+    reporting('open conversation', function(opened)
+      local thread = type(opened) == 'table' and opened.threadId or thread_id
+      codex_ls.exec(
+        client,
+        'codex.conversation',
+        { threadId = thread },
+        reporting('conversation', function(conversation)
+          local window = answer.conversation(answer.key_of(source.uri, source.scope), source, M.conversation_actions)
+          -- What the window showed was the thread the document was bound to
+          -- before: the picked one replaces it.
+          window.exchanges = {}
+          window.thread_id = thread
+          if type(conversation) == 'table' then
+            window:set_history(conversation)
+          end
+          window:show(true)
+        end),
+        source.bufnr
+      )
+    end),
+    source.bufnr
+  )
+end
+
+--- `:CodexConversations`: picks an earlier conversation of the workspace
+--- (`codex.conversations`, newest first) with `vim.ui.select` and opens it.
+---@param source codex_ls.ConversationSource
+function M.pick_conversation(source)
+  local client = vim.lsp.get_client_by_id(source.client_id)
+  if not client then
+    return
+  end
+  codex_ls.exec(
+    client,
+    'codex.conversations',
+    {},
+    reporting('conversations', function(result)
+      local list = type(result) == 'table' and type(result.conversations) == 'table' and result.conversations or {}
+      if #list == 0 then
+        notify('no earlier conversation in this workspace')
+        return
+      end
+      vim.ui.select(list, { prompt = 'Codex conversations', format_item = M.conversation_label }, function(choice)
+        if choice then
+          M.open_conversation(source, choice.threadId)
+        end
+      end)
+    end),
+    source.bufnr
+  )
+end
+
+--- What the keys and commands of a conversation window do.
+---@type codex_ls.ConversationActions
+M.conversation_actions = {
+  cancel = function(token)
+    M.cancel_token(token)
+  end,
+  ask = function(window, prompt, queue)
+    M.follow_up(window, prompt, queue)
+  end,
+  steer = function(window, prompt)
+    M.steer(window, prompt)
+  end,
+  pick = function(window)
+    M.pick_conversation(window.source)
+  end,
+}
+
+--- Opens the review of an edit run that ended with a proposal
+--- (`edit.status: "proposed"`): a diff view whose keys accept or reject it.
+---@param run codex_ls.Run
+function M.review_proposal(run)
+  local edit = protocol.proposal(run.result)
+  local run_id = run.run_id or (run.result and run.result.runId)
+  local client = vim.lsp.get_client_by_id(run.client_id)
+  if not edit or run.status ~= 'completed' or not run_id or not client or not vim.api.nvim_buf_is_valid(run.bufnr) then
+    return
+  end
+  proposal.open(run_id, edit, { bufnr = run.bufnr, encoding = client.offset_encoding }, {
+    apply = function(hunks, done)
+      codex_ls.exec(client, 'codex.applyProposal', { runId = run_id, hunks = hunks }, done, run.bufnr)
+    end,
+    discard = function()
+      codex_ls.exec(client, 'codex.discardProposal', { runId = run_id }, reporting('discard'), run.bufnr)
+    end,
+    notify = function(message, level)
+      notify_line(message, level)
+    end,
+  })
+end
+
 --- Cancels one run by its token.
 ---@param token string
 function M.cancel_token(token)
@@ -443,9 +718,6 @@ function M.cancel_token(token)
   codex_ls.exec(client, 'codex.cancel', { token = token }, reporting('cancel'), run.bufnr)
 end
 
-local function document(bufnr)
-  return { uri = vim.uri_from_bufnr(bufnr) }
-end
 
 local function joined(opts)
   local text = opts.args or ''
@@ -592,7 +864,9 @@ M.run_commands = {
 ---@param spec codex_ls.RunSpec
 ---@param argument table the command's argument object
 ---@return codex_ls.Run
-local function start(client, spec, argument)
+function start(client, spec, argument)
+  spec.prompt = spec.prompt or argument.prompt
+  spec.scope = spec.scope or argument.scope
   local run = M.register(spec, client)
   argument.progressToken = run.token
   codex_ls.exec(client, spec.command, argument, function(err, result)
@@ -680,8 +954,22 @@ function M.run(name, opts)
   if not client then
     return nil
   end
+  opts = opts or {}
   local range = M.selection_range(bufnr, opts, client.offset_encoding)
-  local argument = spec.argument(bufnr, range, opts or {})
+  local argument = spec.argument(bufnr, range, opts)
+  if opts.bang and spec.kind == 'edit' then
+    -- `:CodexRewrite!`: a proposal to review before anything lands.
+    argument.preview = true
+  elseif spec.command == 'codex.run' then
+    local _, busy = conversation_of(bufnr, argument.scope)
+    if busy and not opts.bang then
+      notify(busy_message(busy), vim.log.levels.ERROR)
+      return nil
+    end
+    if opts.bang and codex_ls.offers(client, 'codex.conversation') then
+      argument.queue = true
+    end
+  end
   return start(client, {
     command = spec.command,
     title = spec.title,
@@ -691,8 +979,40 @@ function M.run(name, opts)
   }, argument)
 end
 
+--- `:CodexConversation`: shows the current document's conversation, read
+--- from Codex when its window is new (after a restart, say).
+function M.show_conversation()
+  local bufnr, client = attached()
+  if not client then
+    return
+  end
+  local source = M.source_of(bufnr, client)
+  local window, made = answer.conversation(answer.key_of(source.uri), source, M.conversation_actions)
+  if made then
+    M.load_history(window, client)
+  end
+  window:show(true)
+end
+
 --- The buffer-local commands besides the run commands.
 local other_commands = {
+  CodexConversation = { fn = M.show_conversation, desc = "Show this document's Codex conversation" },
+  CodexConversations = {
+    fn = function()
+      local bufnr, client = attached()
+      if client then
+        M.pick_conversation(M.source_of(bufnr, client))
+      end
+    end,
+    desc = 'Pick an earlier Codex conversation for this document',
+  },
+  CodexSteer = {
+    fn = function(opts)
+      M.steer((conversation_of(vim.api.nvim_get_current_buf())), vim.trim(opts.args))
+    end,
+    nargs = '+',
+    desc = 'Add input to the running Codex turn of this document',
+  },
   CodexCancel = { fn = M.cancel, desc = 'Cancel the Codex runs of this buffer' },
   CodexNewThread = { fn = M.new_thread, desc = 'Start a new Codex thread for this buffer' },
   CodexStatus = { fn = M.status, desc = 'Show codex-ls status' },
@@ -704,10 +1024,10 @@ function M.attach(bufnr)
   for name, spec in pairs(M.run_commands) do
     vim.api.nvim_buf_create_user_command(bufnr, name, function(opts)
       M.run(name, opts)
-    end, { range = true, nargs = spec.nargs, desc = spec.desc })
+    end, { range = true, bang = true, nargs = spec.nargs, desc = spec.desc })
   end
   for name, command in pairs(other_commands) do
-    vim.api.nvim_buf_create_user_command(bufnr, name, command.fn, { desc = command.desc })
+    vim.api.nvim_buf_create_user_command(bufnr, name, command.fn, { nargs = command.nargs or 0, desc = command.desc })
   end
 end
 

@@ -147,6 +147,23 @@ function M.call(client, name, ...)
   return client[name](...)
 end
 
+--- The commands the server advertises (`executeCommandProvider`).
+---@param client vim.lsp.Client
+---@return string[]
+function M.commands(client)
+  local provider = client.server_capabilities and client.server_capabilities.executeCommandProvider
+  return type(provider) == 'table' and provider.commands or {}
+end
+
+--- Whether the server offers `command`: what tells a codex-ls with
+--- conversations (`codex.conversation`) from an older one.
+---@param client vim.lsp.Client
+---@param command string
+---@return boolean
+function M.offers(client, command)
+  return vim.list_contains(M.commands(client), command)
+end
+
 --- Runs one of the server's commands (`workspace/executeCommand`) with one
 --- argument object. A command this codex-ls does not offer answers an error
 --- at once that says to update codex-ls.
@@ -156,9 +173,8 @@ end
 ---@param handler fun(err: lsp.ResponseError?, result: any)
 ---@param bufnr? integer
 function M.exec(client, command, argument, handler, bufnr)
-  local provider = client.server_capabilities and client.server_capabilities.executeCommandProvider
-  local known = type(provider) == 'table' and provider.commands or {}
-  if not vim.list_contains(known, command) then
+  if not M.offers(client, command) then
+    local known = M.commands(client)
     handler({
       code = -32601,
       message = ('this codex-ls does not offer `%s` (it offers %s); update codex-ls'):format(

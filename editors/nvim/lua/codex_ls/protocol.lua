@@ -84,6 +84,114 @@ local M = {}
 ---@class codex_ls.ApprovalResponse
 ---@field decision codex_ls.ApprovalDecision
 
+---@alias codex_ls.TurnStatus 'completed'|'failed'|'interrupted'|'inProgress'
+---@alias codex_ls.Scope 'document'|'workspace'
+---@alias codex_ls.EditStatus 'applied'|'rejected'|'notApplied'|'proposed'
+
+--- `codex.conversation`'s argument: the conversation of a document (or
+--- the workspace), or of a given thread.
+---@class codex_ls.ConversationParams
+---@field textDocument? { uri: string }
+---@field scope? codex_ls.Scope
+---@field threadId? string
+
+--- One exchange of a conversation, as Codex keeps it (`thread/read`).
+---@class codex_ls.ConversationTurn
+---@field turnId string
+---@field prompt string the user's question
+---@field title string
+---@field status codex_ls.TurnStatus
+---@field answer string the turn's final answer
+---@field items codex_ls.Item[] the turn's steps, as in `end.codex.items`
+---@field startedAt? integer unix seconds
+
+--- `codex.conversation`'s answer (null when nothing is bound yet).
+---@class codex_ls.Conversation
+---@field threadId string
+---@field title string
+---@field turns codex_ls.ConversationTurn[]
+
+--- `codex.conversations`'s argument.
+---@class codex_ls.ConversationsParams
+---@field folder? string
+
+--- An earlier conversation of the workspace (`thread/list`).
+---@class codex_ls.ConversationSummary
+---@field threadId string
+---@field title string
+---@field updatedAt integer unix seconds
+---@field turns integer how many exchanges
+
+--- `codex.conversations`'s answer, newest first.
+---@class codex_ls.ConversationList
+---@field conversations codex_ls.ConversationSummary[]
+
+--- `codex.openConversation`'s argument: binds the document (or workspace)
+--- to an earlier thread; its next run continues it.
+---@class codex_ls.OpenConversationParams
+---@field threadId string
+---@field textDocument? { uri: string }
+---@field scope? codex_ls.Scope
+
+--- The answer of `codex.openConversation`, `codex.fork` and `codex.undoLast`.
+---@class codex_ls.ThreadResult
+---@field threadId string
+
+--- `codex.steer`'s argument: input added to the running turn.
+---@class codex_ls.SteerParams
+---@field runId integer
+---@field prompt string
+
+--- `codex.steer`'s answer.
+---@class codex_ls.SteerResult
+---@field runId integer
+
+--- `codex.fork`'s argument.
+---@class codex_ls.ForkParams
+---@field threadId string
+---@field turnId? string
+
+--- `codex.undoLast`'s argument.
+---@class codex_ls.UndoLastParams
+---@field threadId string
+
+--- One line hunk of a proposal: the selected text's lines vs the
+--- replacement's, with their document range.
+---@class codex_ls.ProposalHunk
+---@field index integer
+---@field range lsp.Range
+---@field oldText string
+---@field newText string
+
+--- `end.codex.edit` of an edit run (`status: "proposed"` when it waits to
+--- be reviewed: nothing is applied yet).
+---@class codex_ls.Edit
+---@field status codex_ls.EditStatus
+---@field replacement string
+---@field explanation string
+---@field range? lsp.Range where the selection is now
+---@field reason? string
+---@field version? integer the document version of a proposal
+---@field hunks? codex_ls.ProposalHunk[]
+
+--- `codex.applyProposal`'s argument: all hunks, or only those listed.
+---@class codex_ls.ApplyProposalParams
+---@field runId integer
+---@field hunks? integer[]
+
+--- `codex.applyProposal`'s answer.
+---@class codex_ls.ApplyProposalResult
+---@field applied boolean
+---@field reason? string
+
+--- `codex.discardProposal`'s argument.
+---@class codex_ls.DiscardProposalParams
+---@field runId integer
+
+--- `codex.discardProposal`'s answer.
+---@class codex_ls.DiscardProposalResult
+---@field discarded boolean
+
 --- The plugin's state of one step: an `Item` whose `output` grows by the
 --- deltas, with a note of the bytes the server dropped.
 ---@class codex_ls.Step: codex_ls.Item
@@ -207,6 +315,80 @@ end
 ---@return { list: codex_ls.Step[], by_id: table<string, codex_ls.Step> }
 function M.new_steps()
   return { list = {}, by_id = {} }
+end
+
+--- The edit of an `end` value when it is a proposal waiting to be
+--- reviewed (`edit.status == "proposed"` with its range), else nil.
+---@param result any the `end` value's `codex` object
+---@return codex_ls.Edit?
+function M.proposal(result)
+  local edit = type(result) == 'table' and result.edit or nil
+  if type(edit) == 'table' and edit.status == 'proposed' and type(edit.range) == 'table' then
+    return edit
+  end
+  return nil
+end
+
+--- How many lines a hunk's text covers: line hunks end each line with a
+--- line break, so `"a\nb\n"` is 2 lines and `""` none.
+---@param text any
+---@return integer
+function M.line_count(text)
+  if type(text) ~= 'string' or text == '' then
+    return 0
+  end
+  local _, breaks = text:gsub('\n', '')
+  return text:sub(-1) == '\n' and breaks or breaks + 1
+end
+
+--- Where each hunk of a proposal sits in the two sides of a diff view: in
+--- the selected text (`old`, whose line 1 is the proposal range's first
+--- line) and in the replacement (`new`, shifted by the lines the earlier
+--- hunks add or remove). Lines are 1-based.
+---@class codex_ls.HunkSpan
+---@field index integer the hunk's `index`, what `codex.applyProposal` takes
+---@field old_start integer
+---@field old_count integer
+---@field new_start integer
+---@field new_count integer
+
+---@param edit codex_ls.Edit
+---@return codex_ls.HunkSpan[]
+function M.hunk_spans(edit)
+  local spans, shift = {}, 0
+  local base = edit.range.start.line
+  for _, hunk in ipairs(type(edit.hunks) == 'table' and edit.hunks or {}) do
+    if type(hunk) == 'table' and type(hunk.range) == 'table' and type(hunk.index) == 'number' then
+      local old_start = hunk.range.start.line - base + 1
+      local old_count, new_count = M.line_count(hunk.oldText), M.line_count(hunk.newText)
+      spans[#spans + 1] = {
+        index = hunk.index,
+        old_start = old_start,
+        old_count = old_count,
+        new_start = old_start + shift,
+        new_count = new_count,
+      }
+      shift = shift + new_count - old_count
+    end
+  end
+  return spans
+end
+
+--- The index of the hunk on line `lnum` of one side of the diff view
+--- (`old` or `new`), or nil. A hunk with no lines on that side (a pure
+--- insertion or deletion) is found on the line where it would be.
+---@param spans codex_ls.HunkSpan[]
+---@param side 'old'|'new'
+---@param lnum integer
+---@return integer?
+function M.hunk_at(spans, side, lnum)
+  for _, span in ipairs(spans) do
+    local start, count = span[side .. '_start'], span[side .. '_count']
+    if lnum >= start and lnum <= start + math.max(count, 1) - 1 then
+      return span.index
+    end
+  end
+  return nil
 end
 
 return M
