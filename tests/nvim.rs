@@ -104,20 +104,49 @@ impl SpecRun {
 }
 
 async fn run_spec(spec: Spec) -> SpecRun {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let nvim = nvim_binary();
-    let codex = codex_binary();
     let mock = MockModel::start(spec.scenarios).await;
     let home = tempfile::tempdir().expect("temp dir");
-    let codex_home = home.path().join("codex-home");
-    mock.write_codex_home(&codex_home);
+    mock.write_codex_home(&home.path().join("codex-home"));
     let workspace = home.path().join("workspace");
     std::fs::create_dir_all(workspace.join(".git")).expect("workspace");
     std::fs::create_dir_all(workspace.join("src")).expect("workspace/src");
     std::fs::write(workspace.join("src/lib.rs"), LIB_RS).expect("lib.rs");
     std::fs::write(workspace.join("src/util.rs"), UTIL_RS).expect("util.rs");
+    run_nvim(spec.file, spec.data, spec.settings, spec.start, mock, home).await
+}
 
-    let mut settings = spec.settings;
+/// Runs another spec in a new Neovim (so a new codex-ls and app-server)
+/// with what an earlier one left: its home, its `CODEX_HOME` (where Codex
+/// keeps its threads), its workspace and its mock model.
+async fn run_spec_again(earlier: SpecRun, file: &'static str, data: Value) -> SpecRun {
+    run_nvim(
+        file,
+        data,
+        json!({}),
+        Start::Enable,
+        earlier.mock,
+        earlier.home,
+    )
+    .await
+}
+
+/// Runs one spec file in headless Neovim in `home` (which holds
+/// `codex-home` and `workspace`), and fails unless it passed.
+async fn run_nvim(
+    file: &'static str,
+    data: Value,
+    settings: Value,
+    start: Start,
+    mock: MockModel,
+    home: tempfile::TempDir,
+) -> SpecRun {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let nvim = nvim_binary();
+    let codex = codex_binary();
+    let codex_home = home.path().join("codex-home");
+    let workspace = home.path().join("workspace");
+
+    let mut settings = settings;
     settings["codexPath"] = json!(codex.display().to_string());
     let tests = repo().join("editors/nvim/tests");
     // A temp dir of its own, so the test can list the snapshots codex-ls
@@ -132,11 +161,11 @@ async fn run_spec(spec: Spec) -> SpecRun {
         .arg(tests.join("minimal_init.lua"))
         .current_dir(&workspace)
         .env("CODEX_LS_BIN", env!("CARGO_BIN_EXE_codex-ls"))
-        .env("CODEX_LS_SPEC", tests.join(spec.file))
+        .env("CODEX_LS_SPEC", tests.join(file))
         .env("CODEX_LS_SPEC_WORKSPACE", &workspace)
-        .env("CODEX_LS_SPEC_DATA", spec.data.to_string())
+        .env("CODEX_LS_SPEC_DATA", data.to_string())
         .env("CODEX_LS_SPEC_SETTINGS", settings.to_string())
-        .env("CODEX_LS_SPEC_START", spec.start.as_str())
+        .env("CODEX_LS_SPEC_START", start.as_str())
         // A home of its own: the user's shell start-up files (which the
         // login shells Codex runs commands in would read) stay out.
         .env("HOME", home.path())
@@ -164,7 +193,7 @@ async fn run_spec(spec: Spec) -> SpecRun {
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         format!(
             "spec {}:\n--- Neovim output ---\n{output}\n--- end of lsp.log (codex-ls stderr) ---\n{}",
-            spec.file,
+            file,
             tail.join("\n")
         )
     };
@@ -189,7 +218,7 @@ async fn run_spec(spec: Spec) -> SpecRun {
         _ => panic!("the spec did not report its passed tests\n{}", report()),
     }
     // Shown with `--nocapture`.
-    println!("spec {}:\n{output}", spec.file);
+    println!("spec {file}:\n{output}");
     SpecRun {
         mock,
         output,
@@ -560,6 +589,114 @@ async fn a_proposal_opens_a_diff_view_with_accept_and_reject_keys() {
         start: Start::Enable,
     })
     .await;
+}
+
+/// Edit proposals against the real server: `:CodexRewrite!` whose
+/// replacement changes two separate lines opens the diff view, `a` on one
+/// hunk lands only that hunk (one undo step), and `r` on another proposal
+/// leaves the buffer as it was.
+#[tokio::test]
+async fn a_real_proposal_lands_the_accepted_hunk_only_and_a_rejected_one_nothing() {
+    // Lines 1-4 of LIB_RS with the first and third changed: two hunks
+    // around an unchanged line.
+    let replacement = "// A small module for the editor tests: add wraps.\n\
+        fn add(a: i32, b: i32) -> i32 {\n    a.wrapping_add(b)\n}\n";
+    let after_second_hunk = LIB_RS.replace("    a + b", "    a.wrapping_add(b)");
+    let run = run_spec(Spec {
+        file: "proposal_review_spec.lua",
+        scenarios: vec![
+            rewrite_answer(replacement, "Documents and wraps."),
+            rewrite_answer(replacement, "Documents and wraps."),
+        ],
+        data: json!({
+            "instruction": "wrap and say so",
+            "replacement_lines": replacement.lines().collect::<Vec<_>>(),
+            "second_hunk_line": 3,
+            "after_second_hunk": after_second_hunk.trim_end_matches('\n'),
+        }),
+        settings: json!({}),
+        start: Start::Enable,
+    })
+    .await;
+    assert_eq!(run.mock.requests().len(), 2, "{}", run.output);
+}
+
+/// History across a restart: two questions in one Neovim; then a new
+/// Neovim (a new codex-ls and app-server) with the same CODEX_HOME picks
+/// the conversation in `:CodexConversations` and shows both exchanges, and
+/// a follow-up there continues the thread (the model gets the earlier ones).
+#[tokio::test]
+async fn a_conversation_comes_back_in_a_new_neovim_through_the_picker() {
+    let prompts = ["What does add return?", "Can it overflow?"];
+    let answers = ["The sum of a and b.", "Yes, in debug builds it panics."];
+    let follow_up = "And in release builds?";
+    let follow_up_answer = "It wraps around.";
+    let first = run_spec(Spec {
+        file: "history_spec.lua",
+        scenarios: vec![
+            Scenario::text([answers[0]]),
+            Scenario::text([answers[1]]),
+            Scenario::text([follow_up_answer]),
+        ],
+        data: json!({"prompts": prompts, "answers": answers}),
+        settings: json!({}),
+        start: Start::Enable,
+    })
+    .await;
+    assert_eq!(first.mock.requests().len(), 2, "{}", first.output);
+    let data = json!({
+        "prompts": prompts,
+        "answers": answers,
+        "follow_up": follow_up,
+        "follow_up_answer": follow_up_answer,
+    });
+    let again = run_spec_again(first, "history_reopen_spec.lua", data).await;
+    let requests = again.mock.requests();
+    assert_eq!(requests.len(), 3, "{}", again.output);
+    let continued = requests[2]["input"].to_string();
+    for earlier in prompts.iter().chain(&answers) {
+        assert!(
+            continued.contains(earlier),
+            "the follow-up's request lacks {earlier:?}: {continued}"
+        );
+    }
+}
+
+/// Steering a slow answer: the answer restarts and the window ends with
+/// the steered one; the model got the steer.
+#[tokio::test]
+async fn steering_a_slow_answer_restarts_it_in_the_window() {
+    let chunks: Vec<String> = ["Doubling ", "is ", "slow ", "to ", "explain ", "today."]
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let steer = "answer in one word";
+    let steered_answer = "Doubles.";
+    let run = run_spec(Spec {
+        file: "steer_spec.lua",
+        scenarios: vec![
+            Scenario::Text {
+                chunks: chunks.clone(),
+                delay: Duration::from_millis(800),
+            },
+            Scenario::text([steered_answer]),
+        ],
+        data: json!({
+            "prompt": "What does double do?",
+            "first_chunk": chunks[0].trim_end(),
+            "steer": steer,
+            "steered_answer": steered_answer,
+        }),
+        settings: json!({}),
+        start: Start::Enable,
+    })
+    .await;
+    let steered = run
+        .mock
+        .requests()
+        .iter()
+        .any(|request| request["input"].to_string().contains(steer));
+    assert!(steered, "the model never got the steer\n{}", run.output);
 }
 
 #[tokio::test]
