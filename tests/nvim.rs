@@ -699,6 +699,41 @@ async fn steering_a_slow_answer_restarts_it_in_the_window() {
     assert!(steered, "the model never got the steer\n{}", run.output);
 }
 
+/// A question on a document busy with a rewrite: codex-ls refuses it
+/// (`data.busy`), the plugin says what to do in its own commands, and
+/// `:CodexAsk!` queues it after the rewrite.
+#[tokio::test]
+async fn a_question_refused_as_busy_is_told_in_the_plugins_words_and_bang_queues_it() {
+    let replacement = "fn add(a: i32, b: i32) -> i32 {\n    a.wrapping_add(b)\n}\n";
+    let answer = "It returns the sum.";
+    let slow_rewrite = {
+        let text = json!({"replacement": replacement, "explanation": "Wraps."}).to_string();
+        let chunks = text
+            .as_bytes()
+            .chunks(24)
+            .map(|piece| String::from_utf8_lossy(piece).into_owned())
+            .collect();
+        Scenario::Text {
+            chunks,
+            delay: Duration::from_millis(400),
+        }
+    };
+    let run = run_spec(Spec {
+        file: "busy_spec.lua",
+        scenarios: vec![slow_rewrite, Scenario::text([answer])],
+        data: json!({
+            "instruction": "wrap",
+            "prompt": "What does add return?",
+            "answer": answer,
+            "rewritten": "a.wrapping_add(b)",
+        }),
+        settings: json!({}),
+        start: Start::Enable,
+    })
+    .await;
+    assert_eq!(run.mock.requests().len(), 2, "{}", run.output);
+}
+
 #[tokio::test]
 async fn quitting_neovim_mid_run_leaves_no_process_and_no_snapshot() {
     // codex-ls outlives Neovim by a moment, reparented to the nearest

@@ -1,9 +1,11 @@
 -- The conversation buffer: one markdown buffer per document's conversation,
 -- each question above its answer, a follow-up (`:CodexAsk` typed in it)
 -- continuing the conversation in the same window, titled by what was asked.
--- The first test runs against the real server; the others stub the commands
--- today's codex-ls does not offer yet (`codex.conversation`, `...s`,
--- `openConversation`, `steer`) with the contract's payloads.
+-- The first test runs against the real server; the others stub
+-- `codex.conversation`, `...s`, `openConversation` and `steer` with the
+-- README's payloads, for cases the mock model cannot make (a turn in
+-- progress, a failed turn in the history). `history_*_spec.lua`,
+-- `steer_spec.lua` and `busy_spec.lua` drive the real server.
 local H = require('harness')
 local data = H.data()
 local codex_ls = require('codex_ls')

@@ -2,9 +2,10 @@
 -- codex-ls reports them through Neovim's own $/progress handler: the diff
 -- view of the selected text and the replacement, keys typed before it
 -- opened (or in its first moments) accept nothing, `a` accepts the hunk
--- under the cursor, `A` all, `r` and closing the view reject. Today's
--- codex-ls does not offer `codex.applyProposal` / `codex.discardProposal`
--- yet: the spec answers them as the contract says and records the calls.
+-- under the cursor, `A` all, `r` and closing the view reject. The spec
+-- answers `codex.applyProposal` / `codex.discardProposal` as the README
+-- says and records the calls; `proposal_review_spec.lua` drives the real
+-- server.
 local H = require('harness')
 local codex_ls = require('codex_ls')
 local commands = require('codex_ls.commands')
@@ -179,7 +180,8 @@ end)
 H.test('`A` refused because the selection changed keeps the view; `r` rejects', function()
   local bufnr = H.open('src/lib.rs')
   local calls, undo = stub(function()
-    return { code = -32602, message = 'the selected text changed since the proposal; nothing applied' }, nil
+    -- RequestFailed, as codex-ls refuses it.
+    return { code = -32803, message = 'the selected text changed since the proposal; nothing applied' }, nil
   end)
   local messages = {}
   local notify = vim.notify

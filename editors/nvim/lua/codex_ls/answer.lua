@@ -384,6 +384,20 @@ function Window:add_run(run)
   }
 end
 
+--- Takes out the exchange of a run that never started (the server refused
+--- it); a window left with nothing to show is hidden.
+---@param run codex_ls.Run
+function Window:drop_run(run)
+  self.exchanges = vim.tbl_filter(function(exchange)
+    return exchange.run ~= run
+  end, self.exchanges)
+  M.windows[run.token] = nil
+  if #self.exchanges == 0 then
+    self:close()
+  end
+  self:redraw()
+end
+
 --- Notes input the user added to a running run (`:CodexSteer`).
 ---@param run codex_ls.Run
 ---@param prompt string

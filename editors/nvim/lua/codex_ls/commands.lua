@@ -514,6 +514,23 @@ local function busy_message(run)
     .. ':CodexCancel stops it, :CodexAsk! {prompt} asks after it'):format(run.prompt or run.title)
 end
 
+--- Ends a run the server refused because its conversation is busy with a
+--- run this Neovim does not show there (a rewrite on the same document,
+--- say): the question never started, so it leaves no exchange behind, and
+--- the user is told what to do in this editor's words (the server's
+--- message names `codex.steer`, which is no command here).
+---@param run codex_ls.Run
+function M.refused_busy(run)
+  if run.answer then
+    run.answer:drop_run(run)
+  end
+  local message = ('this conversation is busy with another run: :CodexSteer {prompt} adds to it, '
+    .. ':CodexCancel stops it, :CodexAsk! {prompt} asks after it')
+  run.answer = nil
+  M.finish(run, 'failed', { code = 'busy', message = message })
+  notify(message, vim.log.levels.ERROR)
+end
+
 --- The running run of the conversation a run on `bufnr` would join.
 ---@param bufnr integer
 ---@param scope? codex_ls.Scope
@@ -565,9 +582,9 @@ end
 --- (`codex.steer`); the answer starts over with it (a report with `reset`).
 ---@param window? codex_ls.AnswerWindow
 ---@param prompt string
-function M.steer(window, prompt)
-  local run = window and window:running()
-  if not window or not run then
+function M.steer(window, prompt, bufnr)
+  local run = window and window:running() or M.running_on(bufnr)
+  if not run then
     notify('no run of this conversation is running; :CodexAsk {prompt} asks a follow-up', vim.log.levels.WARN)
     return
   end
@@ -580,11 +597,29 @@ function M.steer(window, prompt)
     client,
     'codex.steer',
     { runId = run.run_id, prompt = prompt },
-    reporting('steer', function()
-      window:add_steer(run, prompt)
+    reporting('steer', function(steered)
+      if type(steered) == 'table' and type(steered.turnId) == 'string' then
+        run.turn_id = steered.turnId
+      end
+      if window then
+        window:add_steer(run, prompt)
+      end
     end),
     run.bufnr
   )
+end
+
+--- The run of this Neovim still going on `bufnr`'s document (any kind: an
+--- edit run keeps a conversation busy too, without showing in its window).
+---@param bufnr? integer
+---@return codex_ls.Run?
+function M.running_on(bufnr)
+  for _, run in pairs(M.runs) do
+    if bufnr and run.bufnr == bufnr and not run.ended_at and run.run_id then
+      return run
+    end
+  end
+  return nil
 end
 
 --- An earlier conversation as the picker lists it.
@@ -674,7 +709,7 @@ M.conversation_actions = {
     M.follow_up(window, prompt, queue)
   end,
   steer = function(window, prompt)
-    M.steer(window, prompt)
+    M.steer(window, prompt, window.source.bufnr)
   end,
   pick = function(window)
     M.pick_conversation(window.source)
@@ -870,7 +905,9 @@ function start(client, spec, argument)
   local run = M.register(spec, client)
   argument.progressToken = run.token
   codex_ls.exec(client, spec.command, argument, function(err, result)
-    if err then
+    if protocol.busy(err) then
+      M.refused_busy(run)
+    elseif err then
       M.finish(run, 'failed', { code = 'rpc-error', message = err.message or tostring(err) })
     elseif type(result) == 'table' and result.runId and run.run_id == nil then
       run.run_id = result.runId
@@ -1008,7 +1045,8 @@ local other_commands = {
   },
   CodexSteer = {
     fn = function(opts)
-      M.steer((conversation_of(vim.api.nvim_get_current_buf())), vim.trim(opts.args))
+      local bufnr = vim.api.nvim_get_current_buf()
+      M.steer((conversation_of(bufnr)), vim.trim(opts.args), bufnr)
     end,
     nargs = '+',
     desc = 'Add input to the running Codex turn of this document',

@@ -133,9 +133,14 @@ local M = {}
 ---@field textDocument? { uri: string }
 ---@field scope? codex_ls.Scope
 
---- The answer of `codex.openConversation`, `codex.fork` and `codex.undoLast`.
----@class codex_ls.ThreadResult
+--- `codex.openConversation`'s answer.
+---@class codex_ls.ConversationOpened
 ---@field threadId string
+
+--- The `data` of the `InvalidRequest` refusing a run on a busy conversation.
+---@class codex_ls.BusyData
+---@field busy boolean
+---@field runIds integer[] the runs going on the document
 
 --- `codex.steer`'s argument: input added to the running turn.
 ---@class codex_ls.SteerParams
@@ -143,17 +148,28 @@ local M = {}
 ---@field prompt string
 
 --- `codex.steer`'s answer.
----@class codex_ls.SteerResult
+---@class codex_ls.Steered
 ---@field runId integer
+---@field turnId string the running turn the input went to
 
 --- `codex.fork`'s argument.
 ---@class codex_ls.ForkParams
 ---@field threadId string
 ---@field turnId? string
 
+--- `codex.fork`'s answer: the new thread.
+---@class codex_ls.Forked
+---@field threadId string
+---@field forkedFromId string
+
 --- `codex.undoLast`'s argument.
 ---@class codex_ls.UndoLastParams
 ---@field threadId string
+
+--- `codex.undoLast`'s answer: the turn dropped.
+---@class codex_ls.Undone
+---@field threadId string
+---@field turnId string
 
 --- One line hunk of a proposal: the selected text's lines vs the
 --- replacement's, with their document range.
@@ -182,7 +198,9 @@ local M = {}
 --- `codex.applyProposal`'s answer.
 ---@class codex_ls.ApplyProposalResult
 ---@field applied boolean
----@field reason? string
+---@field hunks integer[] the hunks applied (or meant to be)
+---@field range? lsp.Range where the edit landed, when applied
+---@field reason? string why the editor did not apply it
 
 --- `codex.discardProposal`'s argument.
 ---@class codex_ls.DiscardProposalParams
@@ -196,6 +214,18 @@ local M = {}
 --- deltas, with a note of the bytes the server dropped.
 ---@class codex_ls.Step: codex_ls.Item
 ---@field skipped integer output bytes the server dropped (head of long output)
+
+--- Whether an error answer is the server refusing a run (or a
+--- conversation command) because its conversation is busy: `InvalidRequest`
+--- with `data: { busy: true, runIds }` (README "How a run works").
+---@param err any
+---@return boolean
+function M.busy(err)
+  return type(err) == 'table' and err.code == M.invalid_request and type(err.data) == 'table' and err.data.busy == true
+end
+
+--- JSON-RPC's `InvalidRequest`.
+M.invalid_request = -32600
 
 --- The request method of typed approvals.
 M.request_approval = 'codex/requestApproval'
