@@ -734,6 +734,38 @@ async fn a_question_refused_as_busy_is_told_in_the_plugins_words_and_bang_queues
     assert_eq!(run.mock.requests().len(), 2, "{}", run.output);
 }
 
+/// `:CodexUndo` drops the last exchange and `:CodexFork` continues a copy:
+/// the next question's request carries the first exchange, not the second.
+#[tokio::test]
+async fn undo_drops_the_last_exchange_and_fork_continues_a_copy() {
+    let prompts = ["What does add return?", "Can it overflow?"];
+    let answers = ["The sum of a and b.", "Yes, in debug builds it panics."];
+    let follow_up = "Is it pure?";
+    let run = run_spec(Spec {
+        file: "fork_undo_spec.lua",
+        scenarios: vec![
+            Scenario::text([answers[0]]),
+            Scenario::text([answers[1]]),
+            Scenario::text(["Yes."]),
+        ],
+        data: json!({"prompts": prompts, "answers": answers, "follow_up": follow_up}),
+        settings: json!({}),
+        start: Start::Enable,
+    })
+    .await;
+    let requests = run.mock.requests();
+    assert_eq!(requests.len(), 3, "{}", run.output);
+    let next = requests[2]["input"].to_string();
+    assert!(
+        next.contains(prompts[0]) && next.contains(answers[0]),
+        "{next}"
+    );
+    assert!(
+        !next.contains(prompts[1]) && !next.contains(answers[1]),
+        "the undone exchange is still sent: {next}"
+    );
+}
+
 #[tokio::test]
 async fn quitting_neovim_mid_run_leaves_no_process_and_no_snapshot() {
     // codex-ls outlives Neovim by a moment, reparented to the nearest

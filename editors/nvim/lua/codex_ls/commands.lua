@@ -699,6 +699,60 @@ function M.pick_conversation(source)
   )
 end
 
+--- The conversation window of the current buffer: the window itself, or
+--- the document's; the user is told when it has no thread yet.
+---@return codex_ls.AnswerWindow?
+local function current_conversation()
+  local window = answer.conversations[vim.b.codex_ls_conversation or '']
+    or (conversation_of(vim.api.nvim_get_current_buf()))
+  if not window or not window.thread_id then
+    notify('no conversation with Codex here yet; :CodexAsk {prompt} starts one', vim.log.levels.WARN)
+    return nil
+  end
+  return window
+end
+
+--- `:CodexFork`: a new thread with this conversation's history
+--- (`codex.fork`), bound to the document and shown in its window, so the
+--- next question goes down the new branch and the old one stays on disk.
+function M.fork()
+  local window = current_conversation()
+  local client = window and vim.lsp.get_client_by_id(window.source.client_id)
+  if not window or not client then
+    return
+  end
+  codex_ls.exec(client, 'codex.fork', { threadId = window.thread_id }, reporting('fork', function(forked)
+    if type(forked) == 'table' and type(forked.threadId) == 'string' then
+      M.open_conversation(window.source, forked.threadId)
+    end
+  end), window.source.bufnr)
+end
+
+--- `:CodexUndo`: drops the conversation's last exchange from Codex's
+--- history (`codex.undoLast`), so the next question no longer carries it,
+--- and redraws the window from what Codex now keeps (`codex.conversation`).
+function M.undo_last()
+  local window = current_conversation()
+  local client = window and vim.lsp.get_client_by_id(window.source.client_id)
+  if not window or not client then
+    return
+  end
+  local thread = window.thread_id
+  codex_ls.exec(client, 'codex.undoLast', { threadId = thread }, reporting('undo', function(undone)
+    local dropped = type(undone) == 'table' and undone.turnId or nil
+    -- This Neovim's own run of that turn is not history any more either.
+    window.exchanges = vim.tbl_filter(function(exchange)
+      return not (exchange.run and exchange.run.turn_id == dropped)
+    end, window.exchanges)
+    codex_ls.exec(client, 'codex.conversation', { threadId = thread }, reporting('conversation', function(view)
+      if type(view) == 'table' then
+        window:set_history(view)
+      end
+      notify('the last exchange was dropped from the conversation')
+    end), window.source.bufnr)
+  end), window.source.bufnr)
+end
+
 --- What the keys and commands of a conversation window do.
 ---@type codex_ls.ConversationActions
 M.conversation_actions = {
@@ -1051,6 +1105,8 @@ local other_commands = {
     nargs = '+',
     desc = 'Add input to the running Codex turn of this document',
   },
+  CodexFork = { fn = M.fork, desc = "Fork this document's Codex conversation and continue the copy" },
+  CodexUndo = { fn = M.undo_last, desc = "Drop the last exchange of this document's Codex conversation" },
   CodexCancel = { fn = M.cancel, desc = 'Cancel the Codex runs of this buffer' },
   CodexNewThread = { fn = M.new_thread, desc = 'Start a new Codex thread for this buffer' },
   CodexStatus = { fn = M.status, desc = 'Show codex-ls status' },
