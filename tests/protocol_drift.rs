@@ -1,8 +1,8 @@
 //! The custom protocol is written once, in `src/lsp/ext.rs`, and mirrored
 //! in the README, the VS Code extension (`editors/vscode/src/lsp_ext.ts`)
 //! and the Neovim plugin (`editors/nvim/lua/codex_ls/protocol.lua`). This
-//! test reads the field and value names of the step and approval payloads
-//! from the server's own serialization and fails when a mirror lacks one or
+//! test reads the field and value names of the step, approval,
+//! conversation and proposal payloads from the server's own serialization and fails when a mirror lacks one or
 //! has one the server does not send.
 // Test code: a failed unwrap, expect or panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -12,7 +12,8 @@ use std::path::Path;
 
 use codex_ls::lsp::ext;
 use serde::Serialize;
-use serde_json::Value;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 
 type Names = BTreeSet<String>;
 
@@ -201,6 +202,171 @@ fn server_enums() -> BTreeMap<&'static str, Names> {
     ])
 }
 
+/// The fields of `T` as the server writes them, from a value with every
+/// optional field set (read through `T` itself, so a field the server does
+/// not know fails here).
+fn fields_of<T: Serialize + DeserializeOwned>(full: Value) -> Names {
+    let value: T =
+        serde_json::from_value(full.clone()).unwrap_or_else(|err| panic!("{full}: {err}"));
+    keys(value)
+}
+
+/// The conversation and proposal payloads (issue 14), by the server's name,
+/// with the names of their mirrors: (server, TypeScript, Lua or `None`).
+fn conversation_structs() -> Vec<(&'static str, &'static str, Option<&'static str>, Names)> {
+    let range = json!({"start": {"line": 0, "character": 0}, "end": {"line": 1, "character": 0}});
+    let document = json!({"uri": "file:///w/a.rs", "version": 1});
+    let item = serde_json::to_value(full_item()).unwrap();
+    let hunk = json!({"index": 0, "range": range, "oldText": "a", "newText": "b"});
+    vec![
+        (
+            "RunArgs",
+            "RunArgs",
+            None,
+            fields_of::<ext::RunArgs>(json!({
+            "textDocument": document, "range": range, "prompt": "p", "newThread": true,
+            "model": "m", "effort": "e", "progressToken": "t", "scope": "workspace",
+            "threadId": "th", "queue": true})),
+        ),
+        (
+            "ConversationArgs",
+            "ConversationArgs",
+            Some("ConversationParams"),
+            fields_of::<ext::ConversationArgs>(json!({
+                "textDocument": document, "scope": "workspace", "threadId": "th"})),
+        ),
+        (
+            "ConversationsArgs",
+            "ConversationsArgs",
+            Some("ConversationsParams"),
+            fields_of::<ext::ConversationsArgs>(json!({"folder": "/w"})),
+        ),
+        (
+            "OpenConversationArgs",
+            "OpenConversationArgs",
+            Some("OpenConversationParams"),
+            fields_of::<ext::OpenConversationArgs>(json!({
+                "threadId": "th", "textDocument": document, "scope": "workspace"})),
+        ),
+        (
+            "SteerArgs",
+            "SteerArgs",
+            Some("SteerParams"),
+            fields_of::<ext::SteerArgs>(json!({"runId": 1, "prompt": "p"})),
+        ),
+        (
+            "ForkArgs",
+            "ForkArgs",
+            Some("ForkParams"),
+            fields_of::<ext::ForkArgs>(json!({"threadId": "th", "turnId": "tu"})),
+        ),
+        (
+            "UndoLastArgs",
+            "UndoLastArgs",
+            Some("UndoLastParams"),
+            fields_of::<ext::UndoLastArgs>(json!({"threadId": "th"})),
+        ),
+        (
+            "ConversationView",
+            "Conversation",
+            Some("Conversation"),
+            fields_of::<ext::ConversationView>(
+                json!({"threadId": "th", "title": "t", "turns": []}),
+            ),
+        ),
+        (
+            "ConversationTurn",
+            "ConversationTurn",
+            Some("ConversationTurn"),
+            fields_of::<ext::ConversationTurn>(json!({
+                "turnId": "tu", "prompt": "p", "title": "t", "status": "completed",
+                "answer": "a", "items": [item], "startedAt": 1})),
+        ),
+        (
+            "ConversationList",
+            "ConversationList",
+            Some("ConversationList"),
+            fields_of::<ext::ConversationList>(json!({"conversations": []})),
+        ),
+        (
+            "ConversationEntry",
+            "ConversationSummary",
+            Some("ConversationSummary"),
+            fields_of::<ext::ConversationEntry>(json!({
+                "threadId": "th", "title": "t", "updatedAt": 1, "turns": 2})),
+        ),
+        (
+            "ConversationOpened",
+            "ThreadRef",
+            Some("ConversationOpened"),
+            fields_of::<ext::ConversationOpened>(json!({"threadId": "th"})),
+        ),
+        (
+            "Steered",
+            "Steered",
+            Some("Steered"),
+            fields_of::<ext::Steered>(json!({"runId": 1, "turnId": "tu"})),
+        ),
+        (
+            "Forked",
+            "Forked",
+            Some("Forked"),
+            fields_of::<ext::Forked>(json!({"threadId": "th", "forkedFromId": "f"})),
+        ),
+        (
+            "Undone",
+            "Undone",
+            Some("Undone"),
+            fields_of::<ext::Undone>(json!({"threadId": "th", "turnId": "tu"})),
+        ),
+        (
+            "BusyData",
+            "BusyData",
+            Some("BusyData"),
+            fields_of::<ext::BusyData>(json!({"busy": true, "runIds": [1]})),
+        ),
+        (
+            "ProposalHunk",
+            "ProposalHunk",
+            Some("ProposalHunk"),
+            fields_of::<ext::ProposalHunk>(hunk.clone()),
+        ),
+        (
+            "EditReport",
+            "EditReport",
+            Some("Edit"),
+            fields_of::<ext::EditReport>(json!({
+                "status": "proposed", "replacement": "r", "explanation": "e", "range": range,
+                "version": 1, "hunks": [hunk], "reason": "why"})),
+        ),
+        (
+            "ApplyProposalArgs",
+            "ApplyProposalArgs",
+            Some("ApplyProposalParams"),
+            fields_of::<ext::ApplyProposalArgs>(json!({"runId": 1, "hunks": [0]})),
+        ),
+        (
+            "ProposalApplied",
+            "ProposalApplied",
+            Some("ApplyProposalResult"),
+            fields_of::<ext::ProposalApplied>(json!({
+                "applied": true, "hunks": [0], "range": range, "reason": "why"})),
+        ),
+        (
+            "DiscardProposalArgs",
+            "DiscardProposalArgs",
+            Some("DiscardProposalParams"),
+            fields_of::<ext::DiscardProposalArgs>(json!({"runId": 1})),
+        ),
+        (
+            "ProposalDiscarded",
+            "ProposalDiscarded",
+            Some("DiscardProposalResult"),
+            fields_of::<ext::ProposalDiscarded>(json!({"discarded": true})),
+        ),
+    ]
+}
+
 // ---------------------------------------------------------------------------
 // TypeScript: `export interface X [extends A, B] { field?: type; ... }` and
 // `export const NAMES = ["a", "b"] as const;`.
@@ -345,6 +511,13 @@ fn vscode_mirrors_the_step_and_approval_payloads() {
             Some(&list),
         ));
     }
+    for (server, ts, _, fields) in conversation_structs() {
+        drift.extend(differs(
+            &format!("lsp_ext.ts interface {ts} (the server's {server})"),
+            &fields,
+            interfaces.get(ts),
+        ));
+    }
     assert!(
         source.contains("\"codex/requestApproval\""),
         "lsp_ext.ts names codex/requestApproval"
@@ -372,6 +545,14 @@ fn neovim_mirrors_the_step_and_approval_payloads() {
             &format!("protocol.lua alias codex_ls.{lua}"),
             &values,
             aliases.get(lua),
+        ));
+    }
+    for (server, _, lua, fields) in conversation_structs() {
+        let Some(lua) = lua else { continue };
+        drift.extend(differs(
+            &format!("protocol.lua class codex_ls.{lua} (the server's {server})"),
+            &fields,
+            classes.get(lua),
         ));
     }
     assert!(
