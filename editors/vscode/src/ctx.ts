@@ -1,5 +1,6 @@
 // The extension's state: the language client's lifecycle (start, stop, restart), the runs
-// and their streams, and the views that show them (answer panel, status bar).
+// and their streams, the conversations they belong to, and the views that show them (answer
+// panel, status bar, proposals in the diff editor).
 
 import * as crypto from "node:crypto";
 import * as vscode from "vscode";
@@ -8,10 +9,19 @@ import { AnswerPanel } from "./answerPanel";
 import { BootstrapError, type ServerBinary, bootstrap } from "./bootstrap";
 import { createClient } from "./client";
 import { Config } from "./config";
+import { ConversationThread, followUpAction, followUpArgs } from "./conversation";
 import { DiffViewer } from "./diff_viewer";
 import * as ext from "./lsp_ext";
-import { panelEntry, reviewFindings } from "./panel_model";
-import { type RunOrigin, RunRecord, describeServerRun, selectedLines } from "./run_state";
+import {
+    type ConversationAction,
+    type EntryAction,
+    type PanelConversation,
+    exchangeEntry,
+    panelEntry,
+    reviewFindings,
+} from "./panel_model";
+import { Proposals } from "./proposals";
+import { type RunOrigin, RunRecord, describeServerRun, selectedLines, selectionExcerpt } from "./run_state";
 import { SERVER_SECTION } from "./server_config";
 import { type ClientState, StatusBar } from "./status_bar";
 
@@ -44,7 +54,14 @@ interface Launch {
     range: vscode.Range | undefined;
     edits: boolean;
     review: boolean;
+    /// The selected text, shown with the question.
+    excerpt?: string;
     argument: (client: lc.LanguageClient) => Record<string, unknown>;
+}
+
+/// What the answer panel remembers across a window reload (its webview state).
+interface PanelState {
+    uri?: unknown;
 }
 
 export class Ctx implements vscode.Disposable {
@@ -54,7 +71,16 @@ export class Ctx implements vscode.Disposable {
     private readonly statusBar = new StatusBar();
     private readonly panel: AnswerPanel;
     private readonly diffs = new DiffViewer();
+    private readonly proposals: Proposals;
     private readonly records = new Map<number, RunRecord>();
+    /// How each run was started, so Retry starts it again.
+    private readonly launches = new Map<number, Launch>();
+    /// Each document's conversation (by URI), and the ones New conversation or Fork replaced
+    /// (still offered by Conversations… when the server cannot list Codex's own).
+    private readonly conversations = new Map<string, ConversationThread>();
+    private readonly earlierConversations: ConversationThread[] = [];
+    /// The conversation the panel shows.
+    private shown: ConversationThread | undefined;
     private readonly streams = new Map<number, vscode.Disposable>();
     private _client: lc.LanguageClient | undefined;
     private server: ServerBinary | undefined;
@@ -71,16 +97,26 @@ export class Ctx implements vscode.Disposable {
         this.output = vscode.window.createOutputChannel("Codex Language Server");
         this.trace = vscode.window.createOutputChannel("Codex Language Server Trace");
         this.panel = new AnswerPanel(extensionContext.extensionUri, {
-            cancel: (id) => {
-                const record = this.records.get(id);
-                if (record) void this.cancel([record]);
-            },
-            showDiagnostic: (id) => void this.showDiagnostic(id),
+            entry: (action, id) => void this.reportFailure(this.entryAction(action, id)),
+            conversation: (action) => void this.reportFailure(this.conversationAction(action)),
+            send: (text) => void this.reportFailure(this.send(text)),
             openDiff: (id, step, change) => void this.openDiff(id, step, change),
             revealFinding: (id, finding) => void this.revealFinding(id, finding),
-            clear: () => this.clearFinished(),
+        });
+        this.proposals = new Proposals(this.diffs, {
+            executeCommand: (command, argument) => this.executeCommand(command, argument),
+            range: (range) => (range && this._client ? this._client.protocol2CodeConverter.asRange(range) : undefined),
+            render: (record) => this.render(record),
         });
         this.disposables.push(
+            // A panel open when the window reloaded comes back with its conversation.
+            vscode.window.registerWebviewPanelSerializer(AnswerPanel.viewType, {
+                deserializeWebviewPanel: async (webviewPanel, state: PanelState | undefined) => {
+                    this.panel.revive(webviewPanel);
+                    const uri = typeof state?.uri === "string" ? vscode.Uri.parse(state.uri) : undefined;
+                    await this.restoreConversation(uri);
+                },
+            }),
             this.diffs,
             this.output,
             this.trace,
@@ -207,6 +243,7 @@ export class Ctx implements vscode.Disposable {
             range: spec.range,
             edits: spec.edits ?? false,
             review: spec.review ?? false,
+            ...(spec.range ? { excerpt: selectionExcerpt(document.getText(spec.range)) } : {}),
             argument: (client) => ({
                 textDocument: { uri: client.code2ProtocolConverter.asUri(document.uri), version: document.version },
                 ...(spec.range ? { range: client.code2ProtocolConverter.asRange(spec.range) } : {}),
@@ -242,6 +279,7 @@ export class Ctx implements vscode.Disposable {
         const origin: RunOrigin = { uri: launch.uri.toString(), label: vscode.workspace.asRelativePath(launch.uri, false) };
         const lines = launch.range && selectedLines(launch.range.start, launch.range.end);
         if (lines) origin.lines = lines;
+        if (launch.excerpt !== undefined) origin.excerpt = launch.excerpt;
         const record = new RunRecord({
             id,
             title: launch.title,
@@ -252,8 +290,13 @@ export class Ctx implements vscode.Disposable {
             review: launch.review,
         });
         this.records.set(id, record);
+        this.launches.set(id, launch);
+        const conversation = this.conversationOf(launch.uri);
+        conversation.addRun(record);
         this.panel.show(true);
-        this.render(record);
+        // The panel shows the conversation the user is asking in now.
+        if (this.shown === conversation) this.render(record);
+        else this.showConversation(conversation);
 
         let client: lc.LanguageClient;
         try {
@@ -275,16 +318,36 @@ export class Ctx implements vscode.Disposable {
         } catch (error) {
             record.fail({ code: "rejected", message: errorMessage(error) });
             this.endStream(record);
+            if (ext.isConversationBusy(errorMessage(error))) void this.offerSteer(conversation, launch.prompt);
         }
         this.render(record);
         return record;
+    }
+
+    /// A run refused because its conversation has a turn running: offer to steer that turn
+    /// with the same question, or to cancel it.
+    private async offerSteer(conversation: ConversationThread, prompt: string): Promise<void> {
+        const busy = conversation.busyRun();
+        if (busy === undefined) return;
+        const steer = prompt && this.features.steer ? ["Steer the running turn"] : [];
+        const choice = await vscode.window.showWarningMessage(
+            `Codex: ${conversation.label} has a turn running.`,
+            ...steer,
+            "Cancel the running turn",
+        );
+        if (choice === "Steer the running turn") await this.reportFailure(this.steer(busy, prompt));
+        else if (choice === "Cancel the running turn") await this.cancel([busy]);
     }
 
     private onProgress(record: RunRecord, value: unknown): void {
         const progress = ext.parseProgress(value);
         if (progress === undefined) return;
         const changed = record.apply(progress);
-        if (changed) this.render(record);
+        if (changed) {
+            this.conversations.get(record.origin.uri)?.noteThread(record);
+            this.render(record);
+        }
+        if (progress.kind === "end" && record.pendingProposal) void this.reportFailure(this.proposals.open(record));
         const firstReport = progress.kind === "report" && progress.codex.seq === 1;
         if (progress.kind === "begin" || progress.kind === "end" || firstReport) void this.refreshStatus();
         if (progress.kind === "end") this.endStream(record);
@@ -319,19 +382,323 @@ export class Ctx implements vscode.Disposable {
         }
     }
 
+    /// Drops the shown conversation's finished exchanges from the panel ("Clear").
     private clearFinished(): void {
-        const finished = [...this.records.values()].filter((record) => !record.active).map((record) => record.id);
-        for (const id of finished) this.records.delete(id);
-        this.panel.remove(finished);
+        const conversation = this.shown;
+        if (conversation === undefined) return;
+        for (const record of conversation.clearFinished()) {
+            this.records.delete(record.id);
+            this.launches.delete(record.id);
+        }
+        this.showConversation(conversation);
     }
 
     showAnswers(): void {
         this.panel.show(false);
+        // After a reload the panel starts empty: the active document's conversation comes back
+        // from Codex.
+        if (this.shown === undefined) void this.restoreConversation(vscode.window.activeTextEditor?.document.uri);
+    }
+
+    /// The run of a panel entry; a turn read from Codex has none.
+    private recordOf(id: string): RunRecord | undefined {
+        return /^\d+$/.test(id) ? this.records.get(Number(id)) : undefined;
+    }
+
+    private async entryAction(action: EntryAction, id: string): Promise<void> {
+        const record = this.recordOf(id);
+        switch (action) {
+            case "cancel":
+                if (record) await this.cancel([record]);
+                return;
+            case "showDiagnostic":
+                await this.showDiagnostic(id);
+                return;
+            case "retry":
+                await this.retry(id);
+                return;
+            case "acceptProposal":
+                if (record) await this.proposals.accept(record);
+                return;
+            case "rejectProposal":
+                if (record) await this.proposals.reject(record);
+                return;
+            case "openProposal":
+                if (record) await this.proposals.open(record);
+                return;
+        }
+    }
+
+    private async conversationAction(action: ConversationAction): Promise<void> {
+        switch (action) {
+            case "fork":
+                await this.fork();
+                return;
+            case "undo":
+                await this.undoLast();
+                return;
+            case "newConversation": {
+                const uri = this.shown ? vscode.Uri.parse(this.shown.uri) : vscode.window.activeTextEditor?.document.uri;
+                if (uri) await this.newConversation(uri);
+                return;
+            }
+            case "pickConversation":
+                await this.pickConversation();
+                return;
+            case "clear":
+                this.clearFinished();
+                return;
+        }
+    }
+
+    /// The accept, accept-hunks and reject commands: the proposal of the run given (from the
+    /// panel), else the one the active diff editor shows, else the only one pending.
+    async decideProposal(decision: "accept" | "acceptHunks" | "reject", runId?: number): Promise<void> {
+        const pending = [...this.records.values()].filter((record) => record.pendingProposal);
+        const record =
+            (runId !== undefined ? this.records.get(runId) : undefined) ??
+            this.proposals.active() ??
+            (pending.length === 1 ? pending[0] : undefined);
+        if (record === undefined || !record.pendingProposal) {
+            void vscode.window.showInformationMessage(
+                pending.length === 0 ? "Codex: no proposed edit is waiting." : "Codex: open the proposal's diff editor first.",
+            );
+            return;
+        }
+        if (decision === "accept") await this.proposals.accept(record);
+        else if (decision === "acceptHunks") await this.proposals.acceptHunks(record);
+        else await this.proposals.reject(record);
+    }
+
+    // ---- conversations ----
+
+    /// What this server can do with conversations (it advertises its commands at initialize).
+    get features(): ext.ServerFeatures {
+        const commands = this._client?.initializeResult?.capabilities.executeCommandProvider?.commands;
+        return ext.serverFeatures(commands);
+    }
+
+    /// The document's conversation, made when it has none yet.
+    private conversationOf(uri: vscode.Uri): ConversationThread {
+        const key = uri.toString();
+        let conversation = this.conversations.get(key);
+        if (conversation === undefined) {
+            conversation = new ConversationThread(key, vscode.workspace.asRelativePath(uri, false));
+            this.conversations.set(key, conversation);
+        }
+        return conversation;
+    }
+
+    /// Makes `next` the document's conversation, keeping the one it replaces for the picker.
+    private replaceConversation(next: ConversationThread): void {
+        const previous = this.conversations.get(next.uri);
+        if (previous && previous !== next && !previous.isEmpty) this.earlierConversations.push(previous);
+        this.conversations.set(next.uri, next);
+        this.showConversation(next);
+    }
+
+    private showConversation(conversation: ConversationThread): void {
+        this.shown = conversation;
+        const entries = conversation.exchanges().map((exchange) => exchangeEntry(exchange, conversation.label));
+        this.panel.showConversation(this.conversationHeader(conversation), entries);
+    }
+
+    private conversationHeader(conversation: ConversationThread): PanelConversation {
+        const features = this.features;
+        const busy = conversation.busyRun();
+        const action = followUpAction(busy, features.steer);
+        const hasThread = conversation.threadId !== undefined;
+        return {
+            uri: conversation.uri,
+            title: conversation.title,
+            label: conversation.label,
+            busy: busy !== undefined,
+            inputLabel: action.kind === "steer" ? "Steer" : action.kind === "wait" ? "Wait…" : "Send",
+            canFork: features.fork && hasThread && !conversation.isEmpty,
+            canUndo: features.undo && hasThread && busy === undefined && !conversation.isEmpty,
+        };
+    }
+
+    /// The follow-up input: a new turn of the shown conversation, or input for its running turn.
+    private async send(text: string): Promise<void> {
+        const conversation = this.shown;
+        if (conversation === undefined) return;
+        const busy = conversation.busyRun();
+        const action = followUpAction(busy, this.features.steer);
+        if (action.kind === "wait") {
+            void vscode.window.showInformationMessage(`Codex: ${action.reason}.`);
+            return;
+        }
+        if (action.kind === "steer" && busy) {
+            await this.steer(busy, text);
+            return;
+        }
+        await this.followUp(conversation, text);
+    }
+
+    private async steer(record: RunRecord, prompt: string): Promise<void> {
+        if (record.runId === undefined) return;
+        const argument: ext.SteerArgs = { runId: record.runId, prompt };
+        await this.executeCommand(ext.STEER, argument);
+        record.steers.push(prompt);
+        this.render(record);
+    }
+
+    /// Asks `prompt` in the conversation: `codex.run` with its thread (a server from before
+    /// conversations continues the document's thread anyway), the document attached when it can
+    /// be opened.
+    private async followUp(conversation: ConversationThread, prompt: string): Promise<void> {
+        const uri = vscode.Uri.parse(conversation.uri);
+        const document = await Promise.resolve(vscode.workspace.openTextDocument(uri)).catch(() => undefined);
+        const features = this.features;
+        if (document === undefined && !(features.conversations && conversation.threadId)) {
+            throw new Error(`${conversation.label} cannot be opened to continue its conversation.`);
+        }
+        await this.launch({
+            command: ext.RUN,
+            title: "Ask",
+            prompt,
+            uri,
+            range: undefined,
+            edits: false,
+            review: false,
+            argument: (client) =>
+                followUpArgs(
+                    prompt,
+                    conversation.threadId,
+                    document && { uri: client.code2ProtocolConverter.asUri(document.uri), version: document.version },
+                    features.conversations,
+                ),
+        });
+    }
+
+    /// Asks an exchange's question again: a run as it was started, or a turn's prompt.
+    private async retry(id: string): Promise<void> {
+        const launch = this.recordOf(id) && this.launches.get(Number(id));
+        if (launch) {
+            await this.launch(launch);
+            return;
+        }
+        const conversation = this.shown;
+        const turn = conversation?.turn(id.replace(/^turn-/, ""));
+        if (conversation && turn?.prompt) await this.followUp(conversation, turn.prompt);
+    }
+
+    /// The next run on the document starts a new conversation (`codex.newThread`).
+    async newConversation(uri: vscode.Uri): Promise<void> {
+        const argument: ext.NewThreadArgs = { textDocument: { uri: this.protocolUri(uri) }, scope: "document" };
+        await this.executeCommand(ext.NEW_THREAD, argument);
+        this.replaceConversation(new ConversationThread(uri.toString(), vscode.workspace.asRelativePath(uri, false)));
+    }
+
+    private async fork(): Promise<void> {
+        const conversation = this.shown;
+        if (conversation?.threadId === undefined) return;
+        const forkArgs: ext.ForkArgs = { threadId: conversation.threadId };
+        const fork = ext.parseThreadRef(await this.executeCommand(ext.FORK, forkArgs));
+        if (fork === undefined) throw new Error("codex.fork gave no thread");
+        await this.openConversation(vscode.Uri.parse(conversation.uri), fork.threadId);
+    }
+
+    private async undoLast(): Promise<void> {
+        const conversation = this.shown;
+        if (conversation?.threadId === undefined) return;
+        const argument: ext.UndoLastArgs = { threadId: conversation.threadId };
+        await this.executeCommand(ext.UNDO_LAST, argument);
+        await this.reload(conversation, { threadId: conversation.threadId });
+    }
+
+    /// Binds the document to an earlier thread and shows it.
+    private async openConversation(uri: vscode.Uri, threadId: string): Promise<void> {
+        const argument: ext.OpenConversationArgs = { threadId, textDocument: { uri: this.protocolUri(uri) }, scope: "document" };
+        await this.executeCommand(ext.OPEN_CONVERSATION, argument);
+        const conversation = new ConversationThread(uri.toString(), vscode.workspace.asRelativePath(uri, false));
+        await this.reload(conversation, { threadId });
+        this.replaceConversation(conversation);
+    }
+
+    /// Reads the conversation from Codex into `conversation`, and redraws it if it is shown.
+    private async reload(conversation: ConversationThread, argument: ext.ConversationArgs): Promise<boolean> {
+        const read = ext.parseConversation(await this.executeCommand(ext.CONVERSATION, argument));
+        if (read === null) return false;
+        conversation.load(read);
+        if (this.shown === conversation) this.showConversation(conversation);
+        return true;
+    }
+
+    /// Shows the document's conversation as Codex keeps it (after a window reload, or when the
+    /// panel opens with nothing in it). A server from before conversations has none to give.
+    async restoreConversation(uri: vscode.Uri | undefined): Promise<void> {
+        if (uri === undefined || uri.scheme === "codex-diff" || uri.scheme === "codex-proposal") return;
+        try {
+            await this.runningClient();
+            if (!this.features.conversations) return;
+            const conversation = this.conversationOf(uri);
+            const argument: ext.ConversationArgs = { textDocument: { uri: this.protocolUri(uri) }, scope: "document" };
+            await this.reload(conversation, argument);
+            if (!conversation.isEmpty && this.shown === undefined) this.showConversation(conversation);
+        } catch (error) {
+            this.output.appendLine(`restoring the conversation of ${uri.toString()}: ${errorMessage(error)}`);
+        }
+    }
+
+    /// Conversations…: Codex's earlier conversations of the workspace (bound to the shown
+    /// document when picked), or this window's when the server cannot list them.
+    private async pickConversation(): Promise<void> {
+        const uri = this.shown ? vscode.Uri.parse(this.shown.uri) : vscode.window.activeTextEditor?.document.uri;
+        if (!this.features.conversations || uri === undefined) {
+            await this.pickLocalConversation();
+            return;
+        }
+        const folder = vscode.workspace.getWorkspaceFolder(uri)?.uri;
+        const argument: ext.ConversationsArgs = folder ? { folder: this.protocolUri(folder) } : {};
+        const { conversations } = ext.parseConversationList(await this.executeCommand(ext.CONVERSATIONS, argument));
+        const picked = await vscode.window.showQuickPick(
+            conversations.map((summary) => ({
+                label: summary.title || summary.threadId,
+                description: `${summary.turns} ${summary.turns === 1 ? "exchange" : "exchanges"}`,
+                detail: summary.updatedAt === null ? undefined : `updated ${new Date(summary.updatedAt * 1000).toLocaleString()}`,
+                threadId: summary.threadId,
+            })),
+            { title: `Codex: Conversations (continued from ${vscode.workspace.asRelativePath(uri, false)})` },
+        );
+        if (picked) await this.openConversation(uri, picked.threadId);
+    }
+
+    private async pickLocalConversation(): Promise<void> {
+        const all = [...this.conversations.values(), ...this.earlierConversations].filter((candidate) => !candidate.isEmpty);
+        if (all.length === 0) {
+            void vscode.window.showInformationMessage("Codex: no conversations yet.");
+            return;
+        }
+        const picked = await vscode.window.showQuickPick(
+            all.map((conversation) => ({
+                label: conversation.title,
+                description: conversation.label,
+                detail: `${conversation.exchanges().length} exchanges${this.conversations.get(conversation.uri) === conversation ? "" : " (earlier)"}`,
+                conversation,
+            })),
+            { title: "Codex: Conversations in this window" },
+        );
+        if (picked) this.showConversation(picked.conversation);
+    }
+
+    private protocolUri(uri: vscode.Uri): string {
+        return this._client ? this._client.code2ProtocolConverter.asUri(uri) : uri.toString();
+    }
+
+    /// Shows a failure of a panel button, which has no command to report it.
+    private async reportFailure(work: Promise<void>): Promise<void> {
+        try {
+            await work;
+        } catch (error) {
+            void vscode.window.showErrorMessage(`Codex: ${errorMessage(error)}`);
+        }
     }
 
     /// Opens the document at the failure's diagnostic and the Problems panel.
-    private async showDiagnostic(id: number): Promise<void> {
-        const record = this.records.get(id);
+    private async showDiagnostic(id: string): Promise<void> {
+        const record = this.recordOf(id);
         if (!record) return;
         const uri = vscode.Uri.parse(record.origin.uri);
         const diagnostic = vscode.languages
@@ -347,8 +714,8 @@ export class Ctx implements vscode.Disposable {
     }
 
     /// Opens the diff of one file of a run's file-change step.
-    private async openDiff(id: number, stepId: string, index: number): Promise<void> {
-        const record = this.records.get(id);
+    private async openDiff(id: string, stepId: string, index: number): Promise<void> {
+        const record = this.recordOf(id);
         const change = record?.steps.list.find((step) => step.id === stepId)?.changes?.[index];
         if (record && change) await this.diffs.show(change, `Codex ${record.title}`);
     }
@@ -359,8 +726,8 @@ export class Ctx implements vscode.Disposable {
     }
 
     /// Opens the reviewed document at a finding's lines (1-based in the review's answer).
-    private async revealFinding(id: number, index: number): Promise<void> {
-        const record = this.records.get(id);
+    private async revealFinding(id: string, index: number): Promise<void> {
+        const record = this.recordOf(id);
         const finding = record && reviewFindings(record.text)?.[index];
         if (!record || !finding) return;
         const range = new vscode.Range(finding.startLine - 1, 0, finding.endLine - 1, Number.MAX_SAFE_INTEGER);
@@ -372,7 +739,11 @@ export class Ctx implements vscode.Disposable {
     }
 
     private render(record: RunRecord): void {
-        this.panel.update(panelEntry(record));
+        const shown = this.shown;
+        if (shown?.has(record)) {
+            this.panel.update(panelEntry(record));
+            this.panel.setHeader(this.conversationHeader(shown));
+        }
         const active = this.activeRuns();
         // The step of the run that changed last, else of any run still going.
         const step = (record.active ? record.currentStep : undefined) ?? [...active].reverse().find((run) => run.currentStep)?.currentStep;
