@@ -184,6 +184,8 @@ fn scenarios_for(step: &str) -> Vec<Scenario> {
             },
             Scenario::text(["Done."]),
         ],
+        // A question typed in the panel's follow-up input.
+        "follow-up" => vec![Scenario::text(["Folded: 5521."])],
         other => panic!("the workbench script asked for an unknown step {other:?}"),
     }
 }
@@ -355,6 +357,19 @@ async fn workbench_runs_explain_a_cancel_a_failure_rewrite_steps_approvals_and_a
                         "the declined command ran"
                     );
                 }
+                if step == "follow-up" {
+                    // The follow-up continued lib.rs's conversation: its request carries the
+                    // first exchange's answer, and the question typed in the panel.
+                    let texts = input_texts(last_request()).join("\n");
+                    assert!(
+                        texts.contains("And with fold? 5521"),
+                        "the follow-up request lacks the question:\n{texts}"
+                    );
+                    assert!(
+                        texts.contains("adds up the values"),
+                        "the follow-up request lacks the conversation's first answer:\n{texts}"
+                    );
+                }
                 passed.push(step);
             }
             Some("done") => {
@@ -387,6 +402,7 @@ async fn workbench_runs_explain_a_cancel_a_failure_rewrite_steps_approvals_and_a
             "file-change",
             "preview",
             "panel",
+            "follow-up",
             "done"
         ],
         "{}",

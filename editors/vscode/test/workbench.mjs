@@ -622,6 +622,34 @@ try {
     await screenshot("13-panel");
     emit({ event: "passed", step: stepName });
 
+    // ---- follow-up: the panel shows lib.rs's conversation, each question and the selection it
+    // was about above its answer, and a question typed in its input continues the conversation
+    // (tests/vscode.rs checks that the model's request carries the first exchange) ----
+    stepName = "follow-up";
+    await scenario(stepName);
+    const firstQuestion = entry(1).locator(".entry-question");
+    const excerpt = await firstQuestion.locator(".entry-excerpt").innerText();
+    if (!excerpt.includes("pub fn total")) throw new Error(`the first question shows the selection as ${JSON.stringify(excerpt)}`);
+    const questionFirst = await entry(1).evaluate((node) => {
+        const question = node.querySelector(".entry-question");
+        const answer = node.querySelector(".entry-answer");
+        return Boolean(question && answer && question.compareDocumentPosition(answer) & Node.DOCUMENT_POSITION_FOLLOWING);
+    });
+    if (!questionFirst) throw new Error("the question is not above the answer");
+    const followUpInput = answerPanel().locator("#follow-up-input");
+    await followUpInput.fill("And with fold? 5521");
+    await followUpInput.press("Enter");
+    const followedUp = entry(9);
+    await answerPanel().locator("article.entry[data-id='9'][data-phase='completed']").waitFor();
+    const followUpPrompt = await followedUp.locator(".entry-question .entry-prompt").innerText();
+    if (followUpPrompt !== "And with fold? 5521") throw new Error(`the follow-up's question is ${JSON.stringify(followUpPrompt)}`);
+    const followUpAnswer = await followedUp.locator(".entry-answer").innerText();
+    if (!followUpAnswer.includes("Folded: 5521")) throw new Error(`the follow-up's answer is ${JSON.stringify(followUpAnswer)}`);
+    if ((await followUpInput.inputValue()) !== "") throw new Error("the input kept the question it sent");
+    await expectEntries(9);
+    await screenshot("14-follow-up");
+    emit({ event: "passed", step: stepName });
+
     emit({ event: "done" });
 } catch (error) {
     await screenshot(`failed-${stepName}`).catch(() => undefined);
