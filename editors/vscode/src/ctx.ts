@@ -114,7 +114,7 @@ export class Ctx implements vscode.Disposable {
                 deserializeWebviewPanel: async (webviewPanel, state: PanelState | undefined) => {
                     this.panel.revive(webviewPanel);
                     const uri = typeof state?.uri === "string" ? vscode.Uri.parse(state.uri) : undefined;
-                    await this.restoreConversation(uri);
+                    await this.restoreConversation(uri ?? vscode.window.activeTextEditor?.document.uri);
                 },
             }),
             this.diffs,
@@ -262,7 +262,10 @@ export class Ctx implements vscode.Disposable {
         const range = ext.isRange(argument["range"]) ? client.protocol2CodeConverter.asRange(argument["range"]) : undefined;
         const actionModes = new Map(this.config.actions.map((action) => [action.title, action.mode]));
         const run = describeServerRun(command, argument, actionModes);
+        const document = vscode.workspace.textDocuments.find((open) => open.uri.toString() === uri.toString());
+        const excerpt = range && document ? selectionExcerpt(document.getText(range)) : undefined;
         await this.launch({
+            ...(excerpt !== undefined ? { excerpt } : {}),
             command,
             title: run.title,
             prompt: run.prompt ?? "",

@@ -633,7 +633,8 @@ try {
     const questionFirst = await entry(1).evaluate((node) => {
         const question = node.querySelector(".entry-question");
         const answer = node.querySelector(".entry-answer");
-        return Boolean(question && answer && question.compareDocumentPosition(answer) & Node.DOCUMENT_POSITION_FOLLOWING);
+        // 4 is Node.DOCUMENT_POSITION_FOLLOWING: the answer comes after the question.
+        return Boolean(question && answer && question.compareDocumentPosition(answer) & 4);
     });
     if (!questionFirst) throw new Error("the question is not above the answer");
     const followUpInput = answerPanel().locator("#follow-up-input");
