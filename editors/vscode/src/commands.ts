@@ -295,7 +295,7 @@ function runIdOf(arg: unknown): number | undefined {
 async function newConversation(ctx: Ctx): Promise<void> {
     const editor = vscode.window.activeTextEditor;
     if (editor) {
-        await ctx.newConversation(editor.document.uri);
+        await ctx.conversations.newConversation(editor.document.uri);
     } else {
         const argument: ext.NewThreadArgs = { scope: "workspace" };
         await ctx.executeCommand(ext.NEW_THREAD, argument);

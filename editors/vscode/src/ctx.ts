@@ -9,17 +9,11 @@ import { AnswerPanel } from "./answerPanel";
 import { BootstrapError, type ServerBinary, bootstrap } from "./bootstrap";
 import { createClient } from "./client";
 import { Config } from "./config";
-import { ConversationThread, followUpAction, followUpArgs } from "./conversation";
+import { type ConversationThread, followUpArgs } from "./conversation";
+import { Conversations } from "./conversations";
 import { DiffViewer } from "./diff_viewer";
 import * as ext from "./lsp_ext";
-import {
-    type ConversationAction,
-    type EntryAction,
-    type PanelConversation,
-    exchangeEntry,
-    panelEntry,
-    reviewFindings,
-} from "./panel_model";
+import { type ConversationAction, type EntryAction, reviewFindings } from "./panel_model";
 import { Proposals } from "./proposals";
 import { type RunOrigin, RunRecord, describeServerRun, selectedLines, selectionExcerpt } from "./run_state";
 import { SERVER_SECTION } from "./server_config";
@@ -75,12 +69,7 @@ export class Ctx implements vscode.Disposable {
     private readonly records = new Map<number, RunRecord>();
     /// How each run was started, so Retry starts it again.
     private readonly launches = new Map<number, Launch>();
-    /// Each document's conversation (by URI), and the ones New conversation or Fork replaced
-    /// (still offered by Conversations… when the server cannot list Codex's own).
-    private readonly conversations = new Map<string, ConversationThread>();
-    private readonly earlierConversations: ConversationThread[] = [];
-    /// The conversation the panel shows.
-    private shown: ConversationThread | undefined;
+    readonly conversations: Conversations;
     private readonly streams = new Map<number, vscode.Disposable>();
     private _client: lc.LanguageClient | undefined;
     private server: ServerBinary | undefined;
@@ -99,9 +88,20 @@ export class Ctx implements vscode.Disposable {
         this.panel = new AnswerPanel(extensionContext.extensionUri, {
             entry: (action, id) => void this.reportFailure(this.entryAction(action, id)),
             conversation: (action) => void this.reportFailure(this.conversationAction(action)),
-            send: (text) => void this.reportFailure(this.send(text)),
+            send: (text) => void this.reportFailure(this.conversations.send(text)),
             openDiff: (id, step, change) => void this.openDiff(id, step, change),
             revealFinding: (id, finding) => void this.revealFinding(id, finding),
+        });
+        this.conversations = new Conversations(this.panel, {
+            executeCommand: (command, argument) => this.executeCommand(command, argument),
+            features: () => this.features,
+            protocolUri: (uri) => this.protocolUri(uri),
+            ready: async () => {
+                await this.runningClient();
+            },
+            followUp: (conversation, prompt) => this.followUp(conversation, prompt),
+            render: (record) => this.render(record),
+            log: (message) => this.output.appendLine(message),
         });
         this.proposals = new Proposals(this.diffs, {
             executeCommand: (command, argument) => this.executeCommand(command, argument),
@@ -114,7 +114,7 @@ export class Ctx implements vscode.Disposable {
                 deserializeWebviewPanel: async (webviewPanel, state: PanelState | undefined) => {
                     this.panel.revive(webviewPanel);
                     const uri = typeof state?.uri === "string" ? vscode.Uri.parse(state.uri) : undefined;
-                    await this.restoreConversation(uri ?? vscode.window.activeTextEditor?.document.uri);
+                    await this.conversations.restore(uri ?? vscode.window.activeTextEditor?.document.uri);
                 },
             }),
             this.diffs,
@@ -294,12 +294,12 @@ export class Ctx implements vscode.Disposable {
         });
         this.records.set(id, record);
         this.launches.set(id, launch);
-        const conversation = this.conversationOf(launch.uri);
+        const conversation = this.conversations.of(launch.uri);
         conversation.addRun(record);
         this.panel.show(true);
         // The panel shows the conversation the user is asking in now.
-        if (this.shown === conversation) this.render(record);
-        else this.showConversation(conversation);
+        if (this.conversations.shown === conversation) this.render(record);
+        else this.conversations.show(conversation);
 
         let client: lc.LanguageClient;
         try {
@@ -338,7 +338,7 @@ export class Ctx implements vscode.Disposable {
             ...steer,
             "Cancel the running turn",
         );
-        if (choice === "Steer the running turn") await this.reportFailure(this.steer(busy, prompt));
+        if (choice === "Steer the running turn") await this.reportFailure(this.conversations.steer(busy, prompt));
         else if (choice === "Cancel the running turn") await this.cancel([busy]);
     }
 
@@ -347,7 +347,7 @@ export class Ctx implements vscode.Disposable {
         if (progress === undefined) return;
         const changed = record.apply(progress);
         if (changed) {
-            this.conversations.get(record.origin.uri)?.noteThread(record);
+            this.conversations.noteThread(record);
             this.render(record);
         }
         if (progress.kind === "end" && record.pendingProposal) void this.reportFailure(this.proposals.open(record));
@@ -387,20 +387,17 @@ export class Ctx implements vscode.Disposable {
 
     /// Drops the shown conversation's finished exchanges from the panel ("Clear").
     private clearFinished(): void {
-        const conversation = this.shown;
-        if (conversation === undefined) return;
-        for (const record of conversation.clearFinished()) {
+        for (const record of this.conversations.clearShown()) {
             this.records.delete(record.id);
             this.launches.delete(record.id);
         }
-        this.showConversation(conversation);
     }
 
     showAnswers(): void {
         this.panel.show(false);
         // After a reload the panel starts empty: the active document's conversation comes back
         // from Codex.
-        if (this.shown === undefined) void this.restoreConversation(vscode.window.activeTextEditor?.document.uri);
+        if (this.conversations.shown === undefined) void this.conversations.restore(vscode.window.activeTextEditor?.document.uri);
     }
 
     /// The run of a panel entry; a turn read from Codex has none.
@@ -435,18 +432,19 @@ export class Ctx implements vscode.Disposable {
     private async conversationAction(action: ConversationAction): Promise<void> {
         switch (action) {
             case "fork":
-                await this.fork();
+                await this.conversations.fork();
                 return;
             case "undo":
-                await this.undoLast();
+                await this.conversations.undoLast();
                 return;
             case "newConversation": {
-                const uri = this.shown ? vscode.Uri.parse(this.shown.uri) : vscode.window.activeTextEditor?.document.uri;
-                if (uri) await this.newConversation(uri);
+                const shown = this.conversations.shown;
+                const uri = shown ? vscode.Uri.parse(shown.uri) : vscode.window.activeTextEditor?.document.uri;
+                if (uri) await this.conversations.newConversation(uri);
                 return;
             }
             case "pickConversation":
-                await this.pickConversation();
+                await this.conversations.pick();
                 return;
             case "clear":
                 this.clearFinished();
@@ -473,78 +471,10 @@ export class Ctx implements vscode.Disposable {
         else await this.proposals.reject(record);
     }
 
-    // ---- conversations ----
-
     /// What this server can do with conversations (it advertises its commands at initialize).
     get features(): ext.ServerFeatures {
         const commands = this._client?.initializeResult?.capabilities.executeCommandProvider?.commands;
         return ext.serverFeatures(commands);
-    }
-
-    /// The document's conversation, made when it has none yet.
-    private conversationOf(uri: vscode.Uri): ConversationThread {
-        const key = uri.toString();
-        let conversation = this.conversations.get(key);
-        if (conversation === undefined) {
-            conversation = new ConversationThread(key, vscode.workspace.asRelativePath(uri, false));
-            this.conversations.set(key, conversation);
-        }
-        return conversation;
-    }
-
-    /// Makes `next` the document's conversation, keeping the one it replaces for the picker.
-    private replaceConversation(next: ConversationThread): void {
-        const previous = this.conversations.get(next.uri);
-        if (previous && previous !== next && !previous.isEmpty) this.earlierConversations.push(previous);
-        this.conversations.set(next.uri, next);
-        this.showConversation(next);
-    }
-
-    private showConversation(conversation: ConversationThread): void {
-        this.shown = conversation;
-        const entries = conversation.exchanges().map((exchange) => exchangeEntry(exchange, conversation.label));
-        this.panel.showConversation(this.conversationHeader(conversation), entries);
-    }
-
-    private conversationHeader(conversation: ConversationThread): PanelConversation {
-        const features = this.features;
-        const busy = conversation.busyRun();
-        const action = followUpAction(busy, features.steer);
-        const hasThread = conversation.threadId !== undefined;
-        return {
-            uri: conversation.uri,
-            title: conversation.title,
-            label: conversation.label,
-            busy: busy !== undefined,
-            inputLabel: action.kind === "steer" ? "Steer" : action.kind === "wait" ? "Wait…" : "Send",
-            canFork: features.fork && hasThread && !conversation.isEmpty,
-            canUndo: features.undo && hasThread && busy === undefined && !conversation.isEmpty,
-        };
-    }
-
-    /// The follow-up input: a new turn of the shown conversation, or input for its running turn.
-    private async send(text: string): Promise<void> {
-        const conversation = this.shown;
-        if (conversation === undefined) return;
-        const busy = conversation.busyRun();
-        const action = followUpAction(busy, this.features.steer);
-        if (action.kind === "wait") {
-            void vscode.window.showInformationMessage(`Codex: ${action.reason}.`);
-            return;
-        }
-        if (action.kind === "steer" && busy) {
-            await this.steer(busy, text);
-            return;
-        }
-        await this.followUp(conversation, text);
-    }
-
-    private async steer(record: RunRecord, prompt: string): Promise<void> {
-        if (record.runId === undefined) return;
-        const argument: ext.SteerArgs = { runId: record.runId, prompt };
-        await this.executeCommand(ext.STEER, argument);
-        record.steers.push(prompt);
-        this.render(record);
     }
 
     /// Asks `prompt` in the conversation: `codex.run` with its thread (a server from before
@@ -582,108 +512,9 @@ export class Ctx implements vscode.Disposable {
             await this.launch(launch);
             return;
         }
-        const conversation = this.shown;
+        const conversation = this.conversations.shown;
         const turn = conversation?.turn(id.replace(/^turn-/, ""));
         if (conversation && turn?.prompt) await this.followUp(conversation, turn.prompt);
-    }
-
-    /// The next run on the document starts a new conversation (`codex.newThread`).
-    async newConversation(uri: vscode.Uri): Promise<void> {
-        const argument: ext.NewThreadArgs = { textDocument: { uri: this.protocolUri(uri) }, scope: "document" };
-        await this.executeCommand(ext.NEW_THREAD, argument);
-        this.replaceConversation(new ConversationThread(uri.toString(), vscode.workspace.asRelativePath(uri, false)));
-    }
-
-    private async fork(): Promise<void> {
-        const conversation = this.shown;
-        if (conversation?.threadId === undefined) return;
-        const forkArgs: ext.ForkArgs = { threadId: conversation.threadId };
-        const fork = ext.parseThreadRef(await this.executeCommand(ext.FORK, forkArgs));
-        if (fork === undefined) throw new Error("codex.fork gave no thread");
-        await this.openConversation(vscode.Uri.parse(conversation.uri), fork.threadId);
-    }
-
-    private async undoLast(): Promise<void> {
-        const conversation = this.shown;
-        if (conversation?.threadId === undefined) return;
-        const argument: ext.UndoLastArgs = { threadId: conversation.threadId };
-        await this.executeCommand(ext.UNDO_LAST, argument);
-        await this.reload(conversation, { threadId: conversation.threadId });
-    }
-
-    /// Binds the document to an earlier thread and shows it.
-    private async openConversation(uri: vscode.Uri, threadId: string): Promise<void> {
-        const argument: ext.OpenConversationArgs = { threadId, textDocument: { uri: this.protocolUri(uri) }, scope: "document" };
-        await this.executeCommand(ext.OPEN_CONVERSATION, argument);
-        const conversation = new ConversationThread(uri.toString(), vscode.workspace.asRelativePath(uri, false));
-        await this.reload(conversation, { threadId });
-        this.replaceConversation(conversation);
-    }
-
-    /// Reads the conversation from Codex into `conversation`, and redraws it if it is shown.
-    private async reload(conversation: ConversationThread, argument: ext.ConversationArgs): Promise<boolean> {
-        const read = ext.parseConversation(await this.executeCommand(ext.CONVERSATION, argument));
-        if (read === null) return false;
-        conversation.load(read);
-        if (this.shown === conversation) this.showConversation(conversation);
-        return true;
-    }
-
-    /// Shows the document's conversation as Codex keeps it (after a window reload, or when the
-    /// panel opens with nothing in it). A server from before conversations has none to give.
-    async restoreConversation(uri: vscode.Uri | undefined): Promise<void> {
-        if (uri === undefined || uri.scheme === "codex-diff" || uri.scheme === "codex-proposal") return;
-        try {
-            await this.runningClient();
-            if (!this.features.conversations) return;
-            const conversation = this.conversationOf(uri);
-            const argument: ext.ConversationArgs = { textDocument: { uri: this.protocolUri(uri) }, scope: "document" };
-            await this.reload(conversation, argument);
-            if (!conversation.isEmpty && this.shown === undefined) this.showConversation(conversation);
-        } catch (error) {
-            this.output.appendLine(`restoring the conversation of ${uri.toString()}: ${errorMessage(error)}`);
-        }
-    }
-
-    /// Conversations…: Codex's earlier conversations of the workspace (bound to the shown
-    /// document when picked), or this window's when the server cannot list them.
-    private async pickConversation(): Promise<void> {
-        const uri = this.shown ? vscode.Uri.parse(this.shown.uri) : vscode.window.activeTextEditor?.document.uri;
-        if (!this.features.conversations || uri === undefined) {
-            await this.pickLocalConversation();
-            return;
-        }
-        const folder = vscode.workspace.getWorkspaceFolder(uri)?.uri;
-        const argument: ext.ConversationsArgs = folder ? { folder: this.protocolUri(folder) } : {};
-        const { conversations } = ext.parseConversationList(await this.executeCommand(ext.CONVERSATIONS, argument));
-        const picked = await vscode.window.showQuickPick(
-            conversations.map((summary) => ({
-                label: summary.title || summary.threadId,
-                description: `${summary.turns} ${summary.turns === 1 ? "exchange" : "exchanges"}`,
-                detail: summary.updatedAt === null ? undefined : `updated ${new Date(summary.updatedAt * 1000).toLocaleString()}`,
-                threadId: summary.threadId,
-            })),
-            { title: `Codex: Conversations (continued from ${vscode.workspace.asRelativePath(uri, false)})` },
-        );
-        if (picked) await this.openConversation(uri, picked.threadId);
-    }
-
-    private async pickLocalConversation(): Promise<void> {
-        const all = [...this.conversations.values(), ...this.earlierConversations].filter((candidate) => !candidate.isEmpty);
-        if (all.length === 0) {
-            void vscode.window.showInformationMessage("Codex: no conversations yet.");
-            return;
-        }
-        const picked = await vscode.window.showQuickPick(
-            all.map((conversation) => ({
-                label: conversation.title,
-                description: conversation.label,
-                detail: `${conversation.exchanges().length} exchanges${this.conversations.get(conversation.uri) === conversation ? "" : " (earlier)"}`,
-                conversation,
-            })),
-            { title: "Codex: Conversations in this window" },
-        );
-        if (picked) this.showConversation(picked.conversation);
     }
 
     private protocolUri(uri: vscode.Uri): string {
@@ -742,11 +573,7 @@ export class Ctx implements vscode.Disposable {
     }
 
     private render(record: RunRecord): void {
-        const shown = this.shown;
-        if (shown?.has(record)) {
-            this.panel.update(panelEntry(record));
-            this.panel.setHeader(this.conversationHeader(shown));
-        }
+        this.conversations.rendered(record);
         const active = this.activeRuns();
         // The step of the run that changed last, else of any run still going.
         const step = (record.active ? record.currentStep : undefined) ?? [...active].reverse().find((run) => run.currentStep)?.currentStep;

@@ -8,7 +8,7 @@ import * as vscode from "vscode";
 import type { FileChange } from "./lsp_ext";
 import { diffSides } from "./unified_diff";
 
-const SCHEME = "codex-diff";
+export const DIFF_SCHEME = "codex-diff";
 /// The proposed side of an edit proposal; `package.json` shows Accept and Reject for it.
 export const PROPOSAL_SCHEME = "codex-proposal";
 
@@ -23,7 +23,7 @@ export class DiffViewer implements vscode.Disposable {
             provideTextDocumentContent: (uri) => this.texts.get(uri.toString()) ?? "",
         };
         this.registrations = [
-            vscode.workspace.registerTextDocumentContentProvider(SCHEME, provider),
+            vscode.workspace.registerTextDocumentContentProvider(DIFF_SCHEME, provider),
             vscode.workspace.registerTextDocumentContentProvider(PROPOSAL_SCHEME, provider),
         ];
     }
@@ -51,7 +51,7 @@ export class DiffViewer implements vscode.Disposable {
         });
     }
 
-    private side(path: string, version: string, text: string, scheme = SCHEME): vscode.Uri {
+    private side(path: string, version: string, text: string, scheme = DIFF_SCHEME): vscode.Uri {
         const uri = vscode.Uri.from({ scheme, path: `/${version}/${path.replace(/^\/+/, "")}` });
         this.texts.set(uri.toString(), text);
         return uri;
