@@ -4,7 +4,7 @@
 // rules that merge the two are unit-tested: a run and the turn it became are one exchange, and a
 // reload from the server drops finished runs whose turn is gone (undone, or another thread's).
 
-import type { Conversation, ConversationTurn } from "./lsp_ext";
+import type { Conversation, ConversationTurn, RunArgs, TextDocumentRef } from "./lsp_ext";
 import type { RunRecord } from "./run_state";
 
 /// One exchange as the panel shows it: a run of this window (live, with its buttons) or a turn
@@ -100,17 +100,16 @@ export class ConversationThread {
 }
 
 /// The argument of a follow-up typed in the conversation view: `codex.run` with the prompt, the
-/// conversation's thread when the server takes one, and the document (attached as the current
-/// buffer, and what names the conversation to a server that takes no `threadId`).
+/// document (attached as the current buffer; to a server that takes no `threadId`, it is what
+/// names the conversation) and the conversation's thread when the server takes one.
 export function followUpArgs(
     prompt: string,
     threadId: string | undefined,
-    textDocument: { uri: string; version?: number } | undefined,
+    textDocument: TextDocumentRef,
     serverTakesThreadId: boolean,
-): Record<string, unknown> {
-    const args: Record<string, unknown> = { prompt };
-    if (serverTakesThreadId && threadId !== undefined) args["threadId"] = threadId;
-    if (textDocument !== undefined) args["textDocument"] = textDocument;
+): RunArgs {
+    const args: RunArgs = { textDocument, prompt };
+    if (serverTakesThreadId && threadId !== undefined) args.threadId = threadId;
     return args;
 }
 

@@ -321,25 +321,32 @@ export class Ctx implements vscode.Disposable {
         } catch (error) {
             record.fail({ code: "rejected", message: errorMessage(error) });
             this.endStream(record);
-            if (ext.isConversationBusy(errorMessage(error))) void this.offerSteer(conversation, launch.prompt);
+            const busy = ext.parseBusyRefusal(error);
+            if (busy) void this.reportFailure(this.offerSteer(conversation, busy, launch.prompt));
         }
         this.render(record);
         return record;
     }
 
-    /// A run refused because its conversation has a turn running: offer to steer that turn
-    /// with the same question, or to cancel it.
-    private async offerSteer(conversation: ConversationThread, prompt: string): Promise<void> {
-        const busy = conversation.busyRun();
-        if (busy === undefined) return;
-        const steer = prompt && this.features.steer ? ["Steer the running turn"] : [];
+    /// A run refused because its conversation has a run going (maybe started elsewhere: a code
+    /// action, another window): offer to steer that run with the same question, or to cancel it.
+    private async offerSteer(conversation: ConversationThread, busy: ext.BusyData, prompt: string): Promise<void> {
+        const runId = busy.runIds[0];
+        if (runId === undefined) return;
+        const steer = prompt ? ["Steer the running turn"] : [];
         const choice = await vscode.window.showWarningMessage(
-            `Codex: ${conversation.label} has a turn running.`,
+            `Codex: ${conversation.label} has a run going; this one was not started.`,
             ...steer,
             "Cancel the running turn",
         );
-        if (choice === "Steer the running turn") await this.reportFailure(this.conversations.steer(busy, prompt));
-        else if (choice === "Cancel the running turn") await this.cancel([busy]);
+        const running = [...this.records.values()].find((record) => record.runId === runId && record.active);
+        if (choice === "Steer the running turn") {
+            if (running) await this.conversations.steer(running, prompt);
+            else await this.executeCommand(ext.STEER, { runId, prompt } satisfies ext.SteerArgs);
+        } else if (choice === "Cancel the running turn") {
+            if (running) await this.cancel([running]);
+            else await this.executeCommand(ext.CANCEL, { runId } satisfies ext.CancelArgs);
+        }
     }
 
     private onProgress(record: RunRecord, value: unknown): void {
@@ -477,16 +484,14 @@ export class Ctx implements vscode.Disposable {
         return ext.serverFeatures(commands);
     }
 
-    /// Asks `prompt` in the conversation: `codex.run` with its thread (a server from before
-    /// conversations continues the document's thread anyway), the document attached when it can
-    /// be opened.
+    /// Asks `prompt` in the conversation: `codex.run` on its document (opened, so the server has
+    /// it) with its thread (a server from before conversations continues the document's thread
+    /// anyway).
     private async followUp(conversation: ConversationThread, prompt: string): Promise<void> {
         const uri = vscode.Uri.parse(conversation.uri);
         const document = await Promise.resolve(vscode.workspace.openTextDocument(uri)).catch(() => undefined);
+        if (document === undefined) throw new Error(`${conversation.label} cannot be opened to continue its conversation.`);
         const features = this.features;
-        if (document === undefined && !(features.conversations && conversation.threadId)) {
-            throw new Error(`${conversation.label} cannot be opened to continue its conversation.`);
-        }
         await this.launch({
             command: ext.RUN,
             title: "Ask",
@@ -495,13 +500,14 @@ export class Ctx implements vscode.Disposable {
             range: undefined,
             edits: false,
             review: false,
-            argument: (client) =>
-                followUpArgs(
+            argument: (client) => ({
+                ...followUpArgs(
                     prompt,
                     conversation.threadId,
-                    document && { uri: client.code2ProtocolConverter.asUri(document.uri), version: document.version },
+                    { uri: client.code2ProtocolConverter.asUri(document.uri), version: document.version },
                     features.conversations,
                 ),
+            }),
         });
     }
 

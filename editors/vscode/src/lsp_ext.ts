@@ -56,11 +56,11 @@ export interface TextDocumentRef {
 export type Scope = "document" | "workspace";
 
 export interface RunArgs {
-    /// May be left out by a follow-up that names its conversation by `threadId`.
-    textDocument?: TextDocumentRef;
+    textDocument: TextDocumentRef;
     range?: lc.Range;
     prompt: string;
-    /// Continues this conversation (a follow-up typed in the conversation view).
+    /// Continues this conversation (a follow-up typed in the conversation view); the document
+    /// is still attached, and its conversation is bound to the thread.
     threadId?: string;
     /// Waits behind a turn already running on the conversation instead of failing at once.
     queue?: boolean;
@@ -414,9 +414,32 @@ export interface UndoLastArgs {
     threadId: string;
 }
 
-/// Answer of `codex.openConversation`, `codex.fork` (the new thread) and `codex.undoLast`.
+/// Answer of `codex.openConversation`; `codex.fork`'s and `codex.undoLast`'s begin the same way.
 export interface ThreadRef {
     threadId: string;
+}
+
+/// Answer of `codex.steer`.
+export interface Steered {
+    runId: number;
+    turnId: string;
+}
+
+/// Answer of `codex.fork`: the new thread.
+export interface Forked extends ThreadRef {
+    forkedFromId: string;
+}
+
+/// Answer of `codex.undoLast`: the turn dropped.
+export interface Undone extends ThreadRef {
+    turnId: string;
+}
+
+/// The `data` of the error that refuses a run on a busy conversation (`InvalidRequest`).
+export interface BusyData {
+    busy: true;
+    /// The runs going on the document's conversation.
+    runIds: number[];
 }
 
 export interface ApplyProposalArgs {
@@ -427,6 +450,10 @@ export interface ApplyProposalArgs {
 
 export interface ProposalApplied {
     applied: boolean;
+    /// The hunks applied (or that were to be).
+    hunks: number[];
+    /// Where the edit went, in the document as it is now.
+    range?: lc.Range;
     reason?: string;
 }
 
@@ -657,14 +684,17 @@ export function parseConversationList(value: unknown): ConversationList {
     };
 }
 
-/// Reads `{ threadId }`, the answer of `codex.openConversation`, `codex.fork` and `codex.undoLast`.
+/// Reads the `threadId` of the answer of `codex.openConversation`, `codex.fork` (the new thread)
+/// and `codex.undoLast`.
 export function parseThreadRef(value: unknown): ThreadRef | undefined {
     return isObject(value) && typeof value["threadId"] === "string" ? { threadId: value["threadId"] } : undefined;
 }
 
 export function parseProposalApplied(value: unknown): ProposalApplied | undefined {
     if (!isObject(value) || typeof value["applied"] !== "boolean") return undefined;
-    const applied: ProposalApplied = { applied: value["applied"] };
+    const hunks = Array.isArray(value["hunks"]) ? value["hunks"].filter(isCount) : [];
+    const applied: ProposalApplied = { applied: value["applied"], hunks };
+    if (isRange(value["range"])) applied.range = value["range"];
     copyStrings(applied, value, ["reason"]);
     return applied;
 }
@@ -808,8 +838,11 @@ export function parseStatus(value: unknown): Status | undefined {
     return status;
 }
 
-/// Whether a run was refused because its conversation has a turn running: the server's error
-/// names `codex.steer` (README "Conversations"), so the client can offer to steer instead.
-export function isConversationBusy(message: string): boolean {
-    return message.includes(STEER);
+/// Reads the refusal of a run on a busy conversation from the command's error (a JSON-RPC
+/// error whose `data` is `{ busy: true, runIds }`, README "How a run works"), so the client can
+/// offer to steer or cancel those runs; `undefined` for any other error.
+export function parseBusyRefusal(error: unknown): BusyData | undefined {
+    if (!isObject(error) || !isObject(error["data"]) || error["data"]["busy"] !== true) return undefined;
+    const runIds = error["data"]["runIds"];
+    return { busy: true, runIds: Array.isArray(runIds) ? runIds.filter(isCount) : [] };
 }

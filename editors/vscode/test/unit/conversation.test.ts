@@ -98,7 +98,8 @@ describe("followUpArgs", () => {
             threadId: "th",
             textDocument: document,
         });
-        assert.deepEqual(followUpArgs("And now?", "th", undefined, true), { prompt: "And now?", threadId: "th" });
+        // Before the first run's report named the thread, the document names the conversation.
+        assert.deepEqual(followUpArgs("And now?", undefined, document, true), { prompt: "And now?", textDocument: document });
     });
 
     it("sends no threadId to a server from before conversations (it rejects unknown fields)", () => {

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
-    isConversationBusy,
+    parseBusyRefusal,
     parseConversation,
     parseConversationList,
     parseProgress,
@@ -84,15 +84,19 @@ describe("parseConversationList", () => {
 describe("thread and proposal answers", () => {
     it("reads { threadId }", () => {
         assert.deepEqual(parseThreadRef({ threadId: "fork-1" }), { threadId: "fork-1" });
+        // codex.fork's answer names the thread it forked too; the new one is what counts.
+        assert.deepEqual(parseThreadRef({ threadId: "fork-1", forkedFromId: "th" }), { threadId: "fork-1" });
         assert.equal(parseThreadRef({ threadId: 3 }), undefined);
     });
 
     it("reads applyProposal's and discardProposal's answers", () => {
-        assert.deepEqual(parseProposalApplied({ applied: false, reason: "the selection changed" }), {
+        assert.deepEqual(parseProposalApplied({ applied: false, hunks: [1], reason: "the editor refused" }), {
             applied: false,
-            reason: "the selection changed",
+            hunks: [1],
+            reason: "the editor refused",
         });
-        assert.deepEqual(parseProposalApplied({ applied: true }), { applied: true });
+        assert.deepEqual(parseProposalApplied({ applied: true, hunks: [0, 2], range }), { applied: true, hunks: [0, 2], range });
+        assert.deepEqual(parseProposalApplied({ applied: true }), { applied: true, hunks: [] });
         assert.equal(parseProposalApplied({}), undefined);
         assert.deepEqual(parseProposalDiscarded({ discarded: true }), { discarded: true });
         assert.equal(parseProposalDiscarded(null), undefined);
@@ -150,9 +154,12 @@ describe("serverFeatures", () => {
     });
 });
 
-describe("isConversationBusy", () => {
-    it("knows the busy refusal by the command it names", () => {
-        assert.equal(isConversationBusy("the conversation is busy: use codex.steer or codex.cancel, or pass queue: true"), true);
-        assert.equal(isConversationBusy("document-changed"), false);
+describe("parseBusyRefusal", () => {
+    it("knows the busy refusal by its data, not its message", () => {
+        const refusal = { code: -32600, message: "the conversation is busy: use codex.steer or codex.cancel", data: { busy: true, runIds: [4] } };
+        assert.deepEqual(parseBusyRefusal(refusal), { busy: true, runIds: [4] });
+        assert.equal(parseBusyRefusal({ code: -32600, message: "codex.steer" }), undefined);
+        assert.equal(parseBusyRefusal(new Error("document-changed")), undefined);
+        assert.equal(parseBusyRefusal(undefined), undefined);
     });
 });
