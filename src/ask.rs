@@ -15,8 +15,10 @@ use tokio_util::sync::CancellationToken;
 use crate::codex::{ProcessLauncher, Supervisor};
 use crate::config::Config;
 use crate::prompt::context::{RunContext, Selection, build_run};
+use crate::prompt::conversation::earlier_thread;
 use crate::prompt::steps::{StepKind, StepLog, StepStatus};
-use crate::prompt::{PromptRunError, RunEvent, execute};
+use crate::prompt::threads;
+use crate::prompt::{PromptRunError, RunEvent, ThreadBinding, execute};
 
 /// What `ask` was asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +30,21 @@ pub struct AskArgs {
     pub prompt: String,
     /// Print commands' output and the reasoning summary with the steps.
     pub verbose: bool,
+    /// Which conversation the prompt continues.
+    pub conversation: AskConversation,
+}
+
+/// Which conversation `ask` continues.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AskConversation {
+    /// A new one.
+    #[default]
+    New,
+    /// `--continue`: the last conversation of the workspace (the run's
+    /// working directory), or a new one when it has none.
+    Last,
+    /// `--thread ID`: that thread.
+    Thread(String),
 }
 
 /// The `ask` subcommand: `--file PATH [--range L1:L2] [--codex-path P]
@@ -66,6 +83,20 @@ pub fn command() -> clap::Command {
                 .short('v')
                 .action(clap::ArgAction::SetTrue)
                 .help("Also print commands' output and the agent's reasoning on stderr"),
+        )
+        .arg(
+            Arg::new("continue")
+                .long("continue")
+                .action(clap::ArgAction::SetTrue)
+                .conflicts_with("thread")
+                .help("Continue the last conversation of the workspace"),
+        )
+        .arg(
+            Arg::new("thread")
+                .long("thread")
+                .value_name("ID")
+                .value_parser(value_parser!(String))
+                .help("Continue the conversation (Codex thread) ID"),
         )
         .arg(
             Arg::new("prompt")
@@ -111,6 +142,11 @@ pub fn from_matches(matches: &ArgMatches) -> Result<AskArgs, clap::Error> {
             .cloned(),
         prompt: prompt.join(" "),
         verbose: matches.get_flag("verbose"),
+        conversation: match matches.try_get_one::<String>("thread").map_err(bug)? {
+            Some(thread) => AskConversation::Thread(thread.clone()),
+            None if matches.get_flag("continue") => AskConversation::Last,
+            None => AskConversation::New,
+        },
     })
 }
 
@@ -193,11 +229,22 @@ async fn ask(
         }
     });
     tokio::spawn(stop_on_ctrl_c(cancel.clone()));
+    let thread = match continued_thread(args, config, supervisor, &planned.params.cwd).await {
+        Ok(thread) => thread,
+        Err(err) => {
+            drop(events);
+            let _ = printer.await;
+            if let Some(snapshots) = planned.snapshots {
+                let _ = snapshots.remove();
+            }
+            return Err(err);
+        }
+    };
     let (outcome, _) = execute(
         supervisor,
         &config.codex_path,
         &planned.params,
-        None,
+        thread,
         &crate::prompt::approval::ApprovalSettings::default(),
         &events,
         &crate::prompt::RunLimits::new(cancel, tokio::time::Instant::now(), planned.params.timeout),
@@ -209,6 +256,42 @@ async fn ask(
         let _ = snapshots.remove();
     }
     outcome.map(|_| ())
+}
+
+/// The thread `ask` continues: the one named, or the workspace's last
+/// (`thread/list` on the run's working directory, most recently updated
+/// first), resumed by the run.
+async fn continued_thread(
+    args: &AskArgs,
+    config: &Config,
+    supervisor: &Supervisor,
+    cwd: &Path,
+) -> Result<Option<ThreadBinding>, PromptRunError> {
+    match &args.conversation {
+        AskConversation::New => Ok(None),
+        AskConversation::Thread(thread_id) => Ok(Some(earlier_thread(thread_id))),
+        AskConversation::Last => {
+            let last = threads::list(supervisor, &config.codex_path, cwd, 1)
+                .await
+                .map_err(|err| PromptRunError::Runtime(err.to_string()))?;
+            match last.first() {
+                Some(thread) => {
+                    say(&format!(
+                        "codex-ls: continuing the conversation {} ({})",
+                        thread.thread_id, thread.title
+                    ));
+                    Ok(Some(earlier_thread(&thread.thread_id)))
+                }
+                None => {
+                    say(&format!(
+                        "codex-ls: no earlier conversation in {}; starting a new one",
+                        cwd.display()
+                    ));
+                    Ok(None)
+                }
+            }
+        }
+    }
 }
 
 /// Prints the agent's steps on stderr as they happen, one line each time a
@@ -239,7 +322,9 @@ impl StepPrinter {
                 self.log.file_change(item, true)
             }
             RunEvent::Notice(notice) => say(&format!("codex-ls: {notice}")),
-            RunEvent::Started { .. } | RunEvent::Delta(_) => {}
+            // The thread, so the user can continue it with `--thread`.
+            RunEvent::Started { thread_id, .. } => say(&format!("codex-ls: thread {thread_id}")),
+            RunEvent::Delta(_) => {}
         }
     }
 
@@ -373,7 +458,16 @@ mod tests {
                 codex_path: None,
                 prompt: "Explain this".into(),
                 verbose: false,
+                conversation: AskConversation::New,
             }
+        );
+        let continued = parse_args(["--file", "a", "--continue", "x"]).unwrap();
+        assert_eq!(continued.conversation, AskConversation::Last);
+        let named = parse_args(["--file", "a", "--thread", "t-1", "x"]).unwrap();
+        assert_eq!(named.conversation, AskConversation::Thread("t-1".into()));
+        assert!(
+            parse_args(["--file", "a", "--continue", "--thread", "t", "x"]).is_err(),
+            "one or the other"
         );
         // Options may come between the prompt's words, as before.
         let args = parse_args(["Explain", "--codex-path", "/c", "--file", "a", "this"]).unwrap();

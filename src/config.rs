@@ -31,8 +31,8 @@ pub struct Config {
     /// Needed for `danger-full-access` and for requests for more sandbox
     /// permissions; refused otherwise.
     pub allow_privileged_escalation: bool,
-    /// Edits are offered as a preview the user confirms (where the client
-    /// supports change annotations) instead of applied at once.
+    /// Edit runs propose their edit (`codex.applyProposal` lands it)
+    /// instead of applying it at once.
     pub edit_preview: bool,
     /// User-defined code actions.
     pub actions: Vec<UserAction>,

@@ -21,7 +21,7 @@ codex-ls: a language server that brings the Codex coding agent into your editor
 
 Usage:
   codex-ls                    serve the Language Server Protocol on stdio
-  codex-ls ask --file PATH [--range L1:L2] [--codex-path P] PROMPT
+  codex-ls ask --file PATH [--range L1:L2] [--codex-path P] [--continue | --thread ID] PROMPT
                               run one prompt on a file (lines 1-based, inclusive)
                               and print the streamed answer
   codex-ls --version          print the version

@@ -17,9 +17,18 @@ pub struct RunEntry {
     pub cancel: CancellationToken,
 }
 
+/// The turn a run has on the app-server, once started: what `codex.steer`
+/// adds input to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunTurn {
+    pub thread_id: String,
+    pub turn_id: String,
+}
+
 #[derive(Debug, Default)]
 pub struct RunRegistry {
     runs: DashMap<u64, RunEntry>,
+    turns: DashMap<u64, RunTurn>,
     next_id: AtomicU64,
 }
 
@@ -34,6 +43,24 @@ impl RunRegistry {
 
     pub fn remove(&self, id: u64) {
         self.runs.remove(&id);
+        self.turns.remove(&id);
+    }
+
+    /// The run's turn started (kept only while the run is registered).
+    pub fn set_turn(&self, id: u64, turn: RunTurn) {
+        if self.runs.contains_key(&id) {
+            self.turns.insert(id, turn);
+        }
+    }
+
+    /// The run's turn, if the run is registered and its turn started.
+    pub fn turn(&self, id: u64) -> Option<RunTurn> {
+        self.turns.get(&id).map(|turn| turn.clone())
+    }
+
+    /// Whether run `id` is registered.
+    pub fn contains(&self, id: u64) -> bool {
+        self.runs.contains_key(&id)
     }
 
     /// Whether a run already streams on this token.

@@ -83,6 +83,6 @@ impl LanguageServer for Server {
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {
-        execute_command::execute_command(&self.session, params)
+        execute_command::execute_command(&self.session, params).await
     }
 }

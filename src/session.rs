@@ -53,6 +53,8 @@ pub struct Session {
     pub failures: DashMap<String, Vec<(u64, Diagnostic)>>,
     /// Review findings we published, per document (`source: codex-review`).
     pub reviews: DashMap<String, Vec<Diagnostic>>,
+    /// Preview runs' edits waiting for `codex.applyProposal`.
+    pub proposals: crate::handlers::proposal::Proposals,
     encoding: RwLock<PositionEncoding>,
     config: RwLock<Config>,
     support: RwLock<ClientSupport>,
@@ -75,6 +77,7 @@ impl Session {
             conversations: Conversations::default(),
             failures: DashMap::new(),
             reviews: DashMap::new(),
+            proposals: Default::default(),
             encoding: RwLock::new(PositionEncoding::Utf16),
             config: RwLock::new(Config::default()),
             support: RwLock::new(ClientSupport::default()),

@@ -191,8 +191,12 @@ async fn a_rejected_edit_says_so_and_keeps_the_replacement() {
     h.finish().await;
 }
 
+/// A preview no longer goes through change annotations where the client
+/// has them (VS Code's Refactor Preview): it is a proposal in every client,
+/// and nothing is sent to apply until `codex.applyProposal` (see
+/// tests/proposals.rs).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_preview_asks_the_editor_to_confirm_through_a_change_annotation() {
+async fn a_preview_is_proposed_even_where_the_editor_has_change_annotations() {
     let mut caps = editor_caps();
     caps["workspace"]["workspaceEdit"]["changeAnnotationSupport"] = json!({"groupsOnLabel": true});
     let launcher = FakeLauncher::replaying(vec![
@@ -205,20 +209,16 @@ async fn a_preview_asks_the_editor_to_confirm_through_a_change_annotation() {
         {"range": range(2, 4, 2, 5), "message": "expected i32", "source": "rustc", "code": "E0308"}
     ]});
     on_lines_2_to_4(&mut h, "codex.fix", &uri, diagnostics, &token).await;
-    let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
-    let (_, edit) = only_edit(&params);
-    assert_eq!(edit["annotationId"], "codex");
-    let annotation = &params["edit"]["changeAnnotations"]["codex"];
-    assert_eq!(annotation["needsConfirmation"], true);
-    assert_eq!(annotation["label"], "Codex: Fix");
-    h.client.respond(id, json!({"applied": true})).await;
     let (_, _, end) = h.progress_until_end(&token).await;
-    assert_eq!(end["codex"]["edit"]["status"], "applied");
+    assert_eq!(end["codex"]["edit"]["status"], "proposed", "{end}");
+    assert_eq!(end["codex"]["edit"]["version"], 1);
+    assert_eq!(end["message"], "Edit proposed. returns two");
     let prompt = h.launcher.asked(0).prompt;
     assert!(
         prompt.contains("[rustc E0308] line 3: expected i32"),
         "{prompt}"
     );
+    // `finish` fails on the applyEdit the old preview sent.
     h.finish().await;
 }
 

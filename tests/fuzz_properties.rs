@@ -311,6 +311,8 @@ const COMMANDS: &[(&str, &[&str], &[&str])] = &[
     ("codex.newThread", &[], &["textDocument", "scope"]),
     ("codex.cancel", &[], &["runId", "token", "textDocument"]),
     ("codex.status", &[], &[]),
+    ("codex.applyProposal", &["runId"], &["hunks"]),
+    ("codex.discardProposal", &["runId"], &[]),
     ("codex.unknown", &[], &["x"]),
 ];
 
@@ -345,6 +347,7 @@ fn field(name: &'static str) -> BoxedStrategy<Value> {
         .prop_map(Value::from)
         .boxed(),
         "runId" => (0..5u64).prop_map(Value::from).boxed(),
+        "hunks" => vec(0..4u64, 0..3).prop_map(Value::from).boxed(),
         _ => any_json().boxed(),
     }
 }

@@ -1076,7 +1076,9 @@ async fn a_run_queued_behind_another_on_its_document_can_be_cancelled() {
     assert_eq!(h.next_progress(&a).await["kind"], "begin");
     assert_eq!(h.next_progress(&a).await["kind"], "report");
     let queued = h
-        .run(json!({"textDocument": {"uri": uri}, "prompt": "B", "progressToken": b}))
+        .run(
+            json!({"textDocument": {"uri": uri}, "prompt": "B", "progressToken": b, "queue": true}),
+        )
         .await;
     assert_eq!(h.next_progress(&b).await["kind"], "begin");
     let status = h.status().await;

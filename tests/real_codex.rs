@@ -563,6 +563,114 @@ async fn a_rewrite_gets_structured_output_from_the_model_and_applies_it() {
     h.client.shutdown_and_exit().await;
 }
 
+/// Preview rewrites against the real app-server (issue 14, 2): each ends
+/// with a proposal and nothing applied; the first is partly applied (one
+/// hunk, one edit), the second is refused once its selected text changed,
+/// then discarded, and cannot be applied after that.
+#[tokio::test]
+async fn preview_rewrites_are_proposed_then_partly_applied_refused_and_discarded() {
+    let answer =
+        json!({"replacement": "fn one() -> u64 {\n    1\n} // one\n", "explanation": "wider"});
+    let mut h = Harness::start_with(
+        vec![
+            Scenario::text([answer.to_string()]),
+            Scenario::text([answer.to_string()]),
+        ],
+        editor_caps(),
+        json!({}),
+    )
+    .await;
+    let text = "// keep\nfn one() -> u32 {\n    1\n}\n";
+    let uri = h.open("lib.rs", text, Some(text)).await;
+    let rewrite = json!({"textDocument": {"uri": uri}, "range": selection(1, 4),
+                         "preview": true, "progressToken": "p1"});
+    h.command("codex.rewrite", rewrite).await;
+    let (_, end) = h.progress_until_end(&json!("p1")).await;
+    let edit = &end["codex"]["edit"];
+    assert_eq!(edit["status"], "proposed", "{end}");
+    assert_eq!(edit["version"], 1);
+    assert_eq!(edit["range"], selection(1, 4));
+    assert_eq!(
+        edit["hunks"],
+        json!([
+            {"index": 0, "range": selection(1, 2),
+             "oldText": "fn one() -> u32 {\n", "newText": "fn one() -> u64 {\n"},
+            {"index": 1, "range": selection(3, 4), "oldText": "}\n", "newText": "} // one\n"},
+        ])
+    );
+    let first = end["codex"]["runId"].clone();
+
+    // Only the first hunk, as one versioned edit. The command answers
+    // after the editor did, so it is sent without waiting for its answer.
+    let body = json!({"jsonrpc": "2.0", "id": 7001, "method": "workspace/executeCommand",
+                      "params": {"command": "codex.applyProposal",
+                                 "arguments": [{"runId": first, "hunks": [0]}]}})
+    .to_string();
+    h.client
+        .send_raw(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes())
+        .await;
+    let (id, params) = h.client.expect_request("workspace/applyEdit", WAIT).await;
+    let change = &params["edit"]["documentChanges"][0];
+    assert_eq!(change["textDocument"]["version"], 1);
+    assert_eq!(change["edits"].as_array().unwrap().len(), 1);
+    assert_eq!(change["edits"][0]["range"], selection(1, 4));
+    assert_eq!(
+        change["edits"][0]["newText"],
+        "fn one() -> u64 {\n    1\n}\n"
+    );
+    h.client.respond(id, json!({"applied": true})).await;
+    let applied = h.client.expect_response(&json!(7001), WAIT).await.unwrap();
+    assert_eq!(applied["applied"], true, "{applied}");
+    assert_eq!(applied["hunks"], json!([0]));
+
+    // The second proposal; then the user types inside its selection.
+    let rewrite = json!({"textDocument": {"uri": uri}, "range": selection(1, 4),
+                         "preview": true, "progressToken": "p2"});
+    h.command("codex.rewrite", rewrite).await;
+    let (_, end) = h.progress_until_end(&json!("p2")).await;
+    assert_eq!(end["codex"]["edit"]["status"], "proposed", "{end}");
+    let second = end["codex"]["runId"].clone();
+    h.client
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": 2},
+                   "contentChanges": [{"range": {"start": {"line": 2, "character": 4},
+                                                 "end": {"line": 2, "character": 5}},
+                                       "text": "42"}]}),
+        )
+        .await;
+    let apply = json!({"command": "codex.applyProposal", "arguments": [{"runId": second}]});
+    let err = h
+        .client
+        .request("workspace/executeCommand", apply.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(err["code"], -32803, "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("selected text changed"),
+        "{err}"
+    );
+    let discarded = h
+        .command("codex.discardProposal", json!({"runId": second}))
+        .await;
+    assert_eq!(discarded, json!({"discarded": true}));
+    let err = h
+        .client
+        .request("workspace/executeCommand", apply)
+        .await
+        .unwrap_err();
+    assert!(
+        err["message"].as_str().unwrap().contains("discarded"),
+        "{err}"
+    );
+    // Two turns, no more: nothing asked the model again.
+    assert_eq!(h.mock.requests().len(), 2);
+    h.client.shutdown_and_exit().await;
+}
+
 /// With `sandbox: "workspace-write"` configured, a rewrite's agent that
 /// tries to write the file itself is refused (its turn is read-only), the
 /// file stays as it was and the rewrite's own edit applies. An answer run

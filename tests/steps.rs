@@ -82,6 +82,22 @@ impl Harness {
             .unwrap();
     }
 
+    /// codex-ls with a client that takes typed approvals, and Codex asking
+    /// for them (`approvalPolicy: "on-request"`).
+    async fn asking(scenarios: Vec<Scenario>) -> Harness {
+        let caps = json!({
+            "window": {"workDoneProgress": true, "showMessage": {}},
+            "experimental": {"codex": {"approvals": true}},
+        });
+        Harness::start(
+            scenarios,
+            caps,
+            json!({"approvalPolicy": "on-request"}),
+            same,
+        )
+        .await
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(self.home.path().join("codex-ls.log")).unwrap_or_default()
     }
@@ -323,17 +339,7 @@ async fn a_typed_approval_names_the_command_and_its_decision_is_applied() {
         },
         Scenario::text(["Done."]),
     ];
-    let caps = json!({
-        "window": {"workDoneProgress": true, "showMessage": {}},
-        "experimental": {"codex": {"approvals": true}},
-    });
-    let mut h = Harness::start(
-        scenarios,
-        caps,
-        json!({"approvalPolicy": "on-request"}),
-        same,
-    )
-    .await;
+    let mut h = Harness::asking(scenarios).await;
     h.run("ta").await;
     let (id, params) = h.client.expect_request("codex/requestApproval", WAIT).await;
     assert_eq!(params["kind"], "command", "{params}");
@@ -371,17 +377,7 @@ async fn a_typed_file_change_approval_carries_the_diff_and_null_declines() {
         },
         Scenario::text(["Could not add it."]),
     ];
-    let caps = json!({
-        "window": {"workDoneProgress": true, "showMessage": {}},
-        "experimental": {"codex": {"approvals": true}},
-    });
-    let mut h = Harness::start(
-        scenarios,
-        caps,
-        json!({"approvalPolicy": "on-request"}),
-        same,
-    )
-    .await;
+    let mut h = Harness::asking(scenarios).await;
     h.run("tf").await;
     let (id, params) = h.client.expect_request("codex/requestApproval", WAIT).await;
     assert_eq!(params["kind"], "fileChange", "{params}");
@@ -411,14 +407,16 @@ async fn a_typed_file_change_approval_carries_the_diff_and_null_declines() {
 
 #[tokio::test]
 async fn ask_prints_the_steps_on_stderr_and_the_answer_on_stdout() {
-    let scenarios = vec![
-        Scenario::SandboxedCommand {
-            call_id: "call_ask_1".into(),
-            cmd: "echo ask-output-7".into(),
-        },
-        Scenario::text(["It printed."]),
-    ];
-    let mock = MockModel::start(scenarios).await;
+    let scenarios = |call_id: &str| {
+        vec![
+            Scenario::SandboxedCommand {
+                call_id: call_id.into(),
+                cmd: "echo ask-output-7".into(),
+            },
+            Scenario::text(["It printed."]),
+        ]
+    };
+    let mock = MockModel::start(scenarios("call_ask_1")).await;
     let home = tempfile::tempdir().unwrap();
     mock.write_codex_home(home.path());
     let file = home.path().join("main.rs");
@@ -454,13 +452,7 @@ async fn ask_prints_the_steps_on_stderr_and_the_answer_on_stdout() {
         stderr.contains("    ask-output-7"),
         "verbose prints the output: {stderr}"
     );
-    mock.set_scenarios(vec![
-        Scenario::SandboxedCommand {
-            call_id: "call_ask_2".into(),
-            cmd: "echo ask-output-7".into(),
-        },
-        Scenario::text(["It printed."]),
-    ]);
+    mock.set_scenarios(scenarios("call_ask_2"));
     let quiet = tokio::time::timeout(WAIT, ask(false).output())
         .await
         .unwrap()

@@ -12,6 +12,7 @@ pub mod reaper;
 pub mod serde_message;
 pub mod steps;
 pub mod supervisor;
+pub mod threads;
 pub mod turn;
 pub mod version;
 

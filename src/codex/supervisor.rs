@@ -25,6 +25,7 @@ use super::protocol::{
     ThreadResumeParams, ThreadStartParams, ThreadStartResult, TurnInterruptParams, TurnStartParams,
     TurnStartResult,
 };
+use super::threads;
 
 /// How long the app-server may take to answer `initialize` (it takes 0.6 to
 /// 1.7 s on a 2-core machine).
@@ -134,6 +135,57 @@ impl AppServer {
     ) -> Result<ThreadStartResult, RpcError> {
         self.connection
             .request(protocol::THREAD_RESUME, params, REQUEST_TIMEOUT)
+            .await
+    }
+
+    /// The threads codex keeps (`thread/list`).
+    pub async fn thread_list(
+        &self,
+        params: &threads::ThreadListParams,
+    ) -> Result<threads::ThreadListResult, RpcError> {
+        self.connection
+            .request(threads::THREAD_LIST, params, REQUEST_TIMEOUT)
+            .await
+    }
+
+    /// One thread, with its turns and their items when asked.
+    pub async fn thread_read(
+        &self,
+        params: &threads::ThreadReadParams,
+    ) -> Result<threads::ThreadReadResult, RpcError> {
+        self.connection
+            .request(threads::THREAD_READ, params, REQUEST_TIMEOUT)
+            .await
+    }
+
+    /// A new thread with an existing thread's history.
+    pub async fn thread_fork(
+        &self,
+        params: &threads::ThreadForkParams,
+    ) -> Result<ThreadStartResult, RpcError> {
+        self.connection
+            .request(threads::THREAD_FORK, params, REQUEST_TIMEOUT)
+            .await
+    }
+
+    /// Drops a turn and the later ones from a thread's history.
+    pub async fn thread_revert(
+        &self,
+        params: &threads::ThreadRevertParams,
+    ) -> Result<(), RpcError> {
+        self.connection
+            .request::<_, Value>(threads::THREAD_REVERT, params, REQUEST_TIMEOUT)
+            .await
+            .map(|_| ())
+    }
+
+    /// Adds input to the running turn.
+    pub async fn turn_steer(
+        &self,
+        params: &threads::TurnSteerParams,
+    ) -> Result<threads::TurnSteerResult, RpcError> {
+        self.connection
+            .request(threads::TURN_STEER, params, REQUEST_TIMEOUT)
             .await
     }
 

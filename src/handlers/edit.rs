@@ -6,11 +6,13 @@
 //! cannot be told apart from a copy, nothing is applied, the replacement
 //! stays in the run's result, and a `document-changed` diagnostic says so.
 //! The replacement's last line break is fitted to how the selection ends,
-//! so line-wise selections keep their lines.
+//! so line-wise selections keep their lines. A preview run's edit is not
+//! applied but proposed (see [`super::proposal`]), and lands later through
+//! the same [`land`].
 
 use std::time::Duration;
 
-use tower_lsp_server::ls_types::{self as lsp, TextEdit, Uri, WorkspaceEdit};
+use tower_lsp_server::ls_types::{self as lsp, Uri};
 
 use crate::config::Config;
 use crate::document::{self, DocumentSnapshot, DocumentStore, Followed, RangeFollower};
@@ -39,7 +41,7 @@ pub struct EditTarget {
     /// The selection, moved with the user's changes since the run began
     /// (see [`follow_selection`]).
     pub follower: Option<RangeFollower>,
-    /// Ask the user to confirm (where the client can); `None` follows
+    /// Propose the edit instead of applying it; `None` follows
     /// `editPreview`.
     pub preview: Option<bool>,
     pub label: String,
@@ -52,23 +54,36 @@ pub struct EditOutcome {
     pub changed: Option<lsp::Diagnostic>,
 }
 
+/// Delivers an edit run's answer: applied through the editor, or, for a
+/// preview (`preview`, or `editPreview`), kept as run `run_id`'s proposal
+/// for `codex.applyProposal` (see [`super::proposal`]).
 pub async fn apply(
     session: &Session,
+    run_id: u64,
     uri: &Uri,
     target: &EditTarget,
     proposal: &EditProposal,
     config: &Config,
 ) -> EditOutcome {
-    let preview = target.preview.unwrap_or(config.edit_preview);
-    let encoding = session.encoding();
     let report =
         |status: EditStatus, range: Option<lsp::Range>, reason: Option<String>| ext::EditReport {
             status,
             replacement: proposal.replacement.clone(),
             explanation: proposal.explanation.clone(),
             range,
+            version: None,
+            hunks: None,
             reason,
         };
+    if target.preview.unwrap_or(config.edit_preview) {
+        return match super::proposal::propose(session, run_id, uri, target, proposal) {
+            Ok(proposed) => EditOutcome {
+                report: proposed,
+                changed: None,
+            },
+            Err(landing) => not_landed(target, landing, report),
+        };
+    }
     if !session.support().apply_edit {
         let reason = "the editor cannot apply edits (no workspace/applyEdit support)";
         return EditOutcome {
@@ -76,47 +91,103 @@ pub async fn apply(
             changed: None,
         };
     }
-    // Two tries: a client that rejects because the user typed between our
-    // read and its apply gets the edit re-anchored once more.
+    let landing = land(session, uri, target, |now, chars| {
+        new_text(now, target, chars, proposal)
+    })
+    .await;
+    match landing {
+        Landing::Applied(range) => EditOutcome {
+            report: report(EditStatus::Applied, Some(range), None),
+            changed: None,
+        },
+        other => not_landed(target, other, report),
+    }
+}
+
+/// The outcome of an edit that did not land: why, and for a selection
+/// that changed, the diagnostic that says so.
+fn not_landed(
+    target: &EditTarget,
+    landing: Landing,
+    report: impl Fn(EditStatus, Option<lsp::Range>, Option<String>) -> ext::EditReport,
+) -> EditOutcome {
+    match landing {
+        Landing::Applied(range) => EditOutcome {
+            report: report(EditStatus::Applied, Some(range), None),
+            changed: None,
+        },
+        Landing::Closed => EditOutcome {
+            report: report(
+                EditStatus::NotApplied,
+                None,
+                Some(DOCUMENT_CLOSED.to_string()),
+            ),
+            changed: None,
+        },
+        Landing::SelectionChanged => EditOutcome {
+            report: report(
+                EditStatus::NotApplied,
+                None,
+                Some(SELECTION_CHANGED.to_string()),
+            ),
+            changed: Some(changed_diagnostic(target, SELECTION_CHANGED)),
+        },
+        Landing::Rejected(reason) => EditOutcome {
+            report: report(EditStatus::Rejected, None, Some(reason)),
+            changed: None,
+        },
+    }
+}
+
+pub const DOCUMENT_CLOSED: &str = "the document was closed";
+pub const SELECTION_CHANGED: &str = "the selected text changed while Codex worked (or, after the editor re-sent the whole document, occurs more than once), so the edit was not applied; the replacement is kept in the run's result";
+
+/// What became of an edit sent to the editor.
+#[derive(Debug)]
+pub enum Landing {
+    /// Applied at this range of the document as it is now.
+    Applied(lsp::Range),
+    /// The document is no longer open.
+    Closed,
+    /// The selected text changed (or cannot be told from a copy of it):
+    /// nothing was sent.
+    SelectionChanged,
+    /// The editor did not apply it, for this reason.
+    Rejected(String),
+}
+
+/// Sends one `workspace/applyEdit` replacing the selection of `target`
+/// where it is now with `text_for(document now, the selection's chars)`,
+/// versioned when the client supports it.
+///
+/// Two tries: a client that rejects because the user typed between our
+/// read and its apply gets the edit re-anchored once more.
+pub async fn land(
+    session: &Session,
+    uri: &Uri,
+    target: &EditTarget,
+    text_for: impl Fn(&DocumentSnapshot, std::ops::Range<usize>) -> String,
+) -> Landing {
+    let encoding = session.encoding();
     let mut last_rejection = None;
     for _ in 0..2 {
         let Some(now) = session.documents.snapshot(uri.as_str()) else {
-            return EditOutcome {
-                report: report(
-                    EditStatus::NotApplied,
-                    None,
-                    Some("the document was closed".into()),
-                ),
-                changed: None,
-            };
+            return Landing::Closed;
         };
         let Some(range) = locate(&now, target) else {
-            let reason = "the selected text changed while Codex worked (or, after the editor re-sent the whole document, occurs more than once), so the edit was not applied; the replacement is kept in the run's result";
-            return EditOutcome {
-                report: report(EditStatus::NotApplied, None, Some(reason.to_string())),
-                changed: Some(changed_diagnostic(target, reason)),
-            };
+            return Landing::SelectionChanged;
         };
-        let new_text = new_text(&now, target, range.clone(), proposal);
+        let new_text = text_for(&now, range.clone());
         let edited = document::Range::new(
             document::position(&now.text, range.start, encoding),
             document::position(&now.text, range.end, encoding),
         );
         let lsp_range = to_proto::range(edited);
         let text_edit = to_proto::text_edit(edited, new_text);
-        let edit = workspace_edit(session, uri, &now, text_edit, target, proposal, preview);
-        let timeout = if preview {
-            config.approval_timeout()
-        } else {
-            APPLY_TIMEOUT
-        };
-        match tokio::time::timeout(timeout, session.client.apply_edit(edit)).await {
-            Ok(Ok(response)) if response.applied => {
-                return EditOutcome {
-                    report: report(EditStatus::Applied, Some(lsp_range), None),
-                    changed: None,
-                };
-            }
+        let version = session.support().document_changes.then_some(now.version);
+        let edit = to_proto::document_edit(uri, version, vec![text_edit]);
+        match tokio::time::timeout(APPLY_TIMEOUT, session.client.apply_edit(edit)).await {
+            Ok(Ok(response)) if response.applied => return Landing::Applied(lsp_range),
             Ok(Ok(response)) => {
                 last_rejection = Some(
                     response
@@ -141,11 +212,7 @@ pub async fn apply(
             }
         }
     }
-    let reason = last_rejection.unwrap_or_else(|| "the editor did not apply the edit".into());
-    EditOutcome {
-        report: report(EditStatus::Rejected, None, Some(reason)),
-        changed: None,
-    }
+    Landing::Rejected(last_rejection.unwrap_or_else(|| "the editor did not apply the edit".into()))
 }
 
 /// Starts following an edit run's selection (`selected`, from char
@@ -164,7 +231,7 @@ pub fn follow_selection(
 /// The characters the edit replaces in the document as it is now: where
 /// the followed selection went, or, after a full-text sync, the one place
 /// its text occurs. `None` when the selection changed or is ambiguous.
-fn locate(now: &DocumentSnapshot, target: &EditTarget) -> Option<std::ops::Range<usize>> {
+pub fn locate(now: &DocumentSnapshot, target: &EditTarget) -> Option<std::ops::Range<usize>> {
     if target.insert {
         let end = now.text.len_chars();
         return Some(end..end);
@@ -189,7 +256,7 @@ fn locate(now: &DocumentSnapshot, target: &EditTarget) -> Option<std::ops::Range
 
 /// The text the edit puts in: an insertion on lines of its own, or the
 /// replacement ending as the selection does (see [`SelectionEnd`]).
-fn new_text(
+pub fn new_text(
     now: &DocumentSnapshot,
     target: &EditTarget,
     chars: std::ops::Range<usize>,
@@ -202,39 +269,9 @@ fn new_text(
     SelectionEnd::of(&target.selected, next).fit(&proposal.replacement)
 }
 
-/// The edit of a run as the editor gets it: on the version the server has
-/// when the client supports versioned edits; with a preview (`preview` and
-/// a client that supports change annotations), annotated with the run's
-/// label and explanation and asking to confirm (see
-/// `to_proto::previewed_edit`).
-fn workspace_edit(
-    session: &Session,
-    uri: &Uri,
-    now: &DocumentSnapshot,
-    text_edit: TextEdit,
-    target: &EditTarget,
-    proposal: &EditProposal,
-    preview: bool,
-) -> WorkspaceEdit {
-    let support = session.support();
-    if !support.document_changes {
-        return to_proto::document_edit(uri, None, vec![text_edit]);
-    }
-    if !(preview && support.change_annotations) {
-        return to_proto::document_edit(uri, Some(now.version), vec![text_edit]);
-    }
-    let preview = to_proto::EditPreview {
-        label: &target.label,
-        explanation: &proposal.explanation,
-        confirm_by_create: support.create_files
-            && uri.scheme().as_str().eq_ignore_ascii_case("file"),
-    };
-    to_proto::previewed_edit(uri, now.version, text_edit, preview)
-}
-
 /// Text inserted at the end of the document starts on a line of its own,
 /// after a blank line, and ends with exactly one line break.
-fn insertion(now: &DocumentSnapshot, text: &str) -> String {
+pub fn insertion(now: &DocumentSnapshot, text: &str) -> String {
     let len = now.text.len_chars();
     let ends_with_newline = len > 0 && now.text.char(len - 1) == '\n';
     let mut inserted = String::new();

@@ -2,7 +2,9 @@
 //! tests, review, action) answer at once with the run's id and token (the
 //! run goes on in its own task); `codex.cancel` stops runs,
 //! `codex.clearReview` and `codex.newThread` forget findings and
-//! conversations, `codex.status` reports the backend and conversations.
+//! conversations, `codex.status` reports the backend and conversations;
+//! `codex.applyProposal` and `codex.discardProposal` act on preview runs'
+//! edit proposals.
 
 use serde_json::Value;
 use std::sync::Arc;
@@ -18,10 +20,12 @@ use crate::prompt::presets;
 use crate::prompt::{Conversation, ConversationKey};
 use crate::session::Session;
 
+use super::conversations;
 use super::diagnostics;
+use super::proposal;
 use super::run::{self, RunKind, RunRequest};
 
-pub fn execute_command(
+pub async fn execute_command(
     session: &Arc<Session>,
     params: ExecuteCommandParams,
 ) -> Result<Option<Value>> {
@@ -53,6 +57,21 @@ pub fn execute_command(
         Command::OpenSettings => {
             diagnostics::show_help(session, diagnostics::FailureHelp::Settings)
         }
+        // Edit proposals.
+        Command::ApplyProposal(args) => {
+            let applied = proposal::apply(session, args)
+                .await
+                .map_err(|err| err.to_rpc())?;
+            to_value(applied)?
+        }
+        Command::DiscardProposal(args) => to_value(proposal::discard(session, args))?,
+        // Conversations (issue 14, requirement 1).
+        Command::Conversation(args) => to_value(conversations::conversation(session, args).await?)?,
+        Command::Conversations(args) => to_value(conversations::list(session, args).await?)?,
+        Command::OpenConversation(args) => to_value(conversations::open(session, args)?)?,
+        Command::Steer(args) => to_value(conversations::steer(session, args).await?)?,
+        Command::Fork(args) => to_value(conversations::fork(session, args).await?)?,
+        Command::UndoLast(args) => to_value(conversations::undo_last(session, args).await?)?,
     };
     Ok(Some(answer))
 }
@@ -75,6 +94,8 @@ fn run_request(args: ext::RunArgs) -> RunRequest {
         effort: args.effort,
         progress_token: args.progress_token,
         scope: args.scope,
+        thread_id: args.thread_id,
+        queue: args.queue,
         ..RunRequest::answer("Codex: Run", args.text_document, args.range, args.prompt)
     }
 }

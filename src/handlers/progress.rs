@@ -114,6 +114,11 @@ pub(super) async fn report_loop(
         tokio::select! {
             event = events.recv() => match event {
                 Some(RunEvent::Started { thread_id, turn_id }) => {
+                    // What `codex.steer` needs to reach the turn.
+                    session.runs.set_turn(run_id, crate::runs::RunTurn {
+                        thread_id: thread_id.clone(),
+                        turn_id: turn_id.clone(),
+                    });
                     ids = TurnIds { thread_id: Some(thread_id), turn_id: Some(turn_id) };
                 }
                 Some(RunEvent::Delta(delta)) => {

@@ -25,7 +25,7 @@ use crate::lsp::ext;
 use crate::lsp::{from_proto, to_proto};
 use crate::prompt::approval::ApprovalSettings;
 use crate::prompt::context::{PlannedRun, RunContext, Selection, build_run};
-use crate::prompt::conversation::{Conversation, RESUME_NOTE};
+use crate::prompt::conversation::{Conversation, RESUME_NOTE, Reservation};
 use crate::prompt::steps::StepSummary;
 use crate::prompt::stream::{StreamedForm, WORKING};
 use crate::prompt::structured::{self, Finding, parse_edit, parse_review};
@@ -66,11 +66,16 @@ pub struct RunRequest {
     pub progress_token: Option<ProgressToken>,
     pub kind: RunKind,
     pub scope: ext::Scope,
-    /// Edits: ask the user to confirm; `None` follows `editPreview`.
+    /// Edits: propose instead of applying; `None` follows `editPreview`.
     pub preview: Option<bool>,
     /// The command as the client sent it, offered as "Codex: Retry" on a
     /// failure.
     pub retry: Option<ext::RunCommand>,
+    /// A follow-up on this thread: the conversation continues it.
+    pub thread_id: Option<String>,
+    /// Wait behind a run going on the conversation; without it such a run
+    /// is refused at once.
+    pub queue: bool,
 }
 
 impl RunRequest {
@@ -95,6 +100,8 @@ impl RunRequest {
             scope: ext::Scope::Document,
             preview: None,
             retry: None,
+            thread_id: None,
+            queue: false,
         }
     }
 }
@@ -128,6 +135,11 @@ struct ActiveRun {
     /// Approvals declined because the client cannot ask: the user is told
     /// at the end of the run.
     declined: DeclinedUnasked,
+    /// The conversation's turn, taken when the command came (`None` for a
+    /// run that queues: it waits for the turn in its task).
+    reservation: Option<Reservation>,
+    /// A follow-up's thread.
+    thread_id: Option<String>,
 }
 
 /// What planning a run needs: the document as it was when the command came.
@@ -193,6 +205,18 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
         from_proto::file_path(&uri).as_deref(),
         &workspace_folders,
     );
+    // The busy rule: a conversation takes one turn at a time, and a second
+    // run is refused now rather than waiting unseen behind the first.
+    let reservation = if request.queue {
+        None
+    } else {
+        Some(
+            session
+                .conversations
+                .try_reserve(&conversation.key)
+                .map_err(|_| busy_error(session, &conversation))?,
+        )
+    };
     let location = begin_message(
         session,
         &conversation,
@@ -249,6 +273,8 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
         retry: request.retry,
         prompt: user_prompt,
         declined: DeclinedUnasked::default(),
+        reservation,
+        thread_id: request.thread_id,
     };
     let supervised = SupervisedRun {
         id,
@@ -264,6 +290,39 @@ pub fn start(session: &Arc<Session>, request: RunRequest) -> Result<ext::RunStar
     });
     tokio::spawn(supervise(session.clone(), supervised, task));
     Ok(ext::RunStarted { run_id: id, token })
+}
+
+/// The refusal of a run on a busy conversation: it names the runs going on
+/// the document and what the user can do instead.
+fn busy_error(session: &Session, conversation: &Conversation) -> Error {
+    let runs: Vec<u64> = match &conversation.key {
+        crate::prompt::ConversationKey::Document(uri) => session
+            .runs
+            .list()
+            .into_iter()
+            .filter(|run| &run.document == uri)
+            .map(|run| run.id)
+            .collect(),
+        crate::prompt::ConversationKey::Workspace(_) => Vec::new(),
+    };
+    let which = match runs.as_slice() {
+        [id] => format!(" (run {id})"),
+        _ => String::new(),
+    };
+    Error {
+        code: tower_lsp_server::jsonrpc::ErrorCode::InvalidRequest,
+        message: format!(
+            "Codex is busy: a run is still going on this conversation{which}. \
+             Add to it with codex.steer {{runId, prompt}}, stop it with codex.cancel, \
+             or send this run again with queue: true to wait for it."
+        )
+        .into(),
+        data: serde_json::to_value(ext::BusyData {
+            busy: true,
+            run_ids: runs,
+        })
+        .ok(),
+    }
 }
 
 /// Whether a run kind's turn is read-only, whatever the configured sandbox.
@@ -472,7 +531,8 @@ fn plan(input: PlanInput, config: &Config) -> std::result::Result<PlannedRun, Pr
     build_run(&context, &input.prompt, template)
 }
 
-async fn drive(session: Arc<Session>, run: ActiveRun, input: PlanInput) {
+async fn drive(session: Arc<Session>, mut run: ActiveRun, input: PlanInput) {
+    let reservation = run.reservation.take();
     // A run sent right after start-up waits for the user's settings (the
     // pull has its own timeout; this bound is only a backstop), unless the
     // user cancels first. The run then keeps that configuration to its end.
@@ -507,7 +567,16 @@ async fn drive(session: Arc<Session>, run: ActiveRun, input: PlanInput) {
         run.conversation.folder.clone(),
         receiver,
     ));
-    let outcome = plan_and_execute(&session, &run, input, &config, &events, &limits).await;
+    let outcome = plan_and_execute(
+        &session,
+        &run,
+        reservation,
+        input,
+        &config,
+        &events,
+        &limits,
+    )
+    .await;
     drop(events);
     let steps = reporter.await.ok();
     notice_untested_version(&session).await;
@@ -569,6 +638,7 @@ fn failure_data(run: &ActiveRun) -> Option<ext::FailureData> {
 async fn plan_and_execute(
     session: &Session,
     run: &ActiveRun,
+    reservation: Option<Reservation>,
     input: PlanInput,
     config: &Config,
     events: &mpsc::UnboundedSender<RunEvent>,
@@ -595,6 +665,8 @@ async fn plan_and_execute(
     let outcome = execute_planned(
         session,
         &run.conversation,
+        reservation,
+        run.thread_id.as_deref(),
         &planned,
         run.new_thread,
         &config.codex_path,
@@ -672,7 +744,9 @@ async fn deliver(
             // A run stopped while the editor has the edit ends at once; the
             // editor may still apply what it was sent.
             let applied = match limits
-                .bound(edit::apply(session, &run.uri, target, &proposal, config))
+                .bound(edit::apply(
+                    session, run.id, &run.uri, target, &proposal, config,
+                ))
                 .await
             {
                 Ok(applied) => applied,
@@ -720,6 +794,8 @@ async fn deliver(
 async fn execute_planned(
     session: &Session,
     conversation: &Conversation,
+    reservation: Option<Reservation>,
+    thread_id: Option<&str>,
     planned: &PlannedRun,
     new_thread: bool,
     codex_path: &str,
@@ -727,13 +803,21 @@ async fn execute_planned(
     events: &mpsc::UnboundedSender<RunEvent>,
     limits: &RunLimits,
 ) -> std::result::Result<PromptRunResult, PromptRunError> {
-    let turn = limits
-        .bound(
-            session
-                .conversations
-                .take_turn(&conversation.key, new_thread),
-        )
-        .await?;
+    let mut turn = match reservation {
+        Some(reservation) => session.conversations.turn_for(reservation, new_thread),
+        None => {
+            limits
+                .bound(
+                    session
+                        .conversations
+                        .take_turn(&conversation.key, new_thread),
+                )
+                .await?
+        }
+    };
+    if let Some(thread_id) = thread_id {
+        turn.continue_thread(thread_id);
+    }
     let (outcome, binding) = execute(
         &session.supervisor,
         codex_path,
@@ -776,6 +860,7 @@ fn end_message(delivered: &Delivered) -> String {
         (Some(edit), _) => {
             let status = match edit.status {
                 ext::EditStatus::Applied => "Edit applied",
+                ext::EditStatus::Proposed => "Edit proposed",
                 ext::EditStatus::NotApplied => "Edit not applied: the selection changed",
                 ext::EditStatus::Rejected => "Edit rejected by the editor",
             };

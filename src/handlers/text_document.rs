@@ -79,6 +79,7 @@ pub async fn did_close(session: &Session, params: DidCloseTextDocumentParams) {
     let uri = params.text_document.uri;
     session.documents.close(uri.as_str());
     session.conversations.document_closed(uri.as_str());
+    session.proposals.document_closed(uri.as_str());
     diagnostics::forget(session, &uri).await;
 }
 

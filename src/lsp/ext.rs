@@ -74,6 +74,26 @@ command_names! {
     /// `backend-unavailable` failure). Editor plugins map it to their own
     /// settings page.
     OpenSettings = "codex.openSettings";
+    // Edit proposals (issue 14, 2).
+    /// Applies an edit run's proposal, or some of its hunks.
+    ApplyProposal = "codex.applyProposal";
+    /// Drops an edit run's proposal.
+    DiscardProposal = "codex.discardProposal";
+
+    // Conversations (issue 14, requirement 1).
+    /// The conversation of a document, a workspace or a thread, read from
+    /// Codex.
+    Conversation = "codex.conversation";
+    /// The earlier conversations of a workspace folder.
+    Conversations = "codex.conversations";
+    /// Binds a document or workspace to an earlier thread.
+    OpenConversation = "codex.openConversation";
+    /// Adds input to a running run's turn.
+    Steer = "codex.steer";
+    /// A new thread with a thread's history (through a turn).
+    Fork = "codex.fork";
+    /// Drops a thread's last exchange from its history.
+    UndoLast = "codex.undoLast";
 }
 
 impl CommandName {
@@ -93,7 +113,16 @@ impl CommandName {
             | CommandName::Cancel
             | CommandName::Status
             | CommandName::SignInHelp
-            | CommandName::OpenSettings => false,
+            | CommandName::OpenSettings
+            | CommandName::ApplyProposal
+            | CommandName::DiscardProposal => false,
+            // Conversations (issue 14, requirement 1).
+            CommandName::Conversation
+            | CommandName::Conversations
+            | CommandName::OpenConversation
+            | CommandName::Steer
+            | CommandName::Fork
+            | CommandName::UndoLast => false,
         }
     }
 }
@@ -118,6 +147,8 @@ pub const CANCEL: &str = CommandName::Cancel.as_str();
 pub const STATUS: &str = CommandName::Status.as_str();
 pub const SIGN_IN_HELP: &str = CommandName::SignInHelp.as_str();
 pub const OPEN_SETTINGS: &str = CommandName::OpenSettings.as_str();
+pub const APPLY_PROPOSAL: &str = CommandName::ApplyProposal.as_str();
+pub const DISCARD_PROPOSAL: &str = CommandName::DiscardProposal.as_str();
 
 /// Every command name, as `executeCommandProvider.commands` advertises
 /// them: built from [`CommandName::ALL`] at compile time, so the list
@@ -177,6 +208,16 @@ pub enum Command {
     Status,
     SignInHelp,
     OpenSettings,
+    // Edit proposals.
+    ApplyProposal(ApplyProposalArgs),
+    DiscardProposal(DiscardProposalArgs),
+    // Conversations (issue 14, requirement 1).
+    Conversation(ConversationArgs),
+    Conversations(ConversationsArgs),
+    OpenConversation(OpenConversationArgs),
+    Steer(SteerArgs),
+    Fork(ForkArgs),
+    UndoLast(UndoLastArgs),
 }
 
 /// Why a `workspace/executeCommand` could not be parsed into a [`Command`].
@@ -212,6 +253,15 @@ impl Command {
             CommandName::Status => Command::Status,
             CommandName::SignInHelp => Command::SignInHelp,
             CommandName::OpenSettings => Command::OpenSettings,
+            CommandName::ApplyProposal => Command::ApplyProposal(argument(arguments)?),
+            CommandName::DiscardProposal => Command::DiscardProposal(argument(arguments)?),
+            // Conversations (issue 14, requirement 1).
+            CommandName::Conversation => Command::Conversation(argument(arguments)?),
+            CommandName::Conversations => Command::Conversations(optional_argument(arguments)?),
+            CommandName::OpenConversation => Command::OpenConversation(argument(arguments)?),
+            CommandName::Steer => Command::Steer(argument(arguments)?),
+            CommandName::Fork => Command::Fork(argument(arguments)?),
+            CommandName::UndoLast => Command::UndoLast(argument(arguments)?),
         })
     }
 
@@ -230,6 +280,15 @@ impl Command {
             Command::Status => CommandName::Status,
             Command::SignInHelp => CommandName::SignInHelp,
             Command::OpenSettings => CommandName::OpenSettings,
+            Command::ApplyProposal(_) => CommandName::ApplyProposal,
+            Command::DiscardProposal(_) => CommandName::DiscardProposal,
+            // Conversations (issue 14, requirement 1).
+            Command::Conversation(_) => CommandName::Conversation,
+            Command::Conversations(_) => CommandName::Conversations,
+            Command::OpenConversation(_) => CommandName::OpenConversation,
+            Command::Steer(_) => CommandName::Steer,
+            Command::Fork(_) => CommandName::Fork,
+            Command::UndoLast(_) => CommandName::UndoLast,
         }
     }
 }
@@ -240,6 +299,17 @@ fn argument<T: DeserializeOwned>(arguments: &[Value]) -> Result<T, CommandError>
         return Err(CommandError::ArgumentCount(arguments.len()));
     };
     T::deserialize(value).map_err(CommandError::InvalidArgument)
+}
+
+/// The command's argument object, or its defaults when none was sent
+/// (editors send `[]` or `[{}]` alike for a command without arguments).
+fn optional_argument<T: DeserializeOwned + Default>(
+    arguments: &[Value],
+) -> Result<T, CommandError> {
+    match arguments {
+        [] => Ok(T::default()),
+        _ => argument(arguments),
+    }
 }
 
 /// Which conversation a run continues: the document's own, or one shared
@@ -294,6 +364,13 @@ pub struct RunArgs {
     pub progress_token: Option<ProgressToken>,
     #[serde(default, skip_serializing_if = "is_default")]
     pub scope: Scope,
+    /// A follow-up: continue this thread (the conversation is bound to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_id: Option<String>,
+    /// Wait behind a run going on the conversation instead of being
+    /// refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub queue: bool,
 }
 
 /// Argument of `codex.explain`.
@@ -626,7 +703,9 @@ pub struct CodexProgressParams {
 pub enum ProgressValue {
     Begin(ProgressBegin),
     Report(ProgressReport),
-    End(ProgressEnd),
+    /// Boxed: the end carries the run's whole result, several times the
+    /// size of a report, and reports are the many.
+    End(Box<ProgressEnd>),
 }
 
 /// A run's `begin`: the run's title, its scope or status as `message`.
@@ -833,6 +912,9 @@ pub struct EndExt {
 #[serde(rename_all = "camelCase")]
 pub enum EditStatus {
     Applied,
+    /// A preview run's edit, kept for `codex.applyProposal` or
+    /// `codex.discardProposal`: nothing was applied.
+    Proposed,
     /// By the client or the user.
     Rejected,
     /// The document changed under the selection, or was closed.
@@ -850,8 +932,68 @@ pub struct EditReport {
     /// Where it went (or was meant to go), in the document as it is now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<Range>,
+    /// A proposal: the document version `range` and the hunks' ranges
+    /// are in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i32>,
+    /// A proposal: its line hunks, for applying some of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hunks: Option<Vec<ProposalHunk>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// One change of an edit proposal: a run of changed lines of the selection
+/// (`range`, in the document at the proposal's version; empty for a pure
+/// insertion) and what replaces them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProposalHunk {
+    pub index: usize,
+    pub range: Range,
+    pub old_text: String,
+    pub new_text: String,
+}
+
+/// Argument of `codex.applyProposal`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplyProposalArgs {
+    pub run_id: u64,
+    /// Only these hunks (by `index`); all of them when missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hunks: Option<Vec<usize>>,
+}
+
+/// Argument of `codex.discardProposal`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DiscardProposalArgs {
+    pub run_id: u64,
+}
+
+/// Answer of `codex.applyProposal`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProposalApplied {
+    /// Whether the editor applied the edit. When it did not, the proposal
+    /// is kept and `reason` says why.
+    pub applied: bool,
+    /// The hunks applied (or that were to be).
+    pub hunks: Vec<usize>,
+    /// Where the edit went, in the document as it is now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<Range>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Answer of `codex.discardProposal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProposalDiscarded {
+    /// Whether there was a proposal to drop.
+    pub discarded: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -996,6 +1138,15 @@ mod tests {
             CommandName::NewThread | CommandName::Status => json!({}),
             CommandName::Cancel => json!({"runId": 7}),
             CommandName::SignInHelp | CommandName::OpenSettings => json!({}),
+            CommandName::ApplyProposal => json!({"runId": 7, "hunks": [0, 2]}),
+            CommandName::DiscardProposal => json!({"runId": 7}),
+            // Conversations (issue 14, requirement 1).
+            CommandName::Conversation => json!({"textDocument": document}),
+            CommandName::Conversations => json!({"folder": "/w"}),
+            CommandName::OpenConversation => json!({"threadId": "t", "scope": "workspace"}),
+            CommandName::Steer => json!({"runId": 7, "prompt": "shorter"}),
+            CommandName::Fork => json!({"threadId": "t", "turnId": "u"}),
+            CommandName::UndoLast => json!({"threadId": "t"}),
         }
     }
 
@@ -1039,6 +1190,14 @@ mod tests {
                 "codex.status",
                 "codex.signInHelp",
                 "codex.openSettings",
+                "codex.applyProposal",
+                "codex.discardProposal",
+                "codex.conversation",
+                "codex.conversations",
+                "codex.openConversation",
+                "codex.steer",
+                "codex.fork",
+                "codex.undoLast",
             ]
         );
     }
@@ -1088,6 +1247,11 @@ mod tests {
             for count in [0, 2] {
                 let arguments = vec![valid_argument(name); count];
                 let parsed = Command::parse(name.as_str(), &arguments);
+                if name == CommandName::Conversations && count == 0 {
+                    // Its argument is optional: none lists the first folder's.
+                    assert!(parsed.is_ok(), "{name}");
+                    continue;
+                }
                 if takes_argument {
                     let err = parsed.map(|_| ()).unwrap_err();
                     assert_eq!(
@@ -1206,4 +1370,152 @@ pub struct ApprovalRequestParams {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalResponse {
     pub decision: ApprovalDecision,
+}
+
+// Conversations (issue 14, requirement 1): the arguments and answers of
+// `codex.conversation`, `codex.conversations`, `codex.openConversation`,
+// `codex.steer`, `codex.fork` and `codex.undoLast`.
+
+/// Argument of `codex.conversation`: the thread given, else the one bound
+/// to the document (or its workspace, with `scope`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConversationArgs {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_document: Option<TextDocumentRef>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub scope: Scope,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_id: Option<String>,
+}
+
+/// Argument of `codex.conversations`: the folder whose conversations to
+/// list (a path or a `file:` URI), else the first workspace folder.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConversationsArgs {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+}
+
+/// Argument of `codex.openConversation`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OpenConversationArgs {
+    pub thread_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_document: Option<TextDocumentRef>,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub scope: Scope,
+}
+
+/// Argument of `codex.steer`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SteerArgs {
+    pub run_id: u64,
+    pub prompt: String,
+}
+
+/// Argument of `codex.fork`: the fork keeps the turns through `turnId`
+/// (all of them without it).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ForkArgs {
+    pub thread_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_id: Option<String>,
+}
+
+/// Argument of `codex.undoLast`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UndoLastArgs {
+    pub thread_id: String,
+}
+
+/// The `data` of the error refusing a run (or a conversation command) on
+/// a busy conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BusyData {
+    pub busy: bool,
+    /// The runs going on the document, when it is a document's
+    /// conversation.
+    pub run_ids: Vec<u64>,
+}
+
+/// Answer of `codex.conversation` (`null` when the document has no
+/// conversation yet).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationView {
+    pub thread_id: String,
+    pub title: String,
+    pub turns: Vec<ConversationTurn>,
+}
+
+/// One exchange of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationTurn {
+    pub turn_id: String,
+    /// What the user asked, without the editor context codex-ls added.
+    pub prompt: String,
+    pub title: String,
+    /// `completed`, `interrupted`, `failed` or `inProgress`.
+    pub status: String,
+    pub answer: Option<String>,
+    /// The agent's steps, as `end.codex.items`.
+    pub items: Vec<Item>,
+    /// Unix seconds.
+    pub started_at: Option<i64>,
+}
+
+/// Answer of `codex.conversations`, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationList {
+    pub conversations: Vec<ConversationEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationEntry {
+    pub thread_id: String,
+    pub title: String,
+    /// Unix seconds.
+    pub updated_at: Option<i64>,
+    pub turns: usize,
+}
+
+/// Answer of `codex.openConversation`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationOpened {
+    pub thread_id: String,
+}
+
+/// Answer of `codex.steer`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Steered {
+    pub run_id: u64,
+    pub turn_id: String,
+}
+
+/// Answer of `codex.fork`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Forked {
+    pub thread_id: String,
+    pub forked_from_id: String,
+}
+
+/// Answer of `codex.undoLast`: the turn dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Undone {
+    pub thread_id: String,
+    pub turn_id: String,
 }

@@ -14,6 +14,7 @@ use crate::document::{Position, PositionEncoding, Range};
 use crate::lsp::ext;
 use crate::prompt::approval::{ApprovalDecision, ApprovalQuestion, ApprovalSubject};
 use crate::prompt::conversation;
+use crate::prompt::hunks::Hunk;
 use crate::prompt::steps::{ChangeKind, PlanStatus, PlanStep, Step, StepFileChange, StepKind};
 use crate::prompt::steps::{StepStatus, StepSummary, StepUpdate, TokenUsage};
 use crate::prompt::stream::ReportBatch;
@@ -178,10 +179,10 @@ pub fn progress_end(
     };
     progress(
         token,
-        ext::ProgressValue::End(ext::ProgressEnd {
+        ext::ProgressValue::End(Box::new(ext::ProgressEnd {
             message: message.to_string(),
             codex,
-        }),
+        })),
     )
 }
 
@@ -437,6 +438,15 @@ pub fn command_call(command: &ext::Command) -> ext::RunCommand {
         ext::Command::ClearReview(args) => serde_json::to_value(args),
         ext::Command::NewThread(args) => serde_json::to_value(args),
         ext::Command::Cancel(args) => serde_json::to_value(args),
+        ext::Command::ApplyProposal(args) => serde_json::to_value(args),
+        ext::Command::DiscardProposal(args) => serde_json::to_value(args),
+        // Conversations (issue 14, requirement 1).
+        ext::Command::Conversation(args) => serde_json::to_value(args),
+        ext::Command::Conversations(args) => serde_json::to_value(args),
+        ext::Command::OpenConversation(args) => serde_json::to_value(args),
+        ext::Command::Steer(args) => serde_json::to_value(args),
+        ext::Command::Fork(args) => serde_json::to_value(args),
+        ext::Command::UndoLast(args) => serde_json::to_value(args),
         // Editors send `[]` or `[{}]` to these alike; we send `{}`.
         ext::Command::Status | ext::Command::SignInHelp | ext::Command::OpenSettings => {
             Ok(Value::Object(serde_json::Map::new()))
@@ -549,84 +559,13 @@ fn versioned(
     }
 }
 
-/// How an edit run's edit asks the user to confirm it.
-#[derive(Debug, Clone, Copy)]
-pub struct EditPreview<'a> {
-    /// The run's label, shown for the change.
-    pub label: &'a str,
-    /// The edit's explanation, shown as the change's description.
-    pub explanation: &'a str,
-    /// Ask by a no-op create of the document's file (see [`previewed_edit`])
-    /// rather than on the text edit itself.
-    pub confirm_by_create: bool,
-}
-
-/// An edit run's edit on `version`, annotated with the run's label and
-/// explanation, asking the user to confirm.
-///
-/// What asks for the confirmation is, with `confirm_by_create`, a no-op
-/// operation of its own: creating the document's file with
-/// `ignoreIfExists`, annotated `needsConfirmation`. VS Code opens its
-/// Refactor Preview when any operation needs confirmation, but starts every
-/// such operation unticked (`!needsConfirmation`, as designed:
-/// microsoft/vscode#200991, #207578), so a text edit that needs confirmation
-/// itself would be dropped by "Apply". The create of an existing file is not
-/// even listed there, and applied anywhere it changes nothing, so the
-/// preview opens with the edit ticked. Clients that cannot create files
-/// through an edit, or documents that are not files, get the annotation on
-/// the text edit itself.
-pub fn previewed_edit(
-    uri: &lsp::Uri,
-    version: i32,
-    text_edit: lsp::TextEdit,
-    preview: EditPreview<'_>,
-) -> lsp::WorkspaceEdit {
-    const EDIT_ANNOTATION: &str = "codex";
-    const CONFIRM_ANNOTATION: &str = "codex-preview";
-    let edit = versioned(
-        uri,
-        version,
-        vec![lsp::OneOf::Right(lsp::AnnotatedTextEdit {
-            text_edit,
-            annotation_id: EDIT_ANNOTATION.to_string(),
-        })],
-    );
-    let mut annotations = HashMap::from([(
-        EDIT_ANNOTATION.to_string(),
-        lsp::ChangeAnnotation {
-            label: preview.label.to_string(),
-            needs_confirmation: Some(!preview.confirm_by_create),
-            description: Some(preview.explanation.to_string()),
-        },
-    )]);
-    let document_changes = if preview.confirm_by_create {
-        annotations.insert(
-            CONFIRM_ANNOTATION.to_string(),
-            lsp::ChangeAnnotation {
-                label: format!("{}: preview", preview.label),
-                needs_confirmation: Some(true),
-                description: Some("asks to confirm the edit; creates nothing".to_string()),
-            },
-        );
-        let confirm = lsp::CreateFile {
-            uri: uri.clone(),
-            options: Some(lsp::CreateFileOptions {
-                overwrite: None,
-                ignore_if_exists: Some(true),
-            }),
-            annotation_id: Some(CONFIRM_ANNOTATION.to_string()),
-        };
-        lsp::DocumentChanges::Operations(vec![
-            lsp::DocumentChangeOperation::Edit(edit),
-            lsp::DocumentChangeOperation::Op(lsp::ResourceOp::Create(confirm)),
-        ])
-    } else {
-        lsp::DocumentChanges::Edits(vec![edit])
-    };
-    lsp::WorkspaceEdit {
-        document_changes: Some(document_changes),
-        change_annotations: Some(annotations),
-        ..Default::default()
+/// One hunk of an edit proposal, its old lines at `range` of the document.
+pub fn proposal_hunk(hunk: &Hunk, range: Range) -> ext::ProposalHunk {
+    ext::ProposalHunk {
+        index: hunk.index,
+        range: self::range(range),
+        old_text: hunk.old_text.clone(),
+        new_text: hunk.new_text.clone(),
     }
 }
 
@@ -711,6 +650,53 @@ fn server_capabilities(
             file_operations: None,
         }),
         ..Default::default()
+    }
+}
+
+// Conversations (issue 14, requirement 1).
+
+/// `codex.conversation`'s answer: each turn with its steps in the form of
+/// `end.codex.items`.
+pub fn conversation(history: &crate::prompt::history::History) -> ext::ConversationView {
+    ext::ConversationView {
+        thread_id: history.thread_id.clone(),
+        title: history.title.clone(),
+        turns: history
+            .turns
+            .iter()
+            .map(|turn| ext::ConversationTurn {
+                turn_id: turn.turn_id.clone(),
+                prompt: turn.prompt.clone(),
+                title: turn.title.clone(),
+                status: turn_status(turn.status).to_string(),
+                answer: turn.answer.clone(),
+                items: turn.steps.steps.iter().map(item).collect(),
+                started_at: turn.started_at,
+            })
+            .collect(),
+    }
+}
+
+/// A line of `codex.conversations`' answer.
+pub fn conversation_entry(
+    summary: &crate::prompt::history::ThreadSummary,
+) -> ext::ConversationEntry {
+    ext::ConversationEntry {
+        thread_id: summary.thread_id.clone(),
+        title: summary.title.clone(),
+        updated_at: summary.updated_at,
+        turns: summary.turns,
+    }
+}
+
+fn turn_status(status: crate::codex::protocol::TurnStatus) -> &'static str {
+    use crate::codex::protocol::TurnStatus;
+    match status {
+        TurnStatus::Completed => "completed",
+        TurnStatus::Interrupted => "interrupted",
+        TurnStatus::Failed => "failed",
+        TurnStatus::InProgress => "inProgress",
+        TurnStatus::Unknown => "unknown",
     }
 }
 
@@ -843,6 +829,8 @@ mod tests {
             replacement: "let x = 2;".to_string(),
             explanation: "renamed".to_string(),
             range: None,
+            version: None,
+            hunks: None,
             reason: Some("the selection changed".to_string()),
         };
         let delivery = EndDelivery {
@@ -913,6 +901,8 @@ mod tests {
             replacement: String::new(),
             explanation: String::new(),
             range: None,
+            version: None,
+            hunks: None,
             reason: None,
         };
         // What was delivered before the failure is not reported.
@@ -1267,43 +1257,6 @@ mod tests {
                 "textDocument": {"uri": "file:///w/a.rs", "version": 4},
                 "edits": [{"range": at, "newText": "new"}],
             }]})
-        );
-        let preview = |confirm_by_create| EditPreview {
-            label: "Codex: Simplify",
-            explanation: "shorter",
-            confirm_by_create,
-        };
-        assert_eq!(
-            to_json(previewed_edit(&uri(), 4, edit(), preview(false))),
-            json!({
-                "documentChanges": [{
-                    "textDocument": {"uri": "file:///w/a.rs", "version": 4},
-                    "edits": [{"range": at, "newText": "new", "annotationId": "codex"}],
-                }],
-                "changeAnnotations": {"codex": {
-                    "label": "Codex: Simplify", "needsConfirmation": true, "description": "shorter",
-                }},
-            })
-        );
-        assert_eq!(
-            to_json(previewed_edit(&uri(), 4, edit(), preview(true))),
-            json!({
-                "documentChanges": [
-                    {
-                        "textDocument": {"uri": "file:///w/a.rs", "version": 4},
-                        "edits": [{"range": at, "newText": "new", "annotationId": "codex"}],
-                    },
-                    {"kind": "create", "uri": "file:///w/a.rs",
-                     "options": {"ignoreIfExists": true}, "annotationId": "codex-preview"},
-                ],
-                "changeAnnotations": {
-                    "codex": {"label": "Codex: Simplify", "needsConfirmation": false,
-                              "description": "shorter"},
-                    "codex-preview": {"label": "Codex: Simplify: preview",
-                                      "needsConfirmation": true,
-                                      "description": "asks to confirm the edit; creates nothing"},
-                },
-            })
         );
         assert_eq!(
             to_json(show_answer_file(uri())),

@@ -4,8 +4,12 @@
 //! share the thread, so a second turn would interleave with the first);
 //! `newThread` starts it anew; a document's conversation is forgotten when
 //! the document closes, a workspace's outlives its documents; and after the
-//! app-server restarted, the thread must be resumed. Knows nothing of LSP:
-//! documents are named by their URI as a plain string.
+//! app-server restarted, the thread must be resumed. A run asks for its
+//! turn at once and is refused while another turn runs (the user steers or
+//! cancels instead), unless it asked to queue. A conversation can be bound
+//! to an earlier thread of Codex's (reopened, or forked), which its next
+//! run resumes. Knows nothing of LSP: documents are named by their URI as a
+//! plain string.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -84,11 +88,100 @@ pub struct Conversations {
     threads: DashMap<ConversationKey, ThreadBinding>,
     /// Held by the conversation's running turn, waited on by the next ones.
     /// An entry lives only while a turn holds or waits on it (see
-    /// [`Turn`]'s drop), so the map does not grow with every document.
-    turns: DashMap<ConversationKey, Arc<Mutex<()>>>,
+    /// [`Turn`]'s and [`Reservation`]'s drop), so the map does not grow
+    /// with every document. Shared with reservations, which outlive any
+    /// borrow of the registry (they move into the run's task).
+    turns: Arc<DashMap<ConversationKey, Arc<Mutex<()>>>>,
+}
+
+/// A run was refused: its conversation has a turn running (or one
+/// waiting).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the conversation is busy: a run is still going on it")]
+pub struct ConversationBusy;
+
+/// A conversation's place taken at once, before the run's task starts, so
+/// that a second run is refused while the first one plans: it becomes the
+/// run's [`Turn`] with [`Conversations::turn_for`].
+#[derive(Debug)]
+pub struct Reservation {
+    turns: Arc<DashMap<ConversationKey, Arc<Mutex<()>>>>,
+    key: ConversationKey,
+    guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if self.guard.take().is_some() {
+            release_idle(&self.turns, &self.key);
+        }
+    }
+}
+
+/// Drops the conversation's lock when nobody holds or waits on it.
+fn release_idle(turns: &DashMap<ConversationKey, Arc<Mutex<()>>>, key: &ConversationKey) {
+    turns.remove_if(key, |_, lock| Arc::strong_count(lock) == 1);
 }
 
 impl Conversations {
+    /// Takes the conversation's turn now, or says it is busy: a turn runs
+    /// on it or waits for it.
+    pub fn try_reserve(&self, key: &ConversationKey) -> Result<Reservation, ConversationBusy> {
+        let lock = self.turns.entry(key.clone()).or_default().clone();
+        let guard = match lock.try_lock_owned() {
+            Ok(guard) => guard,
+            Err(_) => {
+                release_idle(&self.turns, key);
+                return Err(ConversationBusy);
+            }
+        };
+        Ok(Reservation {
+            turns: self.turns.clone(),
+            key: key.clone(),
+            guard: Some(guard),
+        })
+    }
+
+    /// Whether a turn runs on the conversation (or waits for it).
+    pub fn is_busy(&self, key: &ConversationKey) -> bool {
+        self.turns.contains_key(key)
+    }
+
+    /// The turn a reservation took: the thread to continue comes with it,
+    /// as with [`Conversations::take_turn`].
+    pub fn turn_for(&self, mut reservation: Reservation, new_thread: bool) -> Turn<'_> {
+        let guard = reservation.guard.take();
+        Turn {
+            conversations: self,
+            key: reservation.key.clone(),
+            guard,
+            previous: self.previous(&reservation.key, new_thread),
+        }
+    }
+
+    fn previous(&self, key: &ConversationKey, new_thread: bool) -> Option<ThreadBinding> {
+        if new_thread {
+            None
+        } else {
+            self.threads.get(key).map(|binding| binding.clone())
+        }
+    }
+
+    /// Binds the conversation to an earlier thread of Codex's (reopened or
+    /// forked): its next run resumes it. The binding belongs to no live
+    /// app-server yet (generation 0: generations count from 1), so it is
+    /// resumed, which loads it from disk.
+    pub fn open(&self, key: &ConversationKey, thread_id: &str) {
+        self.threads.insert(key.clone(), earlier_thread(thread_id));
+    }
+
+    /// The thread the conversation continues, if any.
+    pub fn thread_of(&self, key: &ConversationKey) -> Option<String> {
+        self.threads
+            .get(key)
+            .map(|binding| binding.thread_id.clone())
+    }
+
     /// Waits until no other turn runs in the conversation, and takes its
     /// turn: the thread to continue comes with it (none with `new_thread`,
     /// which starts the conversation anew). Dropping the wait gives up the
@@ -98,11 +191,7 @@ impl Conversations {
         // drop sees every waiter.
         let lock = self.turns.entry(key.clone()).or_default().clone();
         let guard = lock.lock_owned().await;
-        let previous = if new_thread {
-            None
-        } else {
-            self.threads.get(key).map(|binding| binding.clone())
-        };
+        let previous = self.previous(key, new_thread);
         Turn {
             conversations: self,
             key: key.clone(),
@@ -111,9 +200,12 @@ impl Conversations {
         }
     }
 
-    /// Whether the conversation's next turn has to resume its thread: it
-    /// has one, the run continues it, and the thread was started by an
-    /// app-server other than the live one (`None`: none is running).
+    /// Whether the conversation's next turn has to resume its thread
+    /// because Codex restarted: it has one, the run continues it, and the
+    /// thread was started by an app-server other than the live one (`None`:
+    /// none is running). A thread the user reopened is resumed too, but
+    /// that is no restart ([`RESUME_NOTE`] would be wrong), so it does not
+    /// count here.
     pub fn needs_resume(
         &self,
         key: &ConversationKey,
@@ -121,10 +213,9 @@ impl Conversations {
         live_generation: Option<u64>,
     ) -> bool {
         !new_thread
-            && self
-                .threads
-                .get(key)
-                .is_some_and(|binding| live_generation != Some(binding.generation))
+            && self.threads.get(key).is_some_and(|binding| {
+                binding.generation != EARLIER && live_generation != Some(binding.generation)
+            })
     }
 
     /// Forgets the conversation's thread, so its next run starts a new one.
@@ -166,6 +257,19 @@ impl Turn<'_> {
         self.previous.clone()
     }
 
+    /// The run asked for thread `thread_id` (a follow-up typed in a
+    /// conversation view): it continues that thread, as bound to the live
+    /// app-server when it is already the conversation's, else resumed.
+    pub fn continue_thread(&mut self, thread_id: &str) {
+        if self
+            .previous
+            .as_ref()
+            .is_none_or(|binding| binding.thread_id != thread_id)
+        {
+            self.previous = Some(earlier_thread(thread_id));
+        }
+    }
+
     /// Ends the turn, keeping `binding` (the thread it ran on) for the next
     /// one; without a binding (the thread could not be had) the next turn
     /// starts a new thread. A document conversation whose document closed
@@ -199,9 +303,22 @@ impl Drop for Turn<'_> {
         // Nobody else holds the lock (only the map's reference is left):
         // no turn runs or waits, so the entry can go. A new turn makes a
         // new one.
-        self.conversations
-            .turns
-            .remove_if(&self.key, |_, lock| Arc::strong_count(lock) == 1);
+        release_idle(&self.conversations.turns, &self.key);
+    }
+}
+
+/// The generation of a binding to an earlier thread: none, as app-server
+/// generations count from 1.
+const EARLIER: u64 = 0;
+
+/// A binding of an earlier thread (one Codex keeps on disk), to be
+/// resumed by the next run.
+pub fn earlier_thread(thread_id: &str) -> ThreadBinding {
+    ThreadBinding {
+        generation: EARLIER,
+        thread_id: thread_id.to_string(),
+        turns: 0,
+        sandbox: None,
     }
 }
 
@@ -449,6 +566,88 @@ mod tests {
         assert!(
             !conversations.needs_resume(&key, true, Some(2)),
             "newThread does not resume"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_second_run_is_refused_at_once_while_a_turn_runs_unless_it_queues() {
+        let conversations = Conversations::default();
+        let key = document("file:///a.rs");
+        let first = conversations
+            .try_reserve(&key)
+            .expect("a free conversation");
+        assert!(conversations.is_busy(&key));
+        assert_eq!(
+            conversations.try_reserve(&key).err(),
+            Some(ConversationBusy),
+            "refused while the first is reserved"
+        );
+        let first = conversations.turn_for(first, false);
+        assert!(
+            conversations.try_reserve(&key).is_err(),
+            "and while it runs"
+        );
+        let mut queued = pin!(conversations.take_turn(&key, false));
+        assert!((&mut queued).now_or_never().is_none(), "a queued run waits");
+        first.finish(Some(binding(1, "t1")), open);
+        let queued = tokio::time::timeout(WAIT, queued).await.expect("then runs");
+        assert_eq!(queued.previous(), Some(binding(1, "t1")));
+        drop(queued);
+        assert!(!conversations.is_busy(&key));
+        assert!(conversations.try_reserve(&key).is_ok(), "free again");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_reservation_frees_the_conversation() {
+        let conversations = Conversations::default();
+        let key = workspace("/ws");
+        let reserved = conversations.try_reserve(&key).unwrap();
+        drop(reserved);
+        assert!(conversations.turns.is_empty(), "no lock kept");
+        assert!(conversations.try_reserve(&key).is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_opened_thread_is_resumed_by_the_next_turn() {
+        let conversations = Conversations::default();
+        let key = document("file:///a.rs");
+        conversations
+            .take_turn(&key, false)
+            .await
+            .finish(Some(binding(1, "t1")), open);
+        conversations.open(&key, "earlier");
+        assert_eq!(conversations.thread_of(&key).as_deref(), Some("earlier"));
+        assert!(
+            !conversations.needs_resume(&key, false, Some(1)),
+            "reopening is no restart: the begin message must not say Codex restarted"
+        );
+        let turn = conversations.take_turn(&key, false).await;
+        let previous = turn.previous().unwrap();
+        assert_eq!(previous.thread_id, "earlier");
+        assert_eq!(
+            previous.generation, EARLIER,
+            "of no live app-server: the run resumes it"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_follow_up_on_a_thread_continues_it() {
+        let conversations = Conversations::default();
+        let key = document("file:///a.rs");
+        conversations
+            .take_turn(&key, false)
+            .await
+            .finish(Some(binding(1, "t1")), open);
+        let mut same = conversations.take_turn(&key, false).await;
+        same.continue_thread("t1");
+        assert_eq!(same.previous(), Some(binding(1, "t1")), "kept as bound");
+        drop(same);
+        let mut other = conversations.take_turn(&key, false).await;
+        other.continue_thread("t9");
+        let previous = other.previous().unwrap();
+        assert_eq!(
+            (previous.thread_id.as_str(), previous.generation),
+            ("t9", 0)
         );
     }
 }

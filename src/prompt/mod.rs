@@ -10,6 +10,8 @@ pub mod context;
 pub mod conversation;
 pub mod error;
 pub mod file_change;
+pub mod history;
+pub mod hunks;
 pub mod input;
 pub mod limits;
 pub mod params;
@@ -19,9 +21,12 @@ pub mod snapshot;
 pub mod steps;
 pub mod stream;
 pub mod structured;
+pub mod threads;
 
 pub use context::{RunContext, Selection, build_run};
-pub use conversation::{Conversation, ConversationKey, Conversations};
+pub use conversation::{
+    Conversation, ConversationBusy, ConversationKey, Conversations, Reservation,
+};
 pub use error::PromptRunError;
 pub use limits::RunLimits;
 pub use params::{PromptAttachment, PromptRunParams, PromptRunResult};
