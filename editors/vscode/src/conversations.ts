@@ -38,7 +38,26 @@ export class Conversations {
     constructor(
         private readonly panel: AnswerPanel,
         private readonly host: ConversationHost,
+        /// The workspace's memory of each document's thread. A new codex-ls (after a window
+        /// reload or a restart) has no binding of its own, so the thread is named to it again.
+        private readonly memory: vscode.Memento,
     ) {}
+
+    private static readonly THREADS_KEY = "codexLs.conversationThreads";
+
+    private rememberedThreads(): Record<string, string> {
+        return this.memory.get<Record<string, string>>(Conversations.THREADS_KEY) ?? {};
+    }
+
+    private remember(conversation: ConversationThread): void {
+        // Only the document's current conversation is what its next run continues.
+        if (this.byUri.get(conversation.uri) !== conversation) return;
+        const threads = this.rememberedThreads();
+        if (threads[conversation.uri] === conversation.threadId) return;
+        if (conversation.threadId === undefined) delete threads[conversation.uri];
+        else threads[conversation.uri] = conversation.threadId;
+        void this.memory.update(Conversations.THREADS_KEY, threads);
+    }
 
     /// Draws a run that changed, if the panel shows its conversation (with the header: the
     /// input's button and Undo follow whether a turn runs).
@@ -51,7 +70,10 @@ export class Conversations {
 
     /// Takes the thread id a run's reports name, for the run's conversation.
     noteThread(record: RunRecord): void {
-        this.byUri.get(record.origin.uri)?.noteThread(record);
+        const conversation = this.byUri.get(record.origin.uri);
+        if (conversation === undefined) return;
+        conversation.noteThread(record);
+        this.remember(conversation);
     }
 
     /// Drops the shown conversation's finished exchanges from the panel ("Clear"); returns the
@@ -80,6 +102,7 @@ export class Conversations {
         const previous = this.byUri.get(next.uri);
         if (previous && previous !== next && !previous.isEmpty) this.earlier.push(previous);
         this.byUri.set(next.uri, next);
+        this.remember(next);
         this.show(next);
     }
 
@@ -168,18 +191,26 @@ export class Conversations {
         const read = ext.parseConversation(await this.host.executeCommand(ext.CONVERSATION, argument));
         if (read === null) return false;
         conversation.load(read);
+        this.remember(conversation);
         if (this.shown === conversation) this.show(conversation);
         return true;
     }
 
     /// Shows the document's conversation as Codex keeps it (after a window reload, or when the
-    /// panel opens with nothing in it). A server from before conversations has none to give.
+    /// panel opens with nothing in it). The thread this workspace remembers for the document is
+    /// bound to it again (`codex.openConversation`), as a new codex-ls knows no binding; without
+    /// one, the server's own binding is asked for. A server from before conversations has none.
     async restore(uri: vscode.Uri | undefined): Promise<void> {
         // A diff editor's sides are Codex's own virtual documents, with no conversation.
         if (uri === undefined || uri.scheme === DIFF_SCHEME || uri.scheme === PROPOSAL_SCHEME) return;
         try {
             await this.host.ready();
             if (!this.host.features().conversations) return;
+            const threadId = this.rememberedThreads()[uri.toString()];
+            if (threadId !== undefined) {
+                await this.open(uri, threadId);
+                return;
+            }
             const conversation = this.of(uri);
             const argument: ext.ConversationArgs = { textDocument: { uri: this.host.protocolUri(uri) }, scope: "document" };
             await this.reload(conversation, argument);

@@ -102,7 +102,7 @@ export class Ctx implements vscode.Disposable {
             followUp: (conversation, prompt) => this.followUp(conversation, prompt),
             render: (record) => this.render(record),
             log: (message) => this.output.appendLine(message),
-        });
+        }, extensionContext.workspaceState);
         this.proposals = new Proposals(this.diffs, {
             executeCommand: (command, argument) => this.executeCommand(command, argument),
             range: (range) => (range && this._client ? this._client.protocol2CodeConverter.asRange(range) : undefined),

@@ -182,12 +182,13 @@ const TURN_LABELS: Record<ConversationTurn["status"], string> = {
 /// A turn read from Codex: its question, steps and answer, without the buttons of a live run
 /// (it has none to cancel; Retry asks its question again).
 export function turnEntry(turn: ConversationTurn, label: string): RenderedEntry {
-    const { blocks, codeBlocks } = renderAnswer(turn.answer);
+    const { blocks, codeBlocks } = renderAnswer(turnAnswerMarkdown(turn.answer));
     const steps = new Steps();
     steps.finish(turn.items);
     const entry: PanelEntry = {
         id: turnEntryId(turn.turnId),
-        title: turn.title || "Ask",
+        // Codex's title of a turn is its prompt's first line, which the question shows already.
+        title: "You asked",
         prompt: turn.prompt,
         scope: label,
         steers: [],
@@ -279,15 +280,30 @@ export function answerMarkdown(record: RunRecord): string {
         return reviewFindings(record.text) === undefined ? record.text : "";
     }
     if (!record.edits) return record.text;
-    if (record.edit) {
-        const fence = "`".repeat(Math.max(3, longestBacktickRun(record.edit.replacement) + 1));
-        const explanation = record.edit.explanation.trim();
-        const replacement = record.edit.replacement.endsWith("\n")
-            ? record.edit.replacement
-            : `${record.edit.replacement}\n`;
-        return `${explanation}${explanation ? "\n\n" : ""}${fence}\n${replacement}${fence}\n`;
-    }
+    if (record.edit) return editMarkdown(record.edit);
     return record.active ? "" : record.text;
+}
+
+/// An edit's explanation, then its replacement in a fence longer than any backtick run in it.
+function editMarkdown(edit: { replacement: string; explanation: string }): string {
+    const fence = "`".repeat(Math.max(3, longestBacktickRun(edit.replacement) + 1));
+    const explanation = edit.explanation.trim();
+    const replacement = edit.replacement.endsWith("\n") ? edit.replacement : `${edit.replacement}\n`;
+    return `${explanation}${explanation ? "\n\n" : ""}${fence}\n${replacement}${fence}\n`;
+}
+
+/// A turn's answer as read from Codex. An edit turn's answer is the structured JSON the run
+/// asked for, shown as an edit run's entry shows it; anything else is the answer as it is.
+export function turnAnswerMarkdown(answer: string): string {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(answer);
+    } catch {
+        return answer;
+    }
+    const edit = parsed as { replacement?: unknown; explanation?: unknown } | null;
+    if (typeof edit?.replacement !== "string") return answer;
+    return editMarkdown({ replacement: edit.replacement, explanation: typeof edit.explanation === "string" ? edit.explanation : "" });
 }
 
 function longestBacktickRun(text: string): number {

@@ -343,7 +343,9 @@ function showAll(entries: PanelEntry[]): void {
 /// The conversation's title and buttons, and what the input's button does now.
 function showHeader(conversation: PanelConversation | undefined): void {
     vscode.setState({ uri: conversation?.uri });
-    (document.getElementById("conversation-title") as HTMLElement).textContent = conversation?.title ?? "Codex answers";
+    const title = document.getElementById("conversation-title") as HTMLElement;
+    title.textContent = conversation?.title ?? "Codex answers";
+    title.title = conversation?.title ?? "";
     (document.getElementById("conversation-label") as HTMLElement).textContent = conversation?.label ?? "";
     (document.getElementById("fork-button") as HTMLButtonElement).hidden = !conversation?.canFork;
     (document.getElementById("undo-button") as HTMLButtonElement).hidden = !conversation?.canUndo;

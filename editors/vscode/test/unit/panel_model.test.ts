@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { answerMarkdown, panelEntry, parseWebviewMessage, turnEntry } from "../../src/panel_model";
+import { answerMarkdown, panelEntry, parseWebviewMessage, turnAnswerMarkdown, turnEntry } from "../../src/panel_model";
 import { RunRecord } from "../../src/run_state";
 
 function run(edits: boolean): RunRecord {
@@ -206,7 +206,7 @@ describe("the conversation's entries", () => {
             "src/lib.rs",
         );
         assert.equal(entry.id, "turn-u1");
-        assert.equal(entry.title, "Ask");
+        assert.equal(entry.title, "You asked");
         assert.equal(entry.prompt, "What does it do?");
         assert.equal(entry.scope, "src/lib.rs");
         assert.equal(entry.phase, "completed");
@@ -214,6 +214,18 @@ describe("the conversation's entries", () => {
         assert.equal(entry.retry, true);
         assert.deepEqual(entry.steps.map((step) => [step.title, step.output]), [["Ran `ls`", "a\n"]]);
         assert.deepEqual(codeBlocks, ["let s = 1;\n"]);
+    });
+
+    it("an edit turn read from Codex shows its explanation and replacement, not its JSON", () => {
+        const answer = JSON.stringify({ explanation: "Uses `sum`.", replacement: "    values.iter().sum()\n" });
+        const { entry, codeBlocks } = turnEntry(
+            { turnId: "u3", prompt: "Simplify", title: "Simplify", status: "completed", answer, items: [], startedAt: 1 },
+            "src/lib.rs",
+        );
+        assert.doesNotMatch(entry.blocks.join(""), /replacement/);
+        assert.deepEqual(codeBlocks, ["    values.iter().sum()\n"]);
+        assert.equal(turnAnswerMarkdown("[1, 2]"), "[1, 2]");
+        assert.equal(turnAnswerMarkdown("plain"), "plain");
     });
 
     it("a turn still running elsewhere has no Retry", () => {
