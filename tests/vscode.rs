@@ -155,7 +155,7 @@ fn scenarios_for(step: &str) -> Vec<Scenario> {
             message: "mock model: internal error".to_string(),
         }],
         "rewrite" => vec![Scenario::text(rewrite_answer("    values.iter().sum()\n"))],
-        // Line 3 again, after the rewrite, shown in the Refactor Preview first.
+        // Line 3 again, after the rewrite, proposed in the diff editor and accepted there.
         "preview" => vec![Scenario::text(rewrite_answer(
             "    values.iter().copied().sum()\n",
         ))],
@@ -184,6 +184,12 @@ fn scenarios_for(step: &str) -> Vec<Scenario> {
             },
             Scenario::text(["Done."]),
         ],
+        // Line 3 again, proposed and rejected: nothing changes.
+        "reject" => vec![Scenario::text(rewrite_answer(
+            "    values.iter().fold(0, |a, b| a + b)\n",
+        ))],
+        // A question typed in the panel's follow-up input.
+        "follow-up" => vec![Scenario::text(["Folded: 5521."])],
         other => panic!("the workbench script asked for an unknown step {other:?}"),
     }
 }
@@ -222,7 +228,8 @@ impl Drop for GroupGuard {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn workbench_runs_explain_a_cancel_a_failure_rewrite_steps_approvals_and_a_preview() {
+async fn workbench_runs_explain_a_cancel_a_failure_rewrite_steps_approvals_proposals_and_a_conversation()
+ {
     let node = node();
     let code_server = code_server();
     let chromium = chromium();
@@ -325,7 +332,7 @@ async fn workbench_runs_explain_a_cancel_a_failure_rewrite_steps_approvals_and_a
                         "the explain request lacks the selection:\n{texts}"
                     );
                 }
-                if step == "rewrite" || step == "preview" {
+                if step == "rewrite" || step == "preview" || step == "reject" {
                     let body = last_request();
                     assert_eq!(
                         body["text"]["format"]["type"], "json_schema",
@@ -353,6 +360,19 @@ async fn workbench_runs_explain_a_cancel_a_failure_rewrite_steps_approvals_and_a
                     assert!(
                         !workbench.join("workspace/created-by-codex.txt").exists(),
                         "the declined command ran"
+                    );
+                }
+                if step == "follow-up" {
+                    // The follow-up continued lib.rs's conversation: its request carries the
+                    // first exchange's answer, and the question typed in the panel.
+                    let texts = input_texts(last_request()).join("\n");
+                    assert!(
+                        texts.contains("And with fold? 5521"),
+                        "the follow-up request lacks the question:\n{texts}"
+                    );
+                    assert!(
+                        texts.contains("adds up the values"),
+                        "the follow-up request lacks the conversation's first answer:\n{texts}"
                     );
                 }
                 passed.push(step);
@@ -386,7 +406,10 @@ async fn workbench_runs_explain_a_cancel_a_failure_rewrite_steps_approvals_and_a
             "approval",
             "file-change",
             "preview",
+            "reject",
             "panel",
+            "follow-up",
+            "reload",
             "done"
         ],
         "{}",

@@ -23,6 +23,9 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
         "codexLs.runAction": (arg) => runAction(ctx, arg),
         "codexLs.cancel": () => cancel(ctx),
         "codexLs.newConversation": () => newConversation(ctx),
+        "codexLs.acceptProposal": (arg) => ctx.decideProposal("accept", runIdOf(arg)),
+        "codexLs.acceptProposalHunks": (arg) => ctx.decideProposal("acceptHunks", runIdOf(arg)),
+        "codexLs.rejectProposal": (arg) => ctx.decideProposal("reject", runIdOf(arg)),
         "codexLs.showStatus": () => showStatus(ctx),
         "codexLs.showAnswers": () => ctx.showAnswers(),
         "codexLs.restartServer": () => ctx.restart(),
@@ -282,12 +285,21 @@ async function cancel(ctx: Ctx): Promise<void> {
     if (picked) await ctx.cancel(picked.runs);
 }
 
+/// The proposal commands take `{ runId }` (the extension's own run id) from a keybinding;
+/// without it they decide the proposal of the active diff editor.
+function runIdOf(arg: unknown): number | undefined {
+    const runId = argument(arg)["runId"];
+    return typeof runId === "number" ? runId : undefined;
+}
+
 async function newConversation(ctx: Ctx): Promise<void> {
     const editor = vscode.window.activeTextEditor;
-    const argument: ext.NewThreadArgs = editor
-        ? { textDocument: { uri: editor.document.uri.toString() }, scope: "document" }
-        : { scope: "workspace" };
-    await ctx.executeCommand(ext.NEW_THREAD, argument);
+    if (editor) {
+        await ctx.conversations.newConversation(editor.document.uri);
+    } else {
+        const argument: ext.NewThreadArgs = { scope: "workspace" };
+        await ctx.executeCommand(ext.NEW_THREAD, argument);
+    }
     const where = editor ? vscode.workspace.asRelativePath(editor.document.uri, false) : "this workspace";
     void vscode.window.showInformationMessage(`Codex: the next run on ${where} starts a new conversation.`);
 }

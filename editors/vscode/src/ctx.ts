@@ -1,5 +1,6 @@
 // The extension's state: the language client's lifecycle (start, stop, restart), the runs
-// and their streams, and the views that show them (answer panel, status bar).
+// and their streams, the conversations they belong to, and the views that show them (answer
+// panel, status bar, proposals in the diff editor).
 
 import * as crypto from "node:crypto";
 import * as vscode from "vscode";
@@ -8,10 +9,13 @@ import { AnswerPanel } from "./answerPanel";
 import { BootstrapError, type ServerBinary, bootstrap } from "./bootstrap";
 import { createClient } from "./client";
 import { Config } from "./config";
+import { type ConversationThread, followUpArgs } from "./conversation";
+import { Conversations } from "./conversations";
 import { DiffViewer } from "./diff_viewer";
 import * as ext from "./lsp_ext";
-import { panelEntry, reviewFindings } from "./panel_model";
-import { type RunOrigin, RunRecord, describeServerRun, selectedLines } from "./run_state";
+import { type ConversationAction, type EntryAction, reviewFindings } from "./panel_model";
+import { Proposals } from "./proposals";
+import { type RunOrigin, RunRecord, describeServerRun, selectedLines, selectionExcerpt } from "./run_state";
 import { SERVER_SECTION } from "./server_config";
 import { type ClientState, StatusBar } from "./status_bar";
 
@@ -44,7 +48,14 @@ interface Launch {
     range: vscode.Range | undefined;
     edits: boolean;
     review: boolean;
+    /// The selected text, shown with the question.
+    excerpt?: string;
     argument: (client: lc.LanguageClient) => Record<string, unknown>;
+}
+
+/// What the answer panel remembers across a window reload (its webview state).
+interface PanelState {
+    uri?: unknown;
 }
 
 export class Ctx implements vscode.Disposable {
@@ -54,7 +65,11 @@ export class Ctx implements vscode.Disposable {
     private readonly statusBar = new StatusBar();
     private readonly panel: AnswerPanel;
     private readonly diffs = new DiffViewer();
+    private readonly proposals: Proposals;
     private readonly records = new Map<number, RunRecord>();
+    /// How each run was started, so Retry starts it again.
+    private readonly launches = new Map<number, Launch>();
+    readonly conversations: Conversations;
     private readonly streams = new Map<number, vscode.Disposable>();
     private _client: lc.LanguageClient | undefined;
     private server: ServerBinary | undefined;
@@ -71,16 +86,37 @@ export class Ctx implements vscode.Disposable {
         this.output = vscode.window.createOutputChannel("Codex Language Server");
         this.trace = vscode.window.createOutputChannel("Codex Language Server Trace");
         this.panel = new AnswerPanel(extensionContext.extensionUri, {
-            cancel: (id) => {
-                const record = this.records.get(id);
-                if (record) void this.cancel([record]);
-            },
-            showDiagnostic: (id) => void this.showDiagnostic(id),
+            entry: (action, id) => void this.reportFailure(this.entryAction(action, id)),
+            conversation: (action) => void this.reportFailure(this.conversationAction(action)),
+            send: (text) => void this.reportFailure(this.conversations.send(text)),
             openDiff: (id, step, change) => void this.openDiff(id, step, change),
             revealFinding: (id, finding) => void this.revealFinding(id, finding),
-            clear: () => this.clearFinished(),
+        });
+        this.conversations = new Conversations(this.panel, {
+            executeCommand: (command, argument) => this.executeCommand(command, argument),
+            features: () => this.features,
+            protocolUri: (uri) => this.protocolUri(uri),
+            ready: async () => {
+                await this.runningClient();
+            },
+            followUp: (conversation, prompt) => this.followUp(conversation, prompt),
+            render: (record) => this.render(record),
+            log: (message) => this.output.appendLine(message),
+        }, extensionContext.workspaceState);
+        this.proposals = new Proposals(this.diffs, {
+            executeCommand: (command, argument) => this.executeCommand(command, argument),
+            range: (range) => (range && this._client ? this._client.protocol2CodeConverter.asRange(range) : undefined),
+            render: (record) => this.render(record),
         });
         this.disposables.push(
+            // A panel open when the window reloaded comes back with its conversation.
+            vscode.window.registerWebviewPanelSerializer(AnswerPanel.viewType, {
+                deserializeWebviewPanel: async (webviewPanel, state: PanelState | undefined) => {
+                    this.panel.revive(webviewPanel);
+                    const uri = typeof state?.uri === "string" ? vscode.Uri.parse(state.uri) : undefined;
+                    await this.conversations.restore(uri ?? vscode.window.activeTextEditor?.document.uri);
+                },
+            }),
             this.diffs,
             this.output,
             this.trace,
@@ -207,6 +243,7 @@ export class Ctx implements vscode.Disposable {
             range: spec.range,
             edits: spec.edits ?? false,
             review: spec.review ?? false,
+            ...(spec.range ? { excerpt: selectionExcerpt(document.getText(spec.range)) } : {}),
             argument: (client) => ({
                 textDocument: { uri: client.code2ProtocolConverter.asUri(document.uri), version: document.version },
                 ...(spec.range ? { range: client.code2ProtocolConverter.asRange(spec.range) } : {}),
@@ -225,7 +262,10 @@ export class Ctx implements vscode.Disposable {
         const range = ext.isRange(argument["range"]) ? client.protocol2CodeConverter.asRange(argument["range"]) : undefined;
         const actionModes = new Map(this.config.actions.map((action) => [action.title, action.mode]));
         const run = describeServerRun(command, argument, actionModes);
+        const document = vscode.workspace.textDocuments.find((open) => open.uri.toString() === uri.toString());
+        const excerpt = range && document ? selectionExcerpt(document.getText(range)) : undefined;
         await this.launch({
+            ...(excerpt !== undefined ? { excerpt } : {}),
             command,
             title: run.title,
             prompt: run.prompt ?? "",
@@ -242,6 +282,7 @@ export class Ctx implements vscode.Disposable {
         const origin: RunOrigin = { uri: launch.uri.toString(), label: vscode.workspace.asRelativePath(launch.uri, false) };
         const lines = launch.range && selectedLines(launch.range.start, launch.range.end);
         if (lines) origin.lines = lines;
+        if (launch.excerpt !== undefined) origin.excerpt = launch.excerpt;
         const record = new RunRecord({
             id,
             title: launch.title,
@@ -252,8 +293,13 @@ export class Ctx implements vscode.Disposable {
             review: launch.review,
         });
         this.records.set(id, record);
+        this.launches.set(id, launch);
+        const conversation = this.conversations.of(launch.uri);
+        conversation.addRun(record);
         this.panel.show(true);
-        this.render(record);
+        // The panel shows the conversation the user is asking in now.
+        if (this.conversations.shown === conversation) this.render(record);
+        else this.conversations.show(conversation);
 
         let client: lc.LanguageClient;
         try {
@@ -275,16 +321,43 @@ export class Ctx implements vscode.Disposable {
         } catch (error) {
             record.fail({ code: "rejected", message: errorMessage(error) });
             this.endStream(record);
+            const busy = ext.parseBusyRefusal(error);
+            if (busy) void this.reportFailure(this.offerSteer(conversation, busy, launch.prompt));
         }
         this.render(record);
         return record;
+    }
+
+    /// A run refused because its conversation has a run going (maybe started elsewhere: a code
+    /// action, another window): offer to steer that run with the same question, or to cancel it.
+    private async offerSteer(conversation: ConversationThread, busy: ext.BusyData, prompt: string): Promise<void> {
+        const runId = busy.runIds[0];
+        if (runId === undefined) return;
+        const steer = prompt ? ["Steer the running turn"] : [];
+        const choice = await vscode.window.showWarningMessage(
+            `Codex: ${conversation.label} has a run going; this one was not started.`,
+            ...steer,
+            "Cancel the running turn",
+        );
+        const running = [...this.records.values()].find((record) => record.runId === runId && record.active);
+        if (choice === "Steer the running turn") {
+            if (running) await this.conversations.steer(running, prompt);
+            else await this.executeCommand(ext.STEER, { runId, prompt } satisfies ext.SteerArgs);
+        } else if (choice === "Cancel the running turn") {
+            if (running) await this.cancel([running]);
+            else await this.executeCommand(ext.CANCEL, { runId } satisfies ext.CancelArgs);
+        }
     }
 
     private onProgress(record: RunRecord, value: unknown): void {
         const progress = ext.parseProgress(value);
         if (progress === undefined) return;
         const changed = record.apply(progress);
-        if (changed) this.render(record);
+        if (changed) {
+            this.conversations.noteThread(record);
+            this.render(record);
+        }
+        if (progress.kind === "end" && record.pendingProposal) void this.reportFailure(this.proposals.open(record));
         const firstReport = progress.kind === "report" && progress.codex.seq === 1;
         if (progress.kind === "begin" || progress.kind === "end" || firstReport) void this.refreshStatus();
         if (progress.kind === "end") this.endStream(record);
@@ -319,19 +392,153 @@ export class Ctx implements vscode.Disposable {
         }
     }
 
+    /// Drops the shown conversation's finished exchanges from the panel ("Clear").
     private clearFinished(): void {
-        const finished = [...this.records.values()].filter((record) => !record.active).map((record) => record.id);
-        for (const id of finished) this.records.delete(id);
-        this.panel.remove(finished);
+        for (const record of this.conversations.clearShown()) {
+            this.records.delete(record.id);
+            this.launches.delete(record.id);
+        }
     }
 
     showAnswers(): void {
         this.panel.show(false);
+        // After a reload the panel starts empty: the active document's conversation comes back
+        // from Codex.
+        if (this.conversations.shown === undefined) void this.conversations.restore(vscode.window.activeTextEditor?.document.uri);
+    }
+
+    /// The run of a panel entry; a turn read from Codex has none.
+    private recordOf(id: string): RunRecord | undefined {
+        return /^\d+$/.test(id) ? this.records.get(Number(id)) : undefined;
+    }
+
+    private async entryAction(action: EntryAction, id: string): Promise<void> {
+        const record = this.recordOf(id);
+        switch (action) {
+            case "cancel":
+                if (record) await this.cancel([record]);
+                return;
+            case "showDiagnostic":
+                await this.showDiagnostic(id);
+                return;
+            case "retry":
+                await this.retry(id);
+                return;
+            case "acceptProposal":
+                if (record) await this.proposals.accept(record);
+                return;
+            case "rejectProposal":
+                if (record) await this.proposals.reject(record);
+                return;
+            case "openProposal":
+                if (record) await this.proposals.open(record);
+                return;
+        }
+    }
+
+    private async conversationAction(action: ConversationAction): Promise<void> {
+        switch (action) {
+            case "fork":
+                await this.conversations.fork();
+                return;
+            case "undo":
+                await this.conversations.undoLast();
+                return;
+            case "newConversation": {
+                const shown = this.conversations.shown;
+                const uri = shown ? vscode.Uri.parse(shown.uri) : vscode.window.activeTextEditor?.document.uri;
+                if (uri) await this.conversations.newConversation(uri);
+                return;
+            }
+            case "pickConversation":
+                await this.conversations.pick();
+                return;
+            case "clear":
+                this.clearFinished();
+                return;
+        }
+    }
+
+    /// The accept, accept-hunks and reject commands: the proposal of the run given (from the
+    /// panel), else the one the active diff editor shows, else the only one pending.
+    async decideProposal(decision: "accept" | "acceptHunks" | "reject", runId?: number): Promise<void> {
+        const pending = [...this.records.values()].filter((record) => record.pendingProposal);
+        const record =
+            (runId !== undefined ? this.records.get(runId) : undefined) ??
+            this.proposals.active() ??
+            (pending.length === 1 ? pending[0] : undefined);
+        if (record === undefined || !record.pendingProposal) {
+            void vscode.window.showInformationMessage(
+                pending.length === 0 ? "Codex: no proposed edit is waiting." : "Codex: open the proposal's diff editor first.",
+            );
+            return;
+        }
+        if (decision === "accept") await this.proposals.accept(record);
+        else if (decision === "acceptHunks") await this.proposals.acceptHunks(record);
+        else await this.proposals.reject(record);
+    }
+
+    /// What this server can do with conversations (it advertises its commands at initialize).
+    get features(): ext.ServerFeatures {
+        const commands = this._client?.initializeResult?.capabilities.executeCommandProvider?.commands;
+        return ext.serverFeatures(commands);
+    }
+
+    /// Asks `prompt` in the conversation: `codex.run` on its document (opened, so the server has
+    /// it) with its thread (a server from before conversations continues the document's thread
+    /// anyway).
+    private async followUp(conversation: ConversationThread, prompt: string): Promise<void> {
+        const uri = vscode.Uri.parse(conversation.uri);
+        const document = await Promise.resolve(vscode.workspace.openTextDocument(uri)).catch(() => undefined);
+        if (document === undefined) throw new Error(`${conversation.label} cannot be opened to continue its conversation.`);
+        const features = this.features;
+        await this.launch({
+            command: ext.RUN,
+            title: "Ask",
+            prompt,
+            uri,
+            range: undefined,
+            edits: false,
+            review: false,
+            argument: (client) => ({
+                ...followUpArgs(
+                    prompt,
+                    conversation.threadId,
+                    { uri: client.code2ProtocolConverter.asUri(document.uri), version: document.version },
+                    features.conversations,
+                ),
+            }),
+        });
+    }
+
+    /// Asks an exchange's question again: a run as it was started, or a turn's prompt.
+    private async retry(id: string): Promise<void> {
+        const launch = this.recordOf(id) && this.launches.get(Number(id));
+        if (launch) {
+            await this.launch(launch);
+            return;
+        }
+        const conversation = this.conversations.shown;
+        const turn = conversation?.turn(id.replace(/^turn-/, ""));
+        if (conversation && turn?.prompt) await this.followUp(conversation, turn.prompt);
+    }
+
+    private protocolUri(uri: vscode.Uri): string {
+        return this._client ? this._client.code2ProtocolConverter.asUri(uri) : uri.toString();
+    }
+
+    /// Shows a failure of a panel button, which has no command to report it.
+    private async reportFailure(work: Promise<void>): Promise<void> {
+        try {
+            await work;
+        } catch (error) {
+            void vscode.window.showErrorMessage(`Codex: ${errorMessage(error)}`);
+        }
     }
 
     /// Opens the document at the failure's diagnostic and the Problems panel.
-    private async showDiagnostic(id: number): Promise<void> {
-        const record = this.records.get(id);
+    private async showDiagnostic(id: string): Promise<void> {
+        const record = this.recordOf(id);
         if (!record) return;
         const uri = vscode.Uri.parse(record.origin.uri);
         const diagnostic = vscode.languages
@@ -347,8 +554,8 @@ export class Ctx implements vscode.Disposable {
     }
 
     /// Opens the diff of one file of a run's file-change step.
-    private async openDiff(id: number, stepId: string, index: number): Promise<void> {
-        const record = this.records.get(id);
+    private async openDiff(id: string, stepId: string, index: number): Promise<void> {
+        const record = this.recordOf(id);
         const change = record?.steps.list.find((step) => step.id === stepId)?.changes?.[index];
         if (record && change) await this.diffs.show(change, `Codex ${record.title}`);
     }
@@ -359,8 +566,8 @@ export class Ctx implements vscode.Disposable {
     }
 
     /// Opens the reviewed document at a finding's lines (1-based in the review's answer).
-    private async revealFinding(id: number, index: number): Promise<void> {
-        const record = this.records.get(id);
+    private async revealFinding(id: string, index: number): Promise<void> {
+        const record = this.recordOf(id);
         const finding = record && reviewFindings(record.text)?.[index];
         if (!record || !finding) return;
         const range = new vscode.Range(finding.startLine - 1, 0, finding.endLine - 1, Number.MAX_SAFE_INTEGER);
@@ -372,7 +579,7 @@ export class Ctx implements vscode.Disposable {
     }
 
     private render(record: RunRecord): void {
-        this.panel.update(panelEntry(record));
+        this.conversations.rendered(record);
         const active = this.activeRuns();
         // The step of the run that changed last, else of any run still going.
         const step = (record.active ? record.currentStep : undefined) ?? [...active].reverse().find((run) => run.currentStep)?.currentStep;

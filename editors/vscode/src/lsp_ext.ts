@@ -17,6 +17,16 @@ export const ACTION = "codex.action";
 export const NEW_THREAD = "codex.newThread";
 export const CANCEL = "codex.cancel";
 export const STATUS = "codex.status";
+/// Conversations (README "Conversations"): read, list, bind, steer, fork and undo.
+export const CONVERSATION = "codex.conversation";
+export const CONVERSATIONS = "codex.conversations";
+export const OPEN_CONVERSATION = "codex.openConversation";
+export const STEER = "codex.steer";
+export const FORK = "codex.fork";
+export const UNDO_LAST = "codex.undoLast";
+/// Edit proposals (README "Edit runs"): an edit run with `preview` ends with the edit proposed.
+export const APPLY_PROPOSAL = "codex.applyProposal";
+export const DISCARD_PROPOSAL = "codex.discardProposal";
 /// The actions of `unauthorized` and `backend-unavailable` failure diagnostics.
 export const SIGN_IN_HELP = "codex.signInHelp";
 export const OPEN_SETTINGS = "codex.openSettings";
@@ -49,6 +59,11 @@ export interface RunArgs {
     textDocument: TextDocumentRef;
     range?: lc.Range;
     prompt: string;
+    /// Continues this conversation (a follow-up typed in the conversation view); the document
+    /// is still attached, and its conversation is bound to the thread.
+    threadId?: string;
+    /// Waits behind a turn already running on the conversation instead of failing at once.
+    queue?: boolean;
     newThread?: boolean;
     model?: string;
     effort?: string;
@@ -190,14 +205,31 @@ export interface ErrorExt {
     message: string;
 }
 
+export const EDIT_STATUSES = ["applied", "rejected", "notApplied", "proposed"] as const;
+export type EditStatus = (typeof EDIT_STATUSES)[number];
+
+/// One line hunk of a proposal: the selected text's lines `oldText` become `newText`.
+export interface ProposalHunk {
+    index: number;
+    /// Where `oldText` is in the document.
+    range: lc.Range;
+    oldText: string;
+    newText: string;
+}
+
 /// What became of an edit run's replacement.
 export interface EditReport {
-    status: "applied" | "rejected" | "notApplied";
+    /// `proposed`: nothing is applied yet; `codex.applyProposal` or `codex.discardProposal` decide.
+    status: EditStatus;
     replacement: string;
     explanation: string;
-    /// Where the replacement went (or would have gone).
+    /// Where the replacement went (or would have gone); for a proposal, where the selection is now.
     range?: lc.Range;
     reason?: string;
+    /// A proposal's document version.
+    version?: number;
+    /// A proposal's hunks.
+    hunks?: ProposalHunk[];
 }
 
 export interface BeginExt {
@@ -313,6 +345,124 @@ export interface ApprovalRequest {
 
 export interface ApprovalResult {
     decision: ApprovalDecision;
+}
+
+/// `{ textDocument }` or `{ scope: "workspace" }` (with a document, for its folder), or a thread.
+export interface ConversationArgs {
+    textDocument?: { uri: string };
+    scope?: Scope;
+    threadId?: string;
+}
+
+export const TURN_STATUSES = ["completed", "failed", "interrupted", "inProgress"] as const;
+export type TurnStatus = (typeof TURN_STATUSES)[number];
+
+/// One exchange of a conversation as Codex keeps it.
+export interface ConversationTurn {
+    turnId: string;
+    prompt: string;
+    title: string;
+    status: TurnStatus;
+    answer: string;
+    items: Item[];
+    /// Unix seconds.
+    startedAt: number | null;
+}
+
+/// Answer of `codex.conversation` (`null` when nothing is bound yet).
+export interface Conversation {
+    threadId: string;
+    title: string;
+    turns: ConversationTurn[];
+}
+
+export interface ConversationsArgs {
+    folder?: string;
+}
+
+export interface ConversationSummary {
+    threadId: string;
+    title: string;
+    /// Unix seconds.
+    updatedAt: number | null;
+    turns: number;
+}
+
+/// Answer of `codex.conversations`, newest first.
+export interface ConversationList {
+    conversations: ConversationSummary[];
+}
+
+export interface OpenConversationArgs {
+    threadId: string;
+    textDocument?: { uri: string };
+    scope?: Scope;
+}
+
+export interface SteerArgs {
+    runId: number;
+    prompt: string;
+}
+
+export interface ForkArgs {
+    threadId: string;
+    /// Forks after this turn; the whole conversation without it.
+    turnId?: string;
+}
+
+export interface UndoLastArgs {
+    threadId: string;
+}
+
+/// Answer of `codex.openConversation`; `codex.fork`'s and `codex.undoLast`'s begin the same way.
+export interface ThreadRef {
+    threadId: string;
+}
+
+/// Answer of `codex.steer`.
+export interface Steered {
+    runId: number;
+    turnId: string;
+}
+
+/// Answer of `codex.fork`: the new thread.
+export interface Forked extends ThreadRef {
+    forkedFromId: string;
+}
+
+/// Answer of `codex.undoLast`: the turn dropped.
+export interface Undone extends ThreadRef {
+    turnId: string;
+}
+
+/// The `data` of the error that refuses a run on a busy conversation (`InvalidRequest`).
+export interface BusyData {
+    busy: true;
+    /// The runs going on the document's conversation.
+    runIds: number[];
+}
+
+export interface ApplyProposalArgs {
+    runId: number;
+    /// Only these hunks (their `index`); all when absent.
+    hunks?: number[];
+}
+
+export interface ProposalApplied {
+    applied: boolean;
+    /// The hunks applied (or that were to be).
+    hunks: number[];
+    /// Where the edit went, in the document as it is now.
+    range?: lc.Range;
+    reason?: string;
+}
+
+export interface DiscardProposalArgs {
+    runId: number;
+}
+
+export interface ProposalDiscarded {
+    discarded: boolean;
 }
 
 export type CodexProgress =
@@ -456,7 +606,6 @@ export function parseApprovalRequest(value: unknown): ApprovalRequest | undefine
 }
 
 const END_STATUSES: readonly string[] = ["completed", "failed", "interrupted", "timeout"];
-const EDIT_STATUSES: readonly string[] = ["applied", "rejected", "notApplied"];
 
 function parseError(value: unknown): ErrorExt | undefined {
     if (!isObject(value) || typeof value["code"] !== "string") return undefined;
@@ -464,18 +613,117 @@ function parseError(value: unknown): ErrorExt | undefined {
 }
 
 function parseEdit(value: unknown): EditReport | undefined {
-    if (!isObject(value)) return undefined;
-    const status = value["status"];
-    if (typeof status !== "string" || !EDIT_STATUSES.includes(status)) return undefined;
+    if (!isObject(value) || !isOneOf(EDIT_STATUSES, value["status"])) return undefined;
     const edit: EditReport = {
-        status: status as EditReport["status"],
+        status: value["status"],
         replacement: optionalString(value["replacement"]) ?? "",
         explanation: optionalString(value["explanation"]) ?? "",
     };
     if (isRange(value["range"])) edit.range = value["range"];
-    const reason = optionalString(value["reason"]);
-    if (reason !== undefined) edit.reason = reason;
+    copyStrings(edit, value, ["reason"]);
+    if (isInteger(value["version"])) edit.version = value["version"];
+    const hunks = parseHunks(value["hunks"]);
+    if (hunks !== undefined) edit.hunks = hunks;
     return edit;
+}
+
+/// A proposal's hunks; one that lacks its index or range is skipped (it could not be applied
+/// by index, nor shown where it is).
+function parseHunks(value: unknown): ProposalHunk[] | undefined {
+    if (!Array.isArray(value)) return undefined;
+    return value.flatMap((raw): ProposalHunk[] => {
+        if (!isObject(raw) || !isCount(raw["index"]) || !isRange(raw["range"])) return [];
+        return [{
+            index: raw["index"],
+            range: raw["range"],
+            oldText: optionalString(raw["oldText"]) ?? "",
+            newText: optionalString(raw["newText"]) ?? "",
+        }];
+    });
+}
+
+function parseTurn(value: unknown): ConversationTurn | undefined {
+    if (!isObject(value) || typeof value["turnId"] !== "string") return undefined;
+    return {
+        turnId: value["turnId"],
+        prompt: optionalString(value["prompt"]) ?? "",
+        title: optionalString(value["title"]) ?? "",
+        // A status this client does not know yet is shown as finished, not as still running.
+        status: isOneOf(TURN_STATUSES, value["status"]) ? value["status"] : "completed",
+        answer: optionalString(value["answer"]) ?? "",
+        items: parseItems(value["items"]) ?? [],
+        startedAt: isCount(value["startedAt"]) ? value["startedAt"] : null,
+    };
+}
+
+/// Reads the answer of `codex.conversation`: `null` when no conversation is bound (or the
+/// answer is not one), so the caller shows an empty conversation.
+export function parseConversation(value: unknown): Conversation | null {
+    if (!isObject(value) || typeof value["threadId"] !== "string") return null;
+    const turns = Array.isArray(value["turns"]) ? value["turns"] : [];
+    return {
+        threadId: value["threadId"],
+        title: optionalString(value["title"]) ?? "",
+        turns: turns.flatMap((raw) => parseTurn(raw) ?? []),
+    };
+}
+
+/// Reads the answer of `codex.conversations`, skipping entries without a thread id.
+export function parseConversationList(value: unknown): ConversationList {
+    const list = isObject(value) && Array.isArray(value["conversations"]) ? value["conversations"] : [];
+    return {
+        conversations: list.flatMap((raw): ConversationSummary[] => {
+            if (!isObject(raw) || typeof raw["threadId"] !== "string") return [];
+            return [{
+                threadId: raw["threadId"],
+                title: optionalString(raw["title"]) ?? "",
+                updatedAt: isCount(raw["updatedAt"]) ? raw["updatedAt"] : null,
+                turns: isCount(raw["turns"]) ? raw["turns"] : 0,
+            }];
+        }),
+    };
+}
+
+/// Reads the `threadId` of the answer of `codex.openConversation`, `codex.fork` (the new thread)
+/// and `codex.undoLast`.
+export function parseThreadRef(value: unknown): ThreadRef | undefined {
+    return isObject(value) && typeof value["threadId"] === "string" ? { threadId: value["threadId"] } : undefined;
+}
+
+export function parseProposalApplied(value: unknown): ProposalApplied | undefined {
+    if (!isObject(value) || typeof value["applied"] !== "boolean") return undefined;
+    const hunks = Array.isArray(value["hunks"]) ? value["hunks"].filter(isCount) : [];
+    const applied: ProposalApplied = { applied: value["applied"], hunks };
+    if (isRange(value["range"])) applied.range = value["range"];
+    copyStrings(applied, value, ["reason"]);
+    return applied;
+}
+
+export function parseProposalDiscarded(value: unknown): ProposalDiscarded | undefined {
+    if (!isObject(value) || typeof value["discarded"] !== "boolean") return undefined;
+    return { discarded: value["discarded"] };
+}
+
+/// The conversation commands this server advertises (`executeCommandProvider.commands`), so the
+/// client offers only what the server can do: a codex-ls from before conversations knows none.
+export interface ServerFeatures {
+    /// `codex.conversation`, `codex.conversations`, `codex.openConversation`, and `threadId` on runs.
+    conversations: boolean;
+    steer: boolean;
+    fork: boolean;
+    undo: boolean;
+    proposals: boolean;
+}
+
+export function serverFeatures(commands: readonly string[] | undefined): ServerFeatures {
+    const has = (command: string): boolean => commands?.includes(command) ?? false;
+    return {
+        conversations: has(CONVERSATION) && has(CONVERSATIONS) && has(OPEN_CONVERSATION),
+        steer: has(STEER),
+        fork: has(FORK),
+        undo: has(UNDO_LAST),
+        proposals: has(APPLY_PROPOSAL) && has(DISCARD_PROPOSAL),
+    };
 }
 
 /// `{ [key]: value }` when there is a value, else nothing to spread.
@@ -588,4 +836,13 @@ export function parseStatus(value: unknown): Status | undefined {
         }
     }
     return status;
+}
+
+/// Reads the refusal of a run on a busy conversation from the command's error (a JSON-RPC
+/// error whose `data` is `{ busy: true, runIds }`, README "How a run works"), so the client can
+/// offer to steer or cancel those runs; `undefined` for any other error.
+export function parseBusyRefusal(error: unknown): BusyData | undefined {
+    if (!isObject(error) || !isObject(error["data"]) || error["data"]["busy"] !== true) return undefined;
+    const runIds = error["data"]["runIds"];
+    return { busy: true, runIds: Array.isArray(runIds) ? runIds.filter(isCount) : [] };
 }

@@ -1,10 +1,11 @@
 // What the answer panel's webview shows for each run, and the messages between the webview and
 // the extension. Pure: the extension builds entries here, the webview only draws them.
 
-import type { FileChangeKind, ItemStatus, ItemType, PlanStepStatus } from "./lsp_ext";
+import type { Exchange } from "./conversation";
+import type { ConversationTurn, FileChangeKind, ItemStatus, ItemType, PlanStepStatus } from "./lsp_ext";
 import { renderAnswer } from "./markdown";
 import { type RunRecord, describeLines, phaseLabel } from "./run_state";
-import type { Step } from "./steps";
+import { type Step, Steps } from "./steps";
 
 /// One step of a run as the panel draws it: a line that expands to its details.
 export interface PanelStep {
@@ -34,11 +35,20 @@ export interface PanelFinding {
 }
 
 export interface PanelEntry {
-    id: number;
+    /// A run's id ("3"), or "turn-<turnId>" for a turn read from Codex.
+    id: string;
     title: string;
     prompt: string;
     /// "src/lib.rs, lines 3-5".
     scope: string;
+    /// The selected text the question was about (its first lines).
+    excerpt?: string;
+    /// What the user added while the turn ran (Steer), in order.
+    steers: string[];
+    /// Whether Retry is offered (the exchange is over).
+    retry: boolean;
+    /// An edit waiting for Accept or Reject in the diff editor.
+    proposal?: boolean;
     phase: RunRecord["phase"];
     statusLabel: string;
     active: boolean;
@@ -59,21 +69,44 @@ export interface PanelEntry {
     findings?: number;
 }
 
+/// The conversation above the entries: what it is about, and what its buttons may do.
+export interface PanelConversation {
+    /// The document's URI, which the page keeps so a reloaded window restores this conversation.
+    uri: string;
+    title: string;
+    /// "src/lib.rs".
+    label: string;
+    /// A turn is running: the input steers it instead of starting another.
+    busy: boolean;
+    /// The input's button: "Send", "Steer", or why it waits.
+    inputLabel: string;
+    canFork: boolean;
+    canUndo: boolean;
+}
+
 /// Extension → webview.
 export type ToWebview =
-    | { type: "entries"; entries: PanelEntry[] }
+    | { type: "conversation"; conversation: PanelConversation | undefined; entries: PanelEntry[] }
+    | { type: "header"; conversation: PanelConversation | undefined }
     | { type: "entry"; entry: PanelEntry };
+
+/// The conversation-wide buttons.
+export const CONVERSATION_ACTIONS = ["fork", "undo", "newConversation", "pickConversation", "clear"] as const;
+export type ConversationAction = (typeof CONVERSATION_ACTIONS)[number];
+/// The buttons of one entry.
+export const ENTRY_ACTIONS = ["cancel", "showDiagnostic", "retry", "acceptProposal", "rejectProposal", "openProposal"] as const;
+export type EntryAction = (typeof ENTRY_ACTIONS)[number];
 
 /// Webview → extension.
 export type FromWebview =
     | { type: "ready" }
-    | { type: "cancel"; id: number }
-    | { type: "copy"; id: number; block: number }
-    | { type: "insert"; id: number; block: number }
-    | { type: "showDiagnostic"; id: number }
-    | { type: "openDiff"; id: number; step: string; change: number }
-    | { type: "revealFinding"; id: number; finding: number }
-    | { type: "clear" };
+    | { type: ConversationAction }
+    | { type: EntryAction; id: string }
+    | { type: "send"; text: string }
+    | { type: "copy"; id: string; block: number }
+    | { type: "insert"; id: string; block: number }
+    | { type: "openDiff"; id: string; step: string; change: number }
+    | { type: "revealFinding"; id: string; finding: number };
 
 export interface RenderedEntry {
     entry: PanelEntry;
@@ -84,15 +117,20 @@ const EDIT_LABELS: Record<string, string> = {
     applied: "Edit applied",
     rejected: "Edit rejected by the editor",
     notApplied: "Edit not applied",
+    proposed: "Edit proposed: Accept or Reject it in the diff editor",
 };
+
+const OUTCOME_LABELS: Record<string, string> = { applied: "Proposed edit accepted", discarded: "Proposed edit rejected" };
 
 export function panelEntry(record: RunRecord): RenderedEntry {
     const { blocks, codeBlocks } = renderAnswer(answerMarkdown(record));
     const entry: PanelEntry = {
-        id: record.id,
+        id: String(record.id),
         title: record.title,
         prompt: record.prompt,
         scope: `${record.origin.label}, ${record.scopeMessage ?? describeLines(record.origin.lines)}`,
+        steers: [...record.steers],
+        retry: !record.active,
         phase: record.phase,
         statusLabel: phaseLabel(record),
         active: record.active,
@@ -100,13 +138,16 @@ export function panelEntry(record: RunRecord): RenderedEntry {
         steps: record.steps.list.map(panelStep),
         hasDiagnostic: record.hasDiagnostic,
     };
+    if (record.origin.excerpt !== undefined) entry.excerpt = record.origin.excerpt;
+    if (record.pendingProposal) entry.proposal = true;
     // A cancel the user asked for is an outcome, not an error: no error line (drawn in error red).
     if (record.error && record.phase !== "cancelled") {
         entry.error = { code: record.error.code, message: record.error.message };
     }
     if (record.edit) {
+        const outcome = record.proposalOutcome && OUTCOME_LABELS[record.proposalOutcome];
         entry.edit = {
-            status: EDIT_LABELS[record.edit.status] ?? record.edit.status,
+            status: outcome ?? EDIT_LABELS[record.edit.status] ?? record.edit.status,
             explanation: record.edit.explanation,
         };
         if (record.edit.reason !== undefined) entry.edit.reason = record.edit.reason;
@@ -117,6 +158,53 @@ export function panelEntry(record: RunRecord): RenderedEntry {
     if (findings !== undefined) entry.findingList = findings.map(panelFinding);
     if (record.usage !== undefined) entry.usage = `${record.usage.totalTokens.toLocaleString("en-US")} tokens`;
     return { entry, codeBlocks };
+}
+
+/// The id of a turn's entry; a run's entry has the run's id, which cannot start with "turn-".
+export function turnEntryId(turnId: string): string {
+    return `turn-${turnId}`;
+}
+
+const TURN_PHASES: Record<ConversationTurn["status"], RunRecord["phase"]> = {
+    completed: "completed",
+    failed: "failed",
+    interrupted: "interrupted",
+    inProgress: "running",
+};
+
+const TURN_LABELS: Record<ConversationTurn["status"], string> = {
+    completed: "Done",
+    failed: "Failed",
+    interrupted: "Interrupted",
+    inProgress: "Running elsewhere",
+};
+
+/// A turn read from Codex: its question, steps and answer, without the buttons of a live run
+/// (it has none to cancel; Retry asks its question again).
+export function turnEntry(turn: ConversationTurn, label: string): RenderedEntry {
+    const { blocks, codeBlocks } = renderAnswer(turnAnswerMarkdown(turn.answer));
+    const steps = new Steps();
+    steps.finish(turn.items);
+    const entry: PanelEntry = {
+        id: turnEntryId(turn.turnId),
+        // Codex's title of a turn is its prompt's first line, which the question shows already.
+        title: "You asked",
+        prompt: turn.prompt,
+        scope: label,
+        steers: [],
+        retry: turn.status !== "inProgress" && turn.prompt !== "",
+        phase: TURN_PHASES[turn.status],
+        statusLabel: TURN_LABELS[turn.status],
+        active: false,
+        blocks,
+        steps: steps.list.map(panelStep),
+        hasDiagnostic: false,
+    };
+    return { entry, codeBlocks };
+}
+
+export function exchangeEntry(exchange: Exchange, label: string): RenderedEntry {
+    return exchange.kind === "run" ? panelEntry(exchange.run) : turnEntry(exchange.turn, label);
 }
 
 function panelStep(step: Step): PanelStep {
@@ -192,15 +280,30 @@ export function answerMarkdown(record: RunRecord): string {
         return reviewFindings(record.text) === undefined ? record.text : "";
     }
     if (!record.edits) return record.text;
-    if (record.edit) {
-        const fence = "`".repeat(Math.max(3, longestBacktickRun(record.edit.replacement) + 1));
-        const explanation = record.edit.explanation.trim();
-        const replacement = record.edit.replacement.endsWith("\n")
-            ? record.edit.replacement
-            : `${record.edit.replacement}\n`;
-        return `${explanation}${explanation ? "\n\n" : ""}${fence}\n${replacement}${fence}\n`;
-    }
+    if (record.edit) return editMarkdown(record.edit);
     return record.active ? "" : record.text;
+}
+
+/// An edit's explanation, then its replacement in a fence longer than any backtick run in it.
+function editMarkdown(edit: { replacement: string; explanation: string }): string {
+    const fence = "`".repeat(Math.max(3, longestBacktickRun(edit.replacement) + 1));
+    const explanation = edit.explanation.trim();
+    const replacement = edit.replacement.endsWith("\n") ? edit.replacement : `${edit.replacement}\n`;
+    return `${explanation}${explanation ? "\n\n" : ""}${fence}\n${replacement}${fence}\n`;
+}
+
+/// A turn's answer as read from Codex. An edit turn's answer is the structured JSON the run
+/// asked for, shown as an edit run's entry shows it; anything else is the answer as it is.
+export function turnAnswerMarkdown(answer: string): string {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(answer);
+    } catch {
+        return answer;
+    }
+    const edit = parsed as { replacement?: unknown; explanation?: unknown } | null;
+    if (typeof edit?.replacement !== "string") return answer;
+    return editMarkdown({ replacement: edit.replacement, explanation: typeof edit.explanation === "string" ? edit.explanation : "" });
 }
 
 function longestBacktickRun(text: string): number {
@@ -209,33 +312,33 @@ function longestBacktickRun(text: string): number {
     return longest;
 }
 
+function isOneOf<T extends string>(values: readonly T[], value: unknown): value is T {
+    return typeof value === "string" && (values as readonly string[]).includes(value);
+}
+
 /// Reads a message from the webview; anything else gives `undefined`.
 export function parseWebviewMessage(value: unknown): FromWebview | undefined {
     if (typeof value !== "object" || value === null) return undefined;
     const message = value as Record<string, unknown>;
+    const type = message["type"];
     const id = message["id"];
     const block = message["block"];
     const step = message["step"];
     const change = message["change"];
     const finding = message["finding"];
-    switch (message["type"]) {
-        case "ready":
-        case "clear":
-            return { type: message["type"] };
-        case "cancel":
-        case "showDiagnostic":
-            return typeof id === "number" ? { type: message["type"], id } : undefined;
+    const text = message["text"];
+    if (type === "ready" || isOneOf(CONVERSATION_ACTIONS, type)) return { type };
+    if (type === "send") return typeof text === "string" && text.trim() !== "" ? { type, text } : undefined;
+    if (typeof id !== "string") return undefined;
+    if (isOneOf(ENTRY_ACTIONS, type)) return { type, id };
+    switch (type) {
         case "copy":
         case "insert":
-            return typeof id === "number" && typeof block === "number"
-                ? { type: message["type"], id, block }
-                : undefined;
+            return typeof block === "number" ? { type, id, block } : undefined;
         case "openDiff":
-            return typeof id === "number" && typeof step === "string" && typeof change === "number"
-                ? { type: "openDiff", id, step, change }
-                : undefined;
+            return typeof step === "string" && typeof change === "number" ? { type, id, step, change } : undefined;
         case "revealFinding":
-            return typeof id === "number" && typeof finding === "number" ? { type: "revealFinding", id, finding } : undefined;
+            return typeof finding === "number" ? { type, id, finding } : undefined;
         default:
             return undefined;
     }

@@ -25,7 +25,12 @@ export interface RunOrigin {
     label: string;
     /// Zero-based, inclusive lines of the selection; absent for a whole-file run.
     lines?: { start: number; end: number };
+    /// The selected text (its first lines), shown with the question it was about.
+    excerpt?: string;
 }
+
+/// What the user decided about a proposed edit (README "Edit runs"), once they did.
+export type ProposalOutcome = "applied" | "discarded";
 
 /// `starting` until the server answers the command, `running` until the `end` report, then the
 /// run's final status. `cancelled` is an interruption the user asked for.
@@ -101,6 +106,12 @@ export class RunRecord {
     /// The `begin` report's message, e.g. "lines 10-24".
     scopeMessage: string | undefined;
     endedAt: number | undefined;
+    /// The Codex thread and turn, from the reports: they tie the run to its conversation's turn.
+    threadId: string | undefined;
+    turnId: string | undefined;
+    /// What the user added to the running turn (`codex.steer`), in order.
+    readonly steers: string[] = [];
+    proposalOutcome: ProposalOutcome | undefined;
     private cancelRequested = false;
 
     readonly id: number;
@@ -134,6 +145,11 @@ export class RunRecord {
         if (this.phase === "starting") this.phase = "running";
     }
 
+    /// An edit that waits for the user's Accept or Reject.
+    get pendingProposal(): boolean {
+        return this.edit?.status === "proposed" && this.proposalOutcome === undefined;
+    }
+
     requestCancel(): void {
         this.cancelRequested = true;
     }
@@ -150,6 +166,8 @@ export class RunRecord {
             case "report": {
                 this.phase = "running";
                 if (!this.answer.isNew(progress.codex.seq)) return false;
+                if (progress.codex.threadId !== null) this.threadId = progress.codex.threadId;
+                if (progress.codex.turnId !== null) this.turnId = progress.codex.turnId;
                 const stepChanged = progress.message !== this.currentStep;
                 this.currentStep = progress.message;
                 const itemsChanged = this.steps.apply(progress.codex.items ?? []);
@@ -279,4 +297,15 @@ export function runsText(active: number, step: string | undefined): string {
     // `$(` would start an icon: the step is the agent's text.
     const text = short.replace(/\$\(/g, "$\u200b(");
     return active === 1 ? `$(sync~spin) Codex: ${text}` : `$(sync~spin) Codex (${count}): ${text}`;
+}
+
+/// The panel shows at most this many lines of the selection above a question.
+const EXCERPT_LINES = 6;
+
+/// The selected text as shown with the question: its first lines, "…" when there are more.
+export function selectionExcerpt(text: string): string | undefined {
+    const lines = text.replace(/\n$/, "").split("\n");
+    if (lines.every((line) => line.trim() === "")) return undefined;
+    const shown = lines.slice(0, EXCERPT_LINES).join("\n");
+    return lines.length > EXCERPT_LINES ? `${shown}\n…` : shown;
 }

@@ -341,6 +341,53 @@ async function waitFor(what, condition) {
     throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
 }
 
+/// lib.rs in an editor of its own (the diff editor of a proposal has lib.rs's lines too).
+function libEditor() {
+    return page.locator(".editor-group-container:has(.tab.active[aria-label^='lib.rs']) .monaco-editor .view-lines").first();
+}
+
+async function libText() {
+    return (await libEditor().innerText()).replace(/\u00a0/g, " ");
+}
+
+/// Checks that lib.rs still reads `text`, with lib.rs's own editor brought forward (a proposal's
+/// diff editor may cover it), then brings the proposal back if one is open.
+async function expectUnchanged(text, failure) {
+    await page.locator(".tab", { hasText: /^lib\.rs/ }).first().click();
+    const now = await libText();
+    if (now !== text) throw new Error(`${failure}: ${JSON.stringify(now)}`);
+    const proposal = page.locator(".tab", { hasText: "(proposed)" });
+    if ((await proposal.count()) > 0) await proposal.first().click();
+}
+
+/// Rewrites line 3 of lib.rs with the Simplify preset (with editPreview: a proposal).
+async function rewriteLine3() {
+    await page.locator(".tab", { hasText: "lib.rs" }).first().click();
+    await selectLines(3, 3);
+    await runCommand("Codex: Rewrite Selection");
+    await page.locator(".quick-input-widget .monaco-list-row", { hasText: "Simplify" }).first().waitFor();
+    await page.locator(".quick-input-widget input").fill("Simplify");
+    await page.locator(".quick-input-widget input").press("Enter");
+}
+
+/// Waits for the run's proposal: its entry offers Accept and Reject, and the diff editor shows
+/// the replacement (`marker`) on its right side.
+async function proposalShown(run, marker) {
+    await waitFor("the proposal's Accept button in the panel", async () => {
+        if ((await run.locator("button[data-action='acceptProposal']").count()) > 0) return true;
+        const error = await run.locator(".entry-error").allInnerTexts();
+        if (error.length > 0) throw new Error(`the previewed rewrite failed: ${error.join(" ")}`);
+        return "no Accept button yet";
+    });
+    // The group whose active tab is the proposal; the selected text on the left has no marker.
+    await page.locator(".tab.active", { hasText: "(proposed)" }).waitFor();
+    const diff = page.locator(".editor-group-container:has(.tab.active:has-text('(proposed)')) .monaco-diff-editor").first();
+    await waitFor("the proposal in the diff editor", async () => {
+        const text = (await diff.isVisible()) ? await diff.innerText() : "";
+        return text.replace(/\u00a0/g, " ").includes(marker) || `the diff editor shows ${JSON.stringify(text)}`;
+    });
+}
+
 try {
     // ---- startup: the workbench loads, the extension finds codex-ls ----
     log(`opening ${url}`);
@@ -564,41 +611,48 @@ try {
     await screenshot("10-file-change-step");
     emit({ event: "passed", step: stepName });
 
-    // ---- preview: with editPreview, a rewrite opens the Refactor Preview with its edit ticked,
-    // and Apply lands it in the editor ----
+    // ---- preview: with editPreview, a rewrite ends with its edit proposed: the diff editor
+    // shows the selected text against the replacement, nothing is written until Accept (the
+    // diff editor's title button), and the accepted edit is one undo step ----
     stepName = "preview";
     await scenario(stepName);
     await page.locator(".tab", { hasText: "lib.rs" }).first().click();
-    await selectLines(3, 3);
-    await runCommand("Codex: Rewrite Selection");
-    await page.locator(".quick-input-widget .monaco-list-row", { hasText: "Simplify" }).first().waitFor();
-    await page.locator(".quick-input-widget input").fill("Simplify");
-    await page.locator(".quick-input-widget input").press("Enter");
-    const previewPane = page.locator(".bulk-edit-panel");
-    await previewPane.locator(".monaco-list-row").first().waitFor();
-    await screenshot("11-preview");
-    // Every edit listed is ticked (VS Code starts an edit that needs confirmation unticked).
-    const boxes = previewPane.locator(".edit-checkbox");
-    await waitFor("the preview to list the edit", async () => ((await boxes.count()) > 0) || "no edit listed");
-    const states = await boxes.evaluateAll((nodes) =>
-        nodes.map((node) => node.getAttribute("aria-checked") === "true" || node.classList.contains("checked")),
-    );
-    if (states.some((checked) => !checked)) throw new Error(`the preview lists unticked edits: ${JSON.stringify(states)}`);
-    const before = await editorText();
-    if (before.includes("copied()")) throw new Error("the edit was applied before the preview's Apply");
-    await previewPane.locator(".buttons .monaco-button", { hasText: "Apply" }).first().click();
+    const before = await libText();
+    await rewriteLine3();
     const previewed = entry(8);
-    await waitFor("the previewed edit in the editor", async () => {
-        const text = await editorText();
-        if (text.includes("values.iter().copied().sum()")) return true;
-        const error = await previewed.locator(".entry-error").allInnerTexts();
-        if (error.length > 0) throw new Error(`the previewed rewrite failed: ${error.join(" ")}`);
-        return `the editor shows ${JSON.stringify(text)}`;
+    await proposalShown(previewed, "copied()");
+    await screenshot("11-proposal");
+    await expectUnchanged(before, "the proposal was applied before Accept");
+    await page.locator(".editor-actions [aria-label^='Accept Proposed Edit']").first().click();
+    await waitFor("the accepted edit in the editor", async () => {
+        const text = await libText();
+        return text.includes("values.iter().copied().sum()") || `the editor shows ${JSON.stringify(text)}`;
     });
-    await answerPanel().locator("article.entry[data-id='8'][data-phase='completed']").waitFor();
-    const status = await previewed.innerText();
-    if (/rejected/i.test(status)) throw new Error(`the run says ${JSON.stringify(status)}`);
-    await screenshot("12-preview-applied");
+    await previewed.locator(".entry-edit", { hasText: "Proposed edit accepted" }).waitFor();
+    await page.locator(".tab", { hasText: "(proposed)" }).waitFor({ state: "detached" });
+    await screenshot("12-proposal-accepted");
+    // One undo step takes the whole edit back.
+    await libEditor().click();
+    await page.keyboard.press("Control+z");
+    await waitFor("one undo to take the edit back", async () => {
+        const text = await libText();
+        return text === before || `after one undo the editor shows ${JSON.stringify(text)}`;
+    });
+    emit({ event: "passed", step: stepName });
+
+    // ---- reject: Reject on a proposal drops it and leaves the text as it is ----
+    stepName = "reject";
+    await scenario(stepName);
+    await page.locator(".tab", { hasText: "lib.rs" }).first().click();
+    const unchanged = await libText();
+    await rewriteLine3();
+    const rejected = entry(9);
+    await proposalShown(rejected, "fold(");
+    await page.locator(".editor-actions [aria-label^='Reject Proposed Edit']").first().click();
+    await rejected.locator(".entry-edit", { hasText: "Proposed edit rejected" }).waitFor();
+    await page.locator(".tab", { hasText: "(proposed)" }).waitFor({ state: "detached" });
+    await expectUnchanged(unchanged, "the rejected proposal changed the text");
+    await screenshot("12b-proposal-rejected");
     emit({ event: "passed", step: stepName });
 
     // ---- panel: the entries survive the panel being hidden and shown, closed and reopened ----
@@ -611,15 +665,60 @@ try {
     await page.locator(".editor-group-container.active .tab.active", { hasText: "lib.rs" }).waitFor();
     await page.locator(".editor-group-container.active .tab", { hasText: "Codex Answers" }).waitFor();
     await panelTab.click();
-    await answerPanel().locator("article.entry[data-id='8']").waitFor();
-    await expectEntries(8);
+    await answerPanel().locator("article.entry[data-id='9']").waitFor();
+    await expectEntries(9);
     // A middle click on a tab closes it.
     await panelTab.click({ button: "middle" });
     await panelTab.waitFor({ state: "detached" });
     await runCommand("Codex: Show Answer Panel");
-    await answerPanel().locator("article.entry[data-id='8']").waitFor();
-    await expectEntries(8);
+    await answerPanel().locator("article.entry[data-id='9']").waitFor();
+    await expectEntries(9);
     await screenshot("13-panel");
+    emit({ event: "passed", step: stepName });
+
+    // ---- follow-up: the panel shows lib.rs's conversation, each question and the selection it
+    // was about above its answer, and a question typed in its input continues the conversation
+    // (tests/vscode.rs checks that the model's request carries the first exchange) ----
+    stepName = "follow-up";
+    await scenario(stepName);
+    const firstQuestion = entry(1).locator(".entry-question");
+    const excerpt = await firstQuestion.locator(".entry-excerpt").innerText();
+    if (!excerpt.includes("pub fn total")) throw new Error(`the first question shows the selection as ${JSON.stringify(excerpt)}`);
+    const questionFirst = await entry(1).evaluate((node) => {
+        const question = node.querySelector(".entry-question");
+        const answer = node.querySelector(".entry-answer");
+        // 4 is Node.DOCUMENT_POSITION_FOLLOWING: the answer comes after the question.
+        return Boolean(question && answer && question.compareDocumentPosition(answer) & 4);
+    });
+    if (!questionFirst) throw new Error("the question is not above the answer");
+    const followUpInput = answerPanel().locator("#follow-up-input");
+    await followUpInput.fill("And with fold? 5521");
+    await followUpInput.press("Enter");
+    const followedUp = entry(10);
+    await answerPanel().locator("article.entry[data-id='10'][data-phase='completed']").waitFor();
+    const followUpPrompt = await followedUp.locator(".entry-question .entry-prompt").innerText();
+    if (followUpPrompt !== "And with fold? 5521") throw new Error(`the follow-up's question is ${JSON.stringify(followUpPrompt)}`);
+    const followUpAnswer = await followedUp.locator(".entry-answer").innerText();
+    if (!followUpAnswer.includes("Folded: 5521")) throw new Error(`the follow-up's answer is ${JSON.stringify(followUpAnswer)}`);
+    if ((await followUpInput.inputValue()) !== "") throw new Error("the input kept the question it sent");
+    await expectEntries(10);
+    await screenshot("14-follow-up");
+    emit({ event: "passed", step: stepName });
+
+    // ---- reload: after the window reloads (a new extension host, nothing kept in memory) the
+    // panel comes back with the conversation as Codex keeps it ----
+    stepName = "reload";
+    await page.reload();
+    await page.locator(".monaco-workbench").waitFor();
+    await page.locator(".part.statusbar [aria-label^='Codex: ready']").first().waitFor();
+    const restored = answerPanel().locator("article.entry", { hasText: "And with fold? 5521" });
+    await restored.locator(".entry-answer", { hasText: "Folded: 5521." }).waitFor();
+    // Read from Codex: the entries are its turns now, not this window's runs.
+    const restoredId = await restored.getAttribute("data-id");
+    if (!restoredId?.startsWith("turn-")) throw new Error(`the restored entry is ${JSON.stringify(restoredId)}, not a turn read from Codex`);
+    const explainedAgain = answerPanel().locator("article.entry .entry-answer", { hasText: "adds up the values" });
+    await explainedAgain.first().waitFor();
+    await screenshot("15-reload");
     emit({ event: "passed", step: stepName });
 
     emit({ event: "done" });

@@ -3,11 +3,22 @@
 // the page loads anew and asks the extension for every entry. An entry that changes is patched
 // (see entry_patch.ts), never redrawn whole, so its buttons stay clickable while it streams.
 
-import type { FromWebview, PanelEntry, PanelFinding, PanelStep, ToWebview } from "../panel_model";
+import {
+    CONVERSATION_ACTIONS,
+    ENTRY_ACTIONS,
+    type FromWebview,
+    type PanelConversation,
+    type PanelEntry,
+    type PanelFinding,
+    type PanelStep,
+    type ToWebview,
+} from "../panel_model";
 import { entryChanges } from "./entry_patch";
 
 interface VsCodeApi {
     postMessage(message: FromWebview): void;
+    /// Kept by VS Code across a window reload, and given to the extension's panel serializer.
+    setState(state: { uri: string | undefined }): void;
 }
 
 declare function acquireVsCodeApi(): VsCodeApi;
@@ -15,6 +26,9 @@ declare function acquireVsCodeApi(): VsCodeApi;
 const vscode = acquireVsCodeApi();
 const container = document.getElementById("entries") as HTMLElement;
 const emptyNote = container.querySelector(".empty");
+const followUp = document.getElementById("follow-up") as HTMLFormElement;
+const followUpInput = document.getElementById("follow-up-input") as HTMLTextAreaElement;
+const followUpSend = document.getElementById("follow-up-send") as HTMLButtonElement;
 
 function element<K extends keyof HTMLElementTagNameMap>(
     tag: K,
@@ -134,19 +148,31 @@ class EntryView {
     private readonly steps = element("div", "entry-steps");
     private readonly answer = element("div", "entry-answer");
     private readonly footer = element("div", "entry-footer");
+    private readonly steers = element("ul", "entry-steers");
     private readonly stepViews = new Map<string, StepView>();
     private shown: PanelEntry;
 
     constructor(entry: PanelEntry) {
-        this.node.dataset["id"] = String(entry.id);
+        this.node.dataset["id"] = entry.id;
         this.header.append(element("span", "entry-title", entry.title), this.status);
-        this.node.append(this.header);
-        if (entry.prompt) this.node.append(element("div", "entry-prompt", entry.prompt));
-        this.node.append(element("div", "entry-scope", entry.scope), this.steps, this.currentStep, this.answer, this.footer);
+        this.node.append(this.header, question(entry), this.steers, this.steps, this.currentStep, this.answer, this.footer);
         // Drawn from an empty entry, so the first update draws everything the same way later
         // ones patch.
         const { id, title, prompt, scope } = entry;
-        this.shown = { id, title, prompt, scope, phase: "starting", statusLabel: "", active: false, blocks: [], steps: [], hasDiagnostic: false };
+        this.shown = {
+            id,
+            title,
+            prompt,
+            scope,
+            steers: [],
+            retry: false,
+            phase: "starting",
+            statusLabel: "",
+            active: false,
+            blocks: [],
+            steps: [],
+            hasDiagnostic: false,
+        };
         this.update(entry, true);
     }
 
@@ -160,6 +186,9 @@ class EntryView {
         if (changes.cancel === "add") this.header.append(this.cancel);
         if (changes.cancel === "remove") this.cancel.remove();
         this.currentStep.textContent = entry.currentStep ?? "";
+        if (entry.steers.length !== this.shown.steers.length) {
+            this.steers.replaceChildren(...entry.steers.map((text) => element("li", "entry-steer", text)));
+        }
         this.patchSteps(entry, changes);
         this.patchAnswer(changes.blocks);
         if (changes.footer) this.footer.replaceChildren(...footer(entry));
@@ -206,6 +235,16 @@ class EntryView {
     }
 }
 
+/// What was asked, above the answer: the question (the run's title when it has no prompt of
+/// its own, as Explain), where, and the selected text it was about.
+function question(entry: PanelEntry): HTMLElement {
+    const node = element("div", "entry-question");
+    if (entry.prompt) node.append(element("div", "entry-prompt", entry.prompt));
+    node.append(element("div", "entry-scope", entry.scope));
+    if (entry.excerpt !== undefined) node.append(element("pre", "entry-excerpt", entry.excerpt));
+    return node;
+}
+
 function findingItem(finding: PanelFinding, index: number): HTMLElement {
     const item = element("li", `finding severity-${finding.severity}`);
     const link = element("a", "finding-link", finding.lines);
@@ -249,11 +288,21 @@ function footer(entry: PanelEntry): Node[] {
         }
         parts.push(error);
     }
+    if (entry.proposal) {
+        const buttons = element("div", "entry-proposal");
+        buttons.append(
+            button("Accept", "acceptProposal", "Apply the proposed edit (one undo step)"),
+            button("Reject", "rejectProposal", "Drop the proposed edit; the file stays as it is"),
+            button("Open diff", "openProposal", "Show the proposed edit in the diff editor"),
+        );
+        parts.push(buttons);
+    }
     if (entry.usage) parts.push(element("div", "entry-usage", entry.usage));
+    if (entry.retry) parts.push(button("Retry", "retry", "Ask this again"));
     return parts;
 }
 
-const views = new Map<number, EntryView>();
+const views = new Map<string, EntryView>();
 
 function atBottom(): boolean {
     const page = document.scrollingElement ?? document.documentElement;
@@ -291,11 +340,51 @@ function showAll(entries: PanelEntry[]): void {
     for (const entry of entries) upsert(entry);
 }
 
+/// The conversation's title and buttons, and what the input's button does now.
+function showHeader(conversation: PanelConversation | undefined): void {
+    vscode.setState({ uri: conversation?.uri });
+    const title = document.getElementById("conversation-title") as HTMLElement;
+    title.textContent = conversation?.title ?? "Codex answers";
+    title.title = conversation?.title ?? "";
+    (document.getElementById("conversation-label") as HTMLElement).textContent = conversation?.label ?? "";
+    (document.getElementById("fork-button") as HTMLButtonElement).hidden = !conversation?.canFork;
+    (document.getElementById("undo-button") as HTMLButtonElement).hidden = !conversation?.canUndo;
+    followUp.hidden = conversation === undefined;
+    followUp.dataset["busy"] = String(conversation?.busy ?? false);
+    followUpSend.textContent = conversation?.inputLabel ?? "Send";
+    followUpInput.placeholder = conversation?.busy
+        ? "Add to the running turn (Enter steers it)"
+        : "Ask a follow-up (Enter sends, Shift+Enter for a new line)";
+}
+
+function send(): void {
+    const text = followUpInput.value;
+    if (!text.trim()) return;
+    vscode.postMessage({ type: "send", text });
+    followUpInput.value = "";
+}
+
+followUp.addEventListener("submit", (event) => {
+    event.preventDefault();
+    send();
+});
+
+followUpInput.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        send();
+    }
+});
+
 window.addEventListener("message", (event: MessageEvent<ToWebview>) => {
     const message = event.data;
     switch (message.type) {
-        case "entries":
+        case "conversation":
+            showHeader(message.conversation);
             showAll(message.entries);
+            break;
+        case "header":
+            showHeader(message.conversation);
             break;
         case "entry":
             upsert(message.entry);
@@ -314,20 +403,19 @@ document.addEventListener("click", (event) => {
     if (!target) return;
     event.preventDefault();
     const action = target.dataset["action"];
-    if (action === "clear") {
-        vscode.postMessage({ type: "clear" });
+    const conversationAction = CONVERSATION_ACTIONS.find((known) => known === action);
+    if (conversationAction !== undefined) {
+        vscode.postMessage({ type: conversationAction });
         return;
     }
-    const article = target.closest<HTMLElement>("article.entry");
-    const id = Number(article?.dataset["id"]);
-    if (!Number.isInteger(id)) return;
+    const id = target.closest<HTMLElement>("article.entry")?.dataset["id"];
+    if (id === undefined) return;
+    const entryAction = ENTRY_ACTIONS.find((known) => known === action);
+    if (entryAction !== undefined) {
+        vscode.postMessage({ type: entryAction, id });
+        return;
+    }
     switch (action) {
-        case "cancel":
-            vscode.postMessage({ type: "cancel", id });
-            break;
-        case "showDiagnostic":
-            vscode.postMessage({ type: "showDiagnostic", id });
-            break;
         case "copy":
         case "insert": {
             const block = dataNumber(target, "block");

@@ -36,7 +36,16 @@ function stepShape(step: PanelStep): string {
 
 /// The parts drawn below the answer, which change at the end of a run.
 function footerShape(entry: PanelEntry): string {
-    return JSON.stringify([entry.edit, entry.findings, entry.findingList, entry.error, entry.hasDiagnostic, entry.usage]);
+    return JSON.stringify([
+        entry.edit,
+        entry.findings,
+        entry.findingList,
+        entry.error,
+        entry.hasDiagnostic,
+        entry.usage,
+        entry.retry,
+        entry.proposal,
+    ]);
 }
 
 export interface EntryChanges {

@@ -63,3 +63,17 @@ describe("blockPatch and textPatch", () => {
         assert.equal(textPatch("a", "a"), undefined);
     });
 });
+
+describe("entryChanges: a conversation's buttons", () => {
+    it("redraws the footer when Retry or a proposal's buttons come or go", () => {
+        const run = streaming();
+        const going = panelEntry(run).entry;
+        run.apply({ kind: "end", codex: { runId: 1, status: "completed", edit: { status: "proposed", replacement: "x", explanation: "" } } });
+        const proposed = panelEntry(run).entry;
+        assert.equal(entryChanges(going, proposed).footer, true);
+        run.proposalOutcome = "discarded";
+        const decided = panelEntry(run).entry;
+        assert.equal(entryChanges(proposed, decided).footer, true);
+        assert.equal(entryChanges(decided, panelEntry(run).entry).footer, false);
+    });
+});

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { answerMarkdown, panelEntry, parseWebviewMessage } from "../../src/panel_model";
+import { answerMarkdown, panelEntry, parseWebviewMessage, turnAnswerMarkdown, turnEntry } from "../../src/panel_model";
 import { RunRecord } from "../../src/run_state";
 
 function run(edits: boolean): RunRecord {
@@ -86,10 +86,11 @@ describe("panelEntry", () => {
 describe("parseWebviewMessage", () => {
     it("accepts the page's messages and nothing else", () => {
         assert.deepEqual(parseWebviewMessage({ type: "ready" }), { type: "ready" });
-        assert.deepEqual(parseWebviewMessage({ type: "cancel", id: 2 }), { type: "cancel", id: 2 });
-        assert.deepEqual(parseWebviewMessage({ type: "insert", id: 2, block: 0 }), { type: "insert", id: 2, block: 0 });
-        assert.equal(parseWebviewMessage({ type: "insert", id: 2 }), undefined);
-        assert.equal(parseWebviewMessage({ type: "cancel", id: "2" }), undefined);
+        // Entry ids are strings: a run's ("2") or a turn's read from Codex ("turn-u1").
+        assert.deepEqual(parseWebviewMessage({ type: "cancel", id: "2" }), { type: "cancel", id: "2" });
+        assert.deepEqual(parseWebviewMessage({ type: "insert", id: "2", block: 0 }), { type: "insert", id: "2", block: 0 });
+        assert.equal(parseWebviewMessage({ type: "insert", id: "2" }), undefined);
+        assert.equal(parseWebviewMessage({ type: "cancel", id: 2 }), undefined);
         assert.equal(parseWebviewMessage({ type: "eval", code: "x" }), undefined);
         assert.equal(parseWebviewMessage("ready"), undefined);
     });
@@ -149,8 +150,99 @@ describe("panelEntry: reviews and steps", () => {
 
 describe("parseWebviewMessage: steps and findings", () => {
     it("reads openDiff and revealFinding", () => {
-        assert.deepEqual(parseWebviewMessage({ type: "openDiff", id: 1, step: "f", change: 0 }), { type: "openDiff", id: 1, step: "f", change: 0 });
-        assert.deepEqual(parseWebviewMessage({ type: "revealFinding", id: 1, finding: 2 }), { type: "revealFinding", id: 1, finding: 2 });
-        assert.equal(parseWebviewMessage({ type: "openDiff", id: 1, step: 3, change: 0 }), undefined);
+        assert.deepEqual(parseWebviewMessage({ type: "openDiff", id: "1", step: "f", change: 0 }), { type: "openDiff", id: "1", step: "f", change: 0 });
+        assert.deepEqual(parseWebviewMessage({ type: "revealFinding", id: "1", finding: 2 }), { type: "revealFinding", id: "1", finding: 2 });
+        assert.equal(parseWebviewMessage({ type: "openDiff", id: "1", step: 3, change: 0 }), undefined);
+    });
+});
+
+describe("the conversation's entries", () => {
+    it("a run's entry shows the question with the selection, the steers, and Retry once done", () => {
+        const record = new RunRecord({
+            id: 7,
+            title: "Ask",
+            prompt: "Why?",
+            origin: { uri: "file:///w/a.rs", label: "a.rs", lines: { start: 0, end: 1 }, excerpt: "fn a() {\n}" },
+            token: "t",
+        });
+        record.started(1);
+        record.steers.push("Shorter, please");
+        const going = panelEntry(record).entry;
+        assert.equal(going.id, "7");
+        assert.equal(going.excerpt, "fn a() {\n}");
+        assert.deepEqual(going.steers, ["Shorter, please"]);
+        assert.equal(going.retry, false);
+        record.apply({ kind: "end", codex: { runId: 1, status: "completed", assistantText: "Because." } });
+        assert.equal(panelEntry(record).entry.retry, true);
+    });
+
+    it("a proposed edit offers Accept and Reject until it is decided", () => {
+        const record = run(true);
+        record.started(1);
+        record.apply({
+            kind: "end",
+            codex: { runId: 1, status: "completed", edit: { status: "proposed", replacement: "x", explanation: "e" } },
+        });
+        let entry = panelEntry(record).entry;
+        assert.equal(entry.proposal, true);
+        assert.match(entry.edit?.status ?? "", /proposed/i);
+        record.proposalOutcome = "applied";
+        entry = panelEntry(record).entry;
+        assert.equal(entry.proposal, undefined);
+        assert.equal(entry.edit?.status, "Proposed edit accepted");
+    });
+
+    it("a turn read from Codex shows its question, steps and answer, and Retry", () => {
+        const { entry, codeBlocks } = turnEntry(
+            {
+                turnId: "u1",
+                prompt: "What does it do?",
+                title: "",
+                status: "completed",
+                answer: "It sums.\n\n```rust\nlet s = 1;\n```\n",
+                items: [{ id: "c1", type: "command", status: "completed", title: "Ran `ls`", output: "a\n" }],
+                startedAt: 1,
+            },
+            "src/lib.rs",
+        );
+        assert.equal(entry.id, "turn-u1");
+        assert.equal(entry.title, "You asked");
+        assert.equal(entry.prompt, "What does it do?");
+        assert.equal(entry.scope, "src/lib.rs");
+        assert.equal(entry.phase, "completed");
+        assert.equal(entry.active, false);
+        assert.equal(entry.retry, true);
+        assert.deepEqual(entry.steps.map((step) => [step.title, step.output]), [["Ran `ls`", "a\n"]]);
+        assert.deepEqual(codeBlocks, ["let s = 1;\n"]);
+    });
+
+    it("an edit turn read from Codex shows its explanation and replacement, not its JSON", () => {
+        const answer = JSON.stringify({ explanation: "Uses `sum`.", replacement: "    values.iter().sum()\n" });
+        const { entry, codeBlocks } = turnEntry(
+            { turnId: "u3", prompt: "Simplify", title: "Simplify", status: "completed", answer, items: [], startedAt: 1 },
+            "src/lib.rs",
+        );
+        assert.doesNotMatch(entry.blocks.join(""), /replacement/);
+        assert.deepEqual(codeBlocks, ["    values.iter().sum()\n"]);
+        assert.equal(turnAnswerMarkdown("[1, 2]"), "[1, 2]");
+        assert.equal(turnAnswerMarkdown("plain"), "plain");
+    });
+
+    it("a turn still running elsewhere has no Retry", () => {
+        const { entry } = turnEntry({ turnId: "u2", prompt: "q", title: "Ask", status: "inProgress", answer: "", items: [], startedAt: null }, "a");
+        assert.equal(entry.phase, "running");
+        assert.equal(entry.retry, false);
+    });
+
+    it("reads the conversation's buttons and the follow-up text", () => {
+        for (const type of ["fork", "undo", "newConversation", "pickConversation", "clear"]) {
+            assert.deepEqual(parseWebviewMessage({ type }), { type });
+        }
+        for (const type of ["retry", "acceptProposal", "rejectProposal", "openProposal"]) {
+            assert.deepEqual(parseWebviewMessage({ type, id: "turn-u1" }), { type, id: "turn-u1" });
+        }
+        assert.deepEqual(parseWebviewMessage({ type: "send", text: "And then?" }), { type: "send", text: "And then?" });
+        assert.equal(parseWebviewMessage({ type: "send", text: "   " }), undefined);
+        assert.equal(parseWebviewMessage({ type: "retry" }), undefined);
     });
 });

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { AnswerText, RunRecord, describeLines, describeServerRun, phaseLabel, selectedLines } from "../../src/run_state";
+import { AnswerText, RunRecord, describeLines, describeServerRun, phaseLabel, selectedLines, selectionExcerpt } from "../../src/run_state";
 
 function report(seq: number, delta: string, reset = false) {
     return { seq, delta, reset };
@@ -155,5 +155,25 @@ describe("describeServerRun", () => {
         });
         assert.equal(describeServerRun("codex.action", { title: "Explain simply" }, modes).edits, false);
         assert.equal(describeServerRun("codex.action", { title: "Unknown" }, modes).edits, false);
+    });
+});
+
+describe("a run's conversation", () => {
+    it("keeps the thread and turn its reports name", () => {
+        const record = new RunRecord({ id: 1, title: "Ask", prompt: "q", origin: { uri: "file:///a", label: "a" }, token: "t" });
+        record.started(1);
+        record.apply({ kind: "report", codex: { runId: 1, threadId: null, turnId: null, delta: "", seq: 1 } });
+        assert.equal(record.threadId, undefined);
+        record.apply({ kind: "report", codex: { runId: 1, threadId: "th", turnId: "u1", delta: "a", seq: 2 } });
+        assert.equal(record.threadId, "th");
+        assert.equal(record.turnId, "u1");
+    });
+});
+
+describe("selectionExcerpt", () => {
+    it("shows the first lines of the selection, with … when there are more", () => {
+        assert.equal(selectionExcerpt("a\nb\n"), "a\nb");
+        assert.equal(selectionExcerpt("1\n2\n3\n4\n5\n6\n7\n8\n"), "1\n2\n3\n4\n5\n6\n…");
+        assert.equal(selectionExcerpt("  \n\n"), undefined);
     });
 });
