@@ -1075,11 +1075,23 @@ async fn a_run_queued_behind_another_on_its_document_can_be_cancelled() {
         .await;
     assert_eq!(h.next_progress(&a).await["kind"], "begin");
     assert_eq!(h.next_progress(&a).await["kind"], "report");
-    let queued = h
-        .run(
-            json!({"textDocument": {"uri": uri}, "prompt": "B", "progressToken": b, "queue": true}),
+    // Any run command can queue (an explain here; tests/conversations.rs
+    // queues a codex.run), and without `queue` it is refused at once.
+    let refused = h
+        .command(
+            "codex.explain",
+            json!({"textDocument": {"uri": uri}, "progressToken": "refused"}),
         )
         .await;
+    let refusal = refused.expect_err("a second run on a busy conversation is refused");
+    assert!(refusal.to_string().contains("busy"), "{refusal}");
+    let queued = h
+        .command(
+            "codex.explain",
+            json!({"textDocument": {"uri": uri}, "progressToken": b, "queue": true}),
+        )
+        .await
+        .unwrap();
     assert_eq!(h.next_progress(&b).await["kind"], "begin");
     let status = h.status().await;
     assert_eq!(status["activeRuns"].as_array().unwrap().len(), 2);

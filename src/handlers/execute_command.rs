@@ -110,6 +110,7 @@ fn explain_request(args: ext::ExplainArgs) -> RunRequest {
         new_thread: args.new_thread,
         progress_token: args.progress_token,
         scope: args.scope,
+        queue: args.queue,
         ..RunRequest::answer(
             "Codex: Explain",
             args.text_document,
@@ -136,6 +137,7 @@ fn rewrite_request(args: ext::RewriteArgs) -> RunRequest {
     RunRequest {
         progress_token: args.progress_token,
         scope: args.scope,
+        queue: args.queue,
         kind: RunKind::Edit { insert: false },
         preview: args.preview,
         ..RunRequest::answer(
@@ -156,6 +158,7 @@ fn fix_request(args: ext::FixArgs) -> RunRequest {
     RunRequest {
         progress_token: args.progress_token,
         scope: args.scope,
+        queue: args.queue,
         kind: RunKind::Edit { insert: false },
         preview: args.preview,
         ..RunRequest::answer("Codex: Fix", args.text_document, Some(args.range), prompt)
@@ -170,6 +173,7 @@ fn tests_request(args: ext::TestsArgs) -> RunRequest {
     RunRequest {
         progress_token: args.progress_token,
         scope: args.scope,
+        queue: args.queue,
         kind,
         preview: args.preview,
         ..RunRequest::answer(
@@ -190,6 +194,7 @@ fn review_request(args: ext::ReviewArgs) -> RunRequest {
     RunRequest {
         progress_token: args.progress_token,
         scope: args.scope,
+        queue: args.queue,
         kind: RunKind::Review,
         ..RunRequest::answer(
             "Codex: Review",
@@ -248,6 +253,7 @@ fn action_request(session: &Session, args: ext::ActionArgs) -> Result<RunRequest
     Ok(RunRequest {
         progress_token: args.progress_token,
         scope: args.scope,
+        queue: args.queue,
         kind,
         preview: args.preview,
         ..RunRequest::answer(

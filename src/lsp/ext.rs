@@ -386,6 +386,10 @@ pub struct ExplainArgs {
     pub progress_token: Option<ProgressToken>,
     #[serde(default, skip_serializing_if = "is_default")]
     pub scope: Scope,
+    /// Wait behind a run going on the conversation instead of being
+    /// refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub queue: bool,
 }
 
 /// The presets of `codex.rewrite`.
@@ -414,6 +418,10 @@ pub struct RewriteArgs {
     pub progress_token: Option<ProgressToken>,
     #[serde(default, skip_serializing_if = "is_default")]
     pub scope: Scope,
+    /// Wait behind a run going on the conversation instead of being
+    /// refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub queue: bool,
 }
 
 /// Argument of `codex.fix`.
@@ -430,6 +438,10 @@ pub struct FixArgs {
     pub progress_token: Option<ProgressToken>,
     #[serde(default, skip_serializing_if = "is_default")]
     pub scope: Scope,
+    /// Wait behind a run going on the conversation instead of being
+    /// refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub queue: bool,
 }
 
 /// `mode` of `codex.tests` and of user actions.
@@ -455,6 +467,10 @@ pub struct TestsArgs {
     pub progress_token: Option<ProgressToken>,
     #[serde(default, skip_serializing_if = "is_default")]
     pub scope: Scope,
+    /// Wait behind a run going on the conversation instead of being
+    /// refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub queue: bool,
 }
 
 /// Argument of `codex.review`.
@@ -468,6 +484,10 @@ pub struct ReviewArgs {
     pub progress_token: Option<ProgressToken>,
     #[serde(default, skip_serializing_if = "is_default")]
     pub scope: Scope,
+    /// Wait behind a run going on the conversation instead of being
+    /// refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub queue: bool,
 }
 
 /// Argument of `codex.action`.
@@ -488,6 +508,10 @@ pub struct ActionArgs {
     pub progress_token: Option<ProgressToken>,
     #[serde(default, skip_serializing_if = "is_default")]
     pub scope: Scope,
+    /// Wait behind a run going on the conversation instead of being
+    /// refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub queue: bool,
 }
 
 // The arguments code actions put in their commands: what the action
@@ -501,6 +525,7 @@ impl ExplainArgs {
             new_thread: false,
             progress_token: None,
             scope: Scope::default(),
+            queue: false,
         }
     }
 }
@@ -519,6 +544,7 @@ impl RewriteArgs {
             preview: None,
             progress_token: None,
             scope: Scope::default(),
+            queue: false,
         }
     }
 }
@@ -536,6 +562,7 @@ impl FixArgs {
             preview: None,
             progress_token: None,
             scope: Scope::default(),
+            queue: false,
         }
     }
 }
@@ -549,6 +576,7 @@ impl TestsArgs {
             preview: None,
             progress_token: None,
             scope: Scope::default(),
+            queue: false,
         }
     }
 }
@@ -560,6 +588,7 @@ impl ReviewArgs {
             range,
             progress_token: None,
             scope: Scope::default(),
+            queue: false,
         }
     }
 }
@@ -575,6 +604,7 @@ impl ActionArgs {
             preview: None,
             progress_token: None,
             scope: Scope::default(),
+            queue: false,
         }
     }
 }

@@ -77,6 +77,8 @@ export interface ExplainArgs {
     newThread?: boolean;
     scope?: Scope;
     progressToken?: string;
+    /// Wait behind a run going on the conversation instead of being refused.
+    queue?: boolean;
 }
 
 export type RewritePreset = "improve" | "simplify" | "document";
@@ -89,6 +91,8 @@ export interface RewriteArgs {
     preview?: boolean;
     scope?: Scope;
     progressToken?: string;
+    /// Wait behind a run going on the conversation instead of being refused.
+    queue?: boolean;
 }
 
 export interface FixArgs {
@@ -98,6 +102,8 @@ export interface FixArgs {
     preview?: boolean;
     scope?: Scope;
     progressToken?: string;
+    /// Wait behind a run going on the conversation instead of being refused.
+    queue?: boolean;
 }
 
 export type TestsMode = "answer" | "edit";
@@ -109,6 +115,8 @@ export interface TestsArgs {
     preview?: boolean;
     scope?: Scope;
     progressToken?: string;
+    /// Wait behind a run going on the conversation instead of being refused.
+    queue?: boolean;
 }
 
 export interface ReviewArgs {
@@ -116,6 +124,8 @@ export interface ReviewArgs {
     range?: lc.Range;
     scope?: Scope;
     progressToken?: string;
+    /// Wait behind a run going on the conversation instead of being refused.
+    queue?: boolean;
 }
 
 export interface ClearReviewArgs {
@@ -131,6 +141,8 @@ export interface ActionArgs {
     preview?: boolean;
     scope?: Scope;
     progressToken?: string;
+    /// Wait behind a run going on the conversation instead of being refused.
+    queue?: boolean;
 }
 
 export interface NewThreadArgs {
