@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::codex::threads::{
-    ThreadForkParams, ThreadListParams, ThreadReadParams, ThreadRevertParams, ThreadSortKey,
-    TurnSteerParams,
+    ThreadForkParams, ThreadListParams, ThreadReadParams, ThreadRecord, ThreadRevertParams,
+    ThreadSortKey, TurnSteerParams,
 };
 use crate::codex::{AppServer, BackendError, RpcError, Supervisor};
 
@@ -34,6 +34,18 @@ fn failed(what: &'static str) -> impl FnOnce(RpcError) -> ThreadError {
     move |source| ThreadError::Rpc { what, source }
 }
 
+/// The thread with its turns (`thread/read`).
+async fn read_with_turns(server: &AppServer, thread_id: &str) -> Result<ThreadRecord, ThreadError> {
+    server
+        .thread_read(&ThreadReadParams {
+            thread_id: thread_id.to_string(),
+            include_turns: true,
+        })
+        .await
+        .map(|read| read.thread)
+        .map_err(failed("read the conversation"))
+}
+
 async fn connect(supervisor: &Supervisor, codex_path: &str) -> Result<Arc<AppServer>, ThreadError> {
     Ok(supervisor.connect(codex_path).await?)
 }
@@ -46,14 +58,8 @@ pub async fn read(
     root: &Path,
 ) -> Result<History, ThreadError> {
     let server = connect(supervisor, codex_path).await?;
-    let read = server
-        .thread_read(&ThreadReadParams {
-            thread_id: thread_id.to_string(),
-            include_turns: true,
-        })
-        .await
-        .map_err(failed("read the conversation"))?;
-    Ok(history::history(&read.thread, root))
+    let thread = read_with_turns(&server, thread_id).await?;
+    Ok(history::history(&thread, root))
 }
 
 /// The threads whose session ran in `folder`, most recently updated first,
@@ -128,14 +134,8 @@ pub async fn undo_last(
     thread_id: &str,
 ) -> Result<String, ThreadError> {
     let server = connect(supervisor, codex_path).await?;
-    let read = server
-        .thread_read(&ThreadReadParams {
-            thread_id: thread_id.to_string(),
-            include_turns: true,
-        })
-        .await
-        .map_err(failed("read the conversation"))?;
-    let last = read.thread.turns.last().ok_or(ThreadError::NothingToUndo)?;
+    let thread = read_with_turns(&server, thread_id).await?;
+    let last = thread.turns.last().ok_or(ThreadError::NothingToUndo)?;
     server
         .thread_revert(&ThreadRevertParams {
             thread_id: thread_id.to_string(),
