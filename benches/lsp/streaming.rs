@@ -482,7 +482,7 @@ pub(crate) fn scenario_stream_load(summary: &mut Summary, dir: &Path) {
 }
 
 /// 6c. The paced stream of 6a with a command step running beside the
-/// answer (a line of its output before each delta, as when the agent runs a
+/// answer (a line of its output after each delta, as when the agent runs a
 /// build): the answer's relay latency over the same floor, and both the
 /// text and the output lossless.
 pub(crate) fn scenario_stream_steps(summary: &mut Summary, dir: &Path) {
@@ -507,7 +507,7 @@ pub(crate) fn scenario_stream_steps(summary: &mut Summary, dir: &Path) {
         percentile(&floor_lat, 99.0),
     );
     println!(
-        "6 steps      paced with a command's output: {PACED_DELTAS} deltas {:.0} ms apart, each after a {OUTPUT_LINE_BYTES}-byte line of output: codex-ls p50 {l50:.3} ms p99 {l99:.3} ms over {} deltas | floor (null relay reading the same lines) p50 {f50:.3} ms p99 {f99:.3} ms | output relayed {} of {} bytes | lossless: {}",
+        "6 steps      paced with a command's output: {PACED_DELTAS} deltas {:.0} ms apart, each followed by a {OUTPUT_LINE_BYTES}-byte line of output: codex-ls p50 {l50:.3} ms p99 {l99:.3} ms over {} deltas | floor (null relay reading the same lines) p50 {f50:.3} ms p99 {f99:.3} ms | output relayed {} of {} bytes | lossless: {}",
         PACED_GAP_US as f64 / 1e3,
         lat.len(),
         run.output_bytes,

@@ -503,14 +503,6 @@ fn stream_turn(conn: &Conn, mut turn: PlainTurn, spec: &prompted::StreamSpec) {
                 std::thread::sleep(due - now);
             }
         }
-        if spec.output {
-            let output = json!({"method": "item/commandExecution/outputDelta", "params": {
-                "threadId": turn.thread, "turnId": turn.turn, "itemId": command,
-                "delta": prompted::output_line(seq)}});
-            if conn.out.send(Out::Line(output.to_string())).is_err() {
-                return;
-            }
-        }
         let delta = format!("{seq}:{};", prompted::mono_ns());
         let line = format!(
             r#"{{"method":"item/agentMessage/delta","params":{{"threadId":{thread},"turnId":"{}","itemId":"{}","delta":"{delta}"}}}}"#,
@@ -520,6 +512,14 @@ fn stream_turn(conn: &Conn, mut turn: PlainTurn, spec: &prompted::StreamSpec) {
             return;
         }
         turn.text.push_str(&delta);
+        if spec.output {
+            let output = json!({"method": "item/commandExecution/outputDelta", "params": {
+                "threadId": turn.thread, "turnId": turn.turn, "itemId": command,
+                "delta": prompted::output_line(seq)}});
+            if conn.out.send(Out::Line(output.to_string())).is_err() {
+                return;
+            }
+        }
     }
     if spec.output {
         conn.send(json!({"method": "item/completed", "params": {

@@ -13,9 +13,12 @@ use serde_json::Value;
 /// waits until the file GATE exists before it completes the turn, so a
 /// client that opens the gate only once it saw every delta can tell a lost
 /// delta from the correction `item/completed` brings. With `output=1`, a
-/// command step runs beside the answer: each delta is preceded by one
+/// command step runs beside the answer: each delta is followed by one
 /// [`OUTPUT_LINE_BYTES`]-byte line of the command's output
 /// (`item/commandExecution/outputDelta`), as when the agent runs a build.
+/// (After, not before: a line just before each delta would put the delta
+/// in the coalescing window the line's report opened, and the relay
+/// latency could not be measured on it.)
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StreamSpec {
     pub count: usize,
