@@ -114,7 +114,12 @@ export class Ctx implements vscode.Disposable {
                 deserializeWebviewPanel: async (webviewPanel, state: PanelState | undefined) => {
                     this.panel.revive(webviewPanel);
                     const uri = typeof state?.uri === "string" ? vscode.Uri.parse(state.uri) : undefined;
-                    await this.conversations.restore(uri ?? vscode.window.activeTextEditor?.document.uri);
+                    // At start-up the panel can come back before the editors do, and while the
+                    // panel has the focus there is no active text editor: without a saved
+                    // document, take a visible editor's, else wait for the first one.
+                    await this.conversations.restore(
+                        uri ?? editorDocument() ?? (await firstActiveEditor(REVIVE_WAIT_MS)),
+                    );
                 },
             }),
             this.diffs,
@@ -404,7 +409,7 @@ export class Ctx implements vscode.Disposable {
         this.panel.show(false);
         // After a reload the panel starts empty: the active document's conversation comes back
         // from Codex.
-        if (this.conversations.shown === undefined) void this.conversations.restore(vscode.window.activeTextEditor?.document.uri);
+        if (this.conversations.shown === undefined) void this.conversations.restore(editorDocument());
     }
 
     /// The run of a panel entry; a turn read from Codex has none.
@@ -659,4 +664,30 @@ function diagnosticCode(diagnostic: vscode.Diagnostic): string | number | undefi
 export function errorMessage(error: unknown): string {
     if (error instanceof Error) return error.message;
     return String(error);
+}
+
+/// How long a revived panel waits for an editor to show the conversation of.
+const REVIVE_WAIT_MS = 15_000;
+
+/// The active text editor's document, else the first visible file editor's.
+function editorDocument(): vscode.Uri | undefined {
+    return (
+        vscode.window.activeTextEditor?.document.uri ??
+        vscode.window.visibleTextEditors.find((editor) => editor.document.uri.scheme === "file")?.document.uri
+    );
+}
+
+/// The document of the first editor that becomes active within `timeoutMs`.
+function firstActiveEditor(timeoutMs: number): Promise<vscode.Uri | undefined> {
+    return new Promise((resolve) => {
+        const done = (uri: vscode.Uri | undefined) => {
+            clearTimeout(timer);
+            subscription.dispose();
+            resolve(uri);
+        };
+        const timer = setTimeout(() => done(undefined), timeoutMs);
+        const subscription = vscode.window.onDidChangeActiveTextEditor((editor) => {
+            if (editor) done(editor.document.uri);
+        });
+    });
 }
