@@ -480,9 +480,18 @@ async fn a_codex_path_that_is_not_executable_is_backend_unavailable() {
     let uri = h.open("a.rs", "x\n", Some("x\n")).await;
     h.explain(&uri, "noexec").await;
     let (_, end) = h.progress_until_end(&json!("noexec")).await;
-    assert_eq!(end["codex"]["error"]["code"], "backend-unavailable");
+    assert_eq!(
+        end["codex"]["error"]["code"],
+        "backend-unavailable",
+        "{}",
+        h.log()
+    );
     let message = end["codex"]["error"]["message"].as_str().unwrap();
-    assert!(message.contains("could not start"), "{message}");
+    assert!(
+        message.contains("could not start"),
+        "{message}\n{}",
+        h.log()
+    );
     h.client
         .expect_notification("textDocument/publishDiagnostics", WAIT)
         .await;

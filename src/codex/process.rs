@@ -143,10 +143,14 @@ pub fn spawn(
             Ok(())
         });
     }
-    let mut child = command.spawn().map_err(|err| BackendError::SpawnFailed {
-        path: binary.display().to_string(),
-        reason: err.to_string(),
-    })?;
+    // Spawned and registered as one step, away from the orphan reaper.
+    let mut child =
+        super::reaper::while_spawning(|| command.spawn(), |child| child.id()).map_err(|err| {
+            BackendError::SpawnFailed {
+                path: binary.display().to_string(),
+                reason: err.to_string(),
+            }
+        })?;
     let missing = |what: &str| BackendError::SpawnFailed {
         path: binary.display().to_string(),
         reason: format!("no {what} pipe"),
@@ -157,7 +161,6 @@ pub fn spawn(
         tokio::spawn(lines::drain_stderr(stderr));
     }
     let pid = child.id();
-    super::reaper::register_app_server(pid);
     tracing::info!("started {} app-server (pid {pid:?})", binary.display());
     let exit = watch_exit(child);
     Ok((AppServerProcess { pid, exit }, stdout, stdin))

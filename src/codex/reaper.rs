@@ -22,11 +22,22 @@ fn app_servers() -> MutexGuard<'static, Option<HashSet<u32>>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Marks `pid` as an app-server that tokio waits for: never reaped here.
-pub fn register_app_server(pid: Option<u32>) {
-    if let Some(pid) = pid {
-        app_servers().get_or_insert_with(HashSet::new).insert(pid);
+/// Runs `spawn` (a fork and exec) with the registry held, and registers
+/// the child's pid (`pid_of`) before letting go: the reaper, which holds
+/// the registry while it reaps, never takes a child whose spawn is under
+/// way. When exec fails, the standard library reaps that child itself and
+/// panics if it was reaped first; when it succeeds, the child is an
+/// app-server before the reaper can see it.
+pub fn while_spawning<T>(
+    spawn: impl FnOnce() -> std::io::Result<T>,
+    pid_of: impl FnOnce(&T) -> Option<u32>,
+) -> std::io::Result<T> {
+    let mut registry = app_servers();
+    let child = spawn()?;
+    if let Some(pid) = pid_of(&child) {
+        registry.get_or_insert_with(HashSet::new).insert(pid);
     }
+    Ok(child)
 }
 
 /// Forgets an app-server tokio has reaped, so an orphan that later gets
@@ -65,6 +76,9 @@ pub fn start() {
 /// Reaps every zombie that is our direct child and not an app-server.
 /// Returns how many it reaped.
 pub fn reap_orphans() -> usize {
+    // Held from before the scan to the last reap: no spawn runs meanwhile
+    // (see `while_spawning`).
+    let mut registry = app_servers();
     let me = std::process::id();
     let mut ours = HashSet::new();
     let mut zombies = Vec::new();
@@ -76,7 +90,6 @@ pub fn reap_orphans() -> usize {
             }
         }
     }
-    let mut registry = app_servers();
     let app_servers = registry.get_or_insert_with(HashSet::new);
     // An app-server that tokio has reaped is no child of ours any more; its
     // pid may come back as an orphan's.
