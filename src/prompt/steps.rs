@@ -83,7 +83,8 @@ pub struct Step {
     pub command: Option<String>,
     pub cwd: Option<String>,
     pub exit_code: Option<i64>,
-    /// The tail of a command's output (at most [`MAX_OUTPUT_KEPT`] bytes).
+    /// The tail of a command's output (at most [`MAX_OUTPUT_KEPT`] bytes
+    /// once the run is finished; up to twice that while it goes).
     pub output: String,
     /// Bytes of output streamed so far, kept or not.
     output_len: usize,
@@ -138,6 +139,9 @@ pub struct StepLog {
     current: Option<usize>,
     usage: Option<TokenUsage>,
     retries: usize,
+    /// The retry in progress, if any: at most one, as a retry settles the
+    /// one before it. Kept so the answer's every delta need not look.
+    retrying: Option<usize>,
     notices: usize,
 }
 
@@ -181,6 +185,7 @@ impl StepLog {
         self.retries += 1;
         let id = format!("retry-{}", self.retries);
         let index = self.upsert(&id, StepKind::Retry);
+        self.retrying = Some(index);
         let step = &mut self.steps[index];
         step.status = StepStatus::InProgress;
         step.title = retry_title(message);
@@ -253,7 +258,8 @@ impl StepLog {
         changed
             .into_iter()
             .map(|index| {
-                let pending = self.pending.remove(&index).unwrap_or_default();
+                let mut pending = self.pending.remove(&index).unwrap_or_default();
+                pending.skipped += keep_tail(&mut pending.output, MAX_OUTPUT_PER_REPORT);
                 let step = &self.steps[index];
                 StepUpdate {
                     id: step.id.clone(),
@@ -298,6 +304,7 @@ impl StepLog {
             StepStatus::Failed
         };
         for index in 0..self.steps.len() {
+            keep_tail(&mut self.steps[index].output, MAX_OUTPUT_KEPT);
             if self.steps[index].status == StepStatus::InProgress {
                 self.steps[index].status = open;
                 self.retitle(index);
@@ -441,12 +448,9 @@ impl StepLog {
     }
 
     fn settle_retries(&mut self, status: StepStatus) {
-        for index in 0..self.steps.len() {
-            let step = &self.steps[index];
-            if step.kind == StepKind::Retry && step.status == StepStatus::InProgress {
-                self.steps[index].status = status;
-                self.touch(index);
-            }
+        if let Some(index) = self.retrying.take() {
+            self.steps[index].status = status;
+            self.touch(index);
         }
     }
 
@@ -491,14 +495,21 @@ impl StepLog {
         self.touch(index);
     }
 
+    /// Output is trimmed to its bound only once it holds twice as much, so
+    /// a command printing line after line is not copied whole per line;
+    /// reports and the final state trim it exactly.
     fn append_output(&mut self, index: usize, output: &str) {
         let step = &mut self.steps[index];
         step.output.push_str(output);
         step.output_len += output.len();
-        keep_tail(&mut step.output, MAX_OUTPUT_KEPT);
+        if step.output.len() > 2 * MAX_OUTPUT_KEPT {
+            keep_tail(&mut step.output, MAX_OUTPUT_KEPT);
+        }
         let pending = self.pending.entry(index).or_default();
         pending.output.push_str(output);
-        pending.skipped += keep_tail(&mut pending.output, MAX_OUTPUT_PER_REPORT);
+        if pending.output.len() > 2 * MAX_OUTPUT_PER_REPORT {
+            pending.skipped += keep_tail(&mut pending.output, MAX_OUTPUT_PER_REPORT);
+        }
         self.touch(index);
     }
 
