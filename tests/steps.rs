@@ -259,6 +259,15 @@ async fn a_retried_stream_shows_a_retry_step() {
 
 const ADD_FILE_PATCH: &str = "apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: added.txt\n+hello from the patch\n*** End Patch\nEOF\n";
 
+/// `file` is the file `ADD_FILE_PATCH` adds, with its content as the diff.
+fn assert_adds_the_patched_file(file: &Value) {
+    let path = file["path"].as_str().unwrap_or_default();
+    assert!(path.ends_with("/added.txt"), "{file}");
+    assert_eq!(file["kind"], "add", "{file}");
+    let diff = file["diff"].as_str().unwrap_or_default();
+    assert!(diff.contains("hello from the patch"), "{file}");
+}
+
 #[tokio::test]
 async fn a_file_change_shows_its_diff() {
     let scenarios = vec![
@@ -283,19 +292,7 @@ async fn a_file_change_shows_its_diff() {
     assert_eq!(changes.len(), 1, "{:?}", folded.steps);
     assert_eq!(changes[0]["status"], "completed");
     assert_eq!(changes[0]["title"], "Edited added.txt");
-    let file = &changes[0]["changes"][0];
-    assert!(
-        file["path"].as_str().unwrap().ends_with("/added.txt"),
-        "{file}"
-    );
-    assert_eq!(file["kind"], "add");
-    assert!(
-        file["diff"]
-            .as_str()
-            .unwrap()
-            .contains("hello from the patch"),
-        "{file}"
-    );
+    assert_adds_the_patched_file(&changes[0]["changes"][0]);
     h.client.shutdown_and_exit().await;
 }
 
@@ -381,19 +378,7 @@ async fn a_typed_file_change_approval_carries_the_diff_and_null_declines() {
     h.run("tf").await;
     let (id, params) = h.client.expect_request("codex/requestApproval", WAIT).await;
     assert_eq!(params["kind"], "fileChange", "{params}");
-    let file = &params["changes"][0];
-    assert!(
-        file["path"].as_str().unwrap().ends_with("/added.txt"),
-        "{params}"
-    );
-    assert_eq!(file["kind"], "add");
-    assert!(
-        file["diff"]
-            .as_str()
-            .unwrap()
-            .contains("hello from the patch"),
-        "{params}"
-    );
+    assert_adds_the_patched_file(&params["changes"][0]);
     h.client.respond(id, Value::Null).await;
     let (reports, end) = progress_until_end(&mut h.client, &json!("tf")).await;
     assert_eq!(end["codex"]["status"], "completed", "{end}");
