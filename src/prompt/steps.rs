@@ -424,9 +424,8 @@ impl StepLog {
         let id = format!("notice-{}", self.notices);
         // A notice is news, not what the agent is doing: the current step
         // stays what it was.
-        let current = self.current;
-        let index = self.upsert(&id, StepKind::Notice);
-        self.current = current;
+        let index = self.entry(&id, StepKind::Notice);
+        self.mark_changed(index);
         let step = &mut self.steps[index];
         step.status = StepStatus::Completed;
         step.title = format!("{}: {}", notice.kind.label(), one_line(&notice.summary));
@@ -456,7 +455,14 @@ impl StepLog {
 
     /// The step with `id`, made if new; marked changed and current.
     fn upsert(&mut self, id: &str, kind: StepKind) -> usize {
-        let index = match self.by_id.get(id) {
+        let index = self.entry(id, kind);
+        self.touch(index);
+        index
+    }
+
+    /// The step with `id`, made if new.
+    fn entry(&mut self, id: &str, kind: StepKind) -> usize {
+        match self.by_id.get(id) {
             Some(&index) => index,
             None => {
                 self.steps.push(Step {
@@ -477,16 +483,20 @@ impl StepLog {
                 self.by_id.insert(id.to_string(), index);
                 index
             }
-        };
-        self.touch(index);
-        index
+        }
     }
 
+    /// Marks the step changed and makes it what the agent is doing now.
     fn touch(&mut self, index: usize) {
+        self.mark_changed(index);
+        self.current = Some(index);
+    }
+
+    /// Marks the step changed (for the next report).
+    fn mark_changed(&mut self, index: usize) {
         if !self.changed.contains(&index) {
             self.changed.push(index);
         }
-        self.current = Some(index);
     }
 
     fn append_text(&mut self, index: usize, text: &str) {
